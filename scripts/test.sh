@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Install everything and run every check: ruff, mypy, import contracts, and the test suite
+# against SQLite and the PostgreSQL on 127.0.0.1:5432. Exits non-zero on any failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+python3 -m venv .venv
+.venv/bin/pip install -q --disable-pip-version-check -e '.[test]'
+
+# PostgreSQL: start the local cluster if it is not running (this machine's start command).
+if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
+  if command -v pg_ctlcluster >/dev/null 2>&1; then
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n 1)" main start
+  fi
+  for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+fi
+export CLINICLEDGER_TEST_PG="${CLINICLEDGER_TEST_PG:-postgresql+psycopg://postgres@127.0.0.1:5432/postgres}"
+
+.venv/bin/ruff check src tests bench
+.venv/bin/ruff format --check src tests bench
+.venv/bin/mypy
+.venv/bin/lint-imports
+.venv/bin/python -m pytest -n 2 -q "$@"

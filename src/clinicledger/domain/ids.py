@@ -1,0 +1,37 @@
+"""Public ids: ``PAY-000042`` for payment 42. Commands accept the full id or the bare number."""
+
+from __future__ import annotations
+
+import re
+
+from clinicledger.domain.errors import InvalidInput
+
+PREFIXES = {
+    "invoice": "INV",
+    "line": "L",
+    "payment": "PAY",
+    "allocation": "AL",
+    "entry": "E",
+}
+
+_ID = re.compile(r"^(?:(?P<prefix>[A-Za-z]+)-)?0*(?P<number>\d{1,18})$")
+
+
+def format_id(kind: str, number: int) -> str:
+    return f"{PREFIXES[kind]}-{number:06d}"
+
+
+def parse_id(kind: str, text: str, *, field: str | None = None) -> int:
+    """``"PAY-000042"`` or ``"42"`` -> ``42``; a wrong prefix or non-number is refused."""
+    match = _ID.match(text.strip())
+    prefix = PREFIXES[kind]
+    if match is None or (match["prefix"] is not None and match["prefix"].upper() != prefix):
+        raise InvalidInput(
+            field or kind,
+            f"'{text}' is not a {kind} id (expected like {prefix}-000042)",
+            code="id_malformed",
+        )
+    number = int(match["number"])
+    if number == 0:
+        raise InvalidInput(field or kind, f"'{text}' is not a {kind} id", code="id_malformed")
+    return number

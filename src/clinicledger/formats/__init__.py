@@ -1,0 +1,1 @@
+"""File formats: bytes <-> domain values. Needs only ``domain``."""

@@ -1,0 +1,76 @@
+"""Balances per line, invoice, patient and payer, as of a date and as known at a time."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, select
+
+from clinicledger.domain.errors import InvalidInput, NotFound
+from clinicledger.domain.ids import format_id
+from clinicledger.services.common import reading, require_initialised
+from clinicledger.store import ledger
+from clinicledger.store import tables as t
+from clinicledger.store.uow import to_naive_utc
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BalanceView:
+    balance_cents: int
+    charges_cents: int  # owing on lines
+    unallocated_cents: int  # the party's unapplied money (credit); 0 for a line or invoice
+
+
+def balance(
+    engine: Engine,
+    *,
+    patient_code: str | None = None,
+    payer_code: str | None = None,
+    invoice_number: int | None = None,
+    line_id: int | None = None,
+    as_of: dt.date | None = None,
+    as_known_at: dt.datetime | None = None,
+) -> BalanceView:
+    """The balance of exactly one subject. A patient's or payer's is its ledger balance:
+    what is owed on its lines less its unapplied money, payments counted at their post
+    date (reference 003's ledger view)."""
+    given = [x for x in (patient_code, payer_code, invoice_number, line_id) if x is not None]
+    if len(given) != 1:
+        raise InvalidInput(
+            "subject", "give exactly one of patient, payer, invoice, line", code="subject_missing"
+        )
+    known = to_naive_utc(as_known_at) if as_known_at is not None else None
+    with reading(engine) as conn:
+        require_initialised(conn)
+        if patient_code is not None or payer_code is not None:
+            found = ledger.party_balance(
+                conn,
+                patient_id=ledger.id_for_code(conn, "patient", patient_code)
+                if patient_code is not None
+                else None,
+                payer_id=ledger.id_for_code(conn, "payer", payer_code)
+                if payer_code is not None
+                else None,
+                as_of=as_of,
+                as_known_at=known,
+            )
+            return BalanceView(
+                balance_cents=found.balance_cents,
+                charges_cents=found.charges_cents,
+                unallocated_cents=found.unallocated_cents,
+            )
+        if invoice_number is not None:
+            invoice_id = conn.execute(
+                select(t.invoices.c.id).where(t.invoices.c.number == invoice_number)
+            ).scalar_one_or_none()
+            if invoice_id is None:
+                raise NotFound("invoice", format_id("invoice", invoice_number), field="invoice")
+            owing = ledger.receivable_balance(
+                conn, invoice_id=invoice_id, as_of=as_of, as_known_at=known
+            )
+        else:
+            assert line_id is not None
+            ledger.line_row(conn, line_id)
+            owing = ledger.receivable_balance(conn, line_id=line_id, as_of=as_of, as_known_at=known)
+    return BalanceView(balance_cents=owing, charges_cents=owing, unallocated_cents=0)

@@ -1,0 +1,160 @@
+"""``clinicledger check``: prove money is conserved over the whole journal.
+
+Like a beancount validation, it returns every violation it finds rather than stopping at
+the first; an empty result means the ledger is sound.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, Engine, func, select
+
+from clinicledger.domain.ids import format_id
+from clinicledger.domain.journal import Account
+from clinicledger.domain.money import format_cents
+from clinicledger.services.common import reading, require_initialised
+from clinicledger.store import tables as t
+from clinicledger.store.uow import GENESIS_HASH, audit_hash
+
+P = t.postings
+E = t.entries
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Violation:
+    code: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CheckResult:
+    entries: int
+    postings: int
+    violations: tuple[Violation, ...]
+
+
+def check_ledger(engine: Engine) -> CheckResult:
+    with reading(engine) as conn:
+        require_initialised(conn)
+        found: list[Violation] = []
+        found += _unbalanced_entries(conn)
+        found += _entries_without_postings(conn)
+        found += _posting_times(conn)
+        found += _clock_order(conn)
+        found += _over_applied_payments(conn)
+        found += _over_credited_lines(conn)
+        found += _audit_chain(conn)
+        entries = conn.execute(select(func.count()).select_from(E)).scalar_one()
+        postings = conn.execute(select(func.count()).select_from(P)).scalar_one()
+    return CheckResult(entries=entries, postings=postings, violations=tuple(found))
+
+
+def _unbalanced_entries(conn: Connection) -> list[Violation]:
+    total = func.sum(P.c.amount_cents)
+    rows = conn.execute(
+        select(P.c.entry_id, total.label("cents")).group_by(P.c.entry_id).having(total != 0)
+    ).all()
+    return [
+        Violation(
+            code="entry_unbalanced",
+            message=f"entry {format_id('entry', r.entry_id)} sums to "
+            f"{format_cents(int(r.cents))}, not 0.00",
+        )
+        for r in rows
+    ]
+
+
+def _entries_without_postings(conn: Connection) -> list[Violation]:
+    rows = conn.execute(select(E.c.id).where(~E.c.id.in_(select(P.c.entry_id)))).all()
+    return [
+        Violation(code="entry_empty", message=f"entry {format_id('entry', r.id)} has no postings")
+        for r in rows
+    ]
+
+
+def _posting_times(conn: Connection) -> list[Violation]:
+    rows = conn.execute(
+        select(P.c.id, P.c.entry_id)
+        .join(E, E.c.id == P.c.entry_id)
+        .where((P.c.recorded_at != E.c.recorded_at) | (P.c.effective_date != E.c.effective_date))
+    ).all()
+    return [
+        Violation(
+            code="posting_time_mismatch",
+            message=f"posting {r.id} of entry {format_id('entry', r.entry_id)} "
+            "does not carry its entry's dates",
+        )
+        for r in rows
+    ]
+
+
+def _clock_order(conn: Connection) -> list[Violation]:
+    found: list[Violation] = []
+    previous = None
+    for row in conn.execute(select(E.c.id, E.c.recorded_at).order_by(E.c.id)):
+        if previous is not None and row.recorded_at <= previous:
+            found.append(
+                Violation(
+                    code="clock_out_of_order",
+                    message=f"entry {format_id('entry', row.id)} is recorded "
+                    "no later than the entry before it",
+                )
+            )
+        previous = row.recorded_at
+    return found
+
+
+def _over_applied_payments(conn: Connection) -> list[Violation]:
+    total = func.sum(P.c.amount_cents)
+    rows = conn.execute(
+        select(P.c.payment_id, total.label("cents"))
+        .where(P.c.account == Account.UNALLOCATED.value)
+        .group_by(P.c.payment_id)
+        .having(total > 0)
+    ).all()
+    return [
+        Violation(
+            code="payment_over_applied",
+            message=f"payment {format_id('payment', r.payment_id)} is applied, "
+            f"refunded or reversed {format_cents(int(r.cents))} beyond its amount",
+        )
+        for r in rows
+    ]
+
+
+def _over_credited_lines(conn: Connection) -> list[Violation]:
+    total = func.sum(P.c.amount_cents)
+    rows = conn.execute(
+        select(P.c.line_id, P.c.payer_id, total.label("cents"))
+        .where(P.c.account == Account.RECEIVABLE.value)
+        .group_by(P.c.line_id, P.c.payer_id)
+        .having(total < 0)
+    ).all()
+    return [
+        Violation(
+            code="line_over_credited",
+            message=f"line {format_id('line', r.line_id)} is credited "
+            f"{format_cents(-int(r.cents))} beyond its charge",
+        )
+        for r in rows
+    ]
+
+
+def _audit_chain(conn: Connection) -> list[Violation]:
+    found: list[Violation] = []
+    previous = GENESIS_HASH
+    for row in conn.execute(select(t.audit_log).order_by(t.audit_log.c.id)):
+        expected = audit_hash(
+            previous, row.recorded_at, row.actor, row.action, row.subject, row.detail
+        )
+        if row.prev_hash != previous or row.hash != expected:
+            found.append(
+                Violation(
+                    code="audit_chain_broken",
+                    message=f"audit record {row.id} does not follow from the "
+                    "one before it: the log was altered",
+                )
+            )
+        previous = row.hash
+    return found

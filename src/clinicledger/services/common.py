@@ -1,0 +1,65 @@
+"""What every service needs: the practice's business date, and read-only connections."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, Engine
+
+from clinicledger.domain.errors import InvalidInput, UserError
+from clinicledger.store import ledger
+from clinicledger.store.uow import DEFAULT_TIMEZONE, UnitOfWork
+
+
+
+def practice_timezone(conn: Connection) -> ZoneInfo:
+    row = ledger.practice_row(conn)
+    return ZoneInfo(row.timezone if row is not None else DEFAULT_TIMEZONE)
+
+
+def business_today(uow: UnitOfWork) -> dt.date:
+    """Today's date at the practice, for entries dated when they are made."""
+    zone = practice_timezone(uow.conn)
+    return uow.now.replace(tzinfo=dt.UTC).astimezone(zone).date()
+
+
+def check_not_future(value: dt.date, today: dt.date, *, field: str) -> None:
+    if value > today:
+        raise InvalidInput(
+            field,
+            f"{value.isoformat()} is after today ({today.isoformat()})",
+            code="date_in_future",
+        )
+
+
+@contextmanager
+def reading(engine: Engine) -> Iterator[Connection]:
+    """A read-only connection with one consistent view (no write lock on SQLite)."""
+    with engine.connect().execution_options(sqlite_begin="DEFERRED") as conn, conn.begin():
+        yield conn
+
+
+def require_initialised(conn: Connection) -> None:
+    if ledger.practice_row(conn) is None:
+        raise UserError(
+            "the ledger has no practice yet: run 'clinicledger init'", code="not_initialised"
+        )
+
+
+def require_reason(text: str) -> str:
+    cleaned = " ".join(text.split())
+    if not cleaned:
+        raise InvalidInput("reason", "a reason is required", code="reason_missing")
+    return cleaned
+
+
+def practice_instant(engine: Engine, value: dt.datetime) -> dt.datetime:
+    """An aware instant: a naive time is read as the practice's local time."""
+    if value.tzinfo is not None:
+        return value
+    with reading(engine) as conn:
+        zone = practice_timezone(conn)
+    return value.replace(tzinfo=zone)

@@ -1,0 +1,180 @@
+"""Master data: the practice, locations, providers, patients, payers, items, products."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import Engine, Table, insert, select, update
+
+from clinicledger.domain.errors import Conflict, InvalidInput
+from clinicledger.domain.rules import PayerKind, check_abn, check_code, check_name
+from clinicledger.store import ledger, schema
+from clinicledger.store import tables as t
+from clinicledger.store.uow import UnitOfWork
+
+DEFAULT_PRACTICE_NAME = "My Practice"
+
+
+def init_ledger(engine: Engine, make_uow: Callable[[], UnitOfWork]) -> bool:
+    """Create or upgrade the schema and the practice row; True if the practice is new."""
+    schema.upgrade(engine)
+    with make_uow() as uow:
+        if ledger.practice_row(uow.conn) is not None:
+            return False
+        uow.conn.execute(insert(t.practice).values(id=1, name=DEFAULT_PRACTICE_NAME))
+        uow.audit("practice.create", "practice", {"name": DEFAULT_PRACTICE_NAME})
+        uow.commit()
+    return True
+
+
+def set_practice(
+    uow: UnitOfWork,
+    *,
+    name: str | None = None,
+    abn: str | None = None,
+    gst_registered: bool | None = None,
+    timezone: str | None = None,
+    currency: str | None = None,
+) -> None:
+    values: dict[str, object] = {}
+    if name is not None:
+        values["name"] = check_name(name)
+    if abn is not None:
+        values["abn"] = check_abn(abn)
+    if gst_registered is not None:
+        values["gst_registered"] = gst_registered
+    if timezone is not None:
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise InvalidInput(
+                "timezone",
+                f"'{timezone}' is not a time zone (e.g. Australia/Sydney)",
+                code="timezone_unknown",
+            ) from None
+        values["timezone"] = timezone
+    if currency is not None:
+        if len(currency) != 3 or not currency.isalpha():
+            raise InvalidInput(
+                "currency",
+                f"'{currency}' is not a currency code (e.g. AUD)",
+                code="currency_malformed",
+            )
+        values["currency"] = currency.upper()
+    with uow:
+        uow.conn.execute(update(t.practice).where(t.practice.c.id == 1).values(**values))
+        uow.audit("practice.update", "practice", values)
+        uow.commit()
+
+
+def _add(
+    uow: UnitOfWork,
+    kind: str,
+    table: Table,
+    values: dict[str, object],
+    unique: tuple[str, ...] = ("code",),
+) -> int:
+    check_code(str(values["code"]))
+    with uow:
+        for column in unique:
+            taken = uow.conn.execute(
+                select(table.c.id).where(table.c[column] == values[column])
+            ).first()
+            if taken is not None:
+                raise Conflict(
+                    f"{kind} {column} '{values[column]}' is already taken",
+                    code=f"{column}_taken",
+                    field=column,
+                )
+        new_id = insert_master(uow, kind, values)
+        uow.commit()
+    return new_id
+
+
+def insert_master(uow: UnitOfWork, kind: str, values: dict[str, object]) -> int:
+    """Insert one master row with its audit record, inside the caller's unit of work."""
+    table = ledger.MASTER_TABLES[kind]
+    new_id: int = uow.conn.execute(
+        insert(table).values(**values).returning(table.c.id)
+    ).scalar_one()
+    uow.audit(f"{kind}.create", f"{kind}:{values['code']}", {"id": new_id})
+    return new_id
+
+
+def add_location(uow: UnitOfWork, *, code: str, name: str) -> int:
+    return _add(uow, "location", t.locations, {"code": code, "name": check_name(name)})
+
+
+def add_provider(
+    uow: UnitOfWork,
+    *,
+    code: str,
+    name: str,
+    company_name: str | None = None,
+    company_abn: str | None = None,
+    company_gst_registered: bool = False,
+) -> int:
+    if company_name is None and (company_abn is not None or company_gst_registered):
+        raise InvalidInput(
+            "company_name",
+            "a company ABN or GST registration needs the company's name",
+            code="company_name_missing",
+        )
+    return _add(
+        uow,
+        "provider",
+        t.providers,
+        {
+            "code": code,
+            "name": check_name(name),
+            "company_name": check_name(company_name, field="company_name")
+            if company_name
+            else None,
+            "company_abn": check_abn(company_abn, field="company_abn") if company_abn else None,
+            "company_gst_registered": company_gst_registered,
+        },
+    )
+
+
+def add_patient(uow: UnitOfWork, *, code: str, name: str) -> int:
+    return _add(uow, "patient", t.patients, {"code": code, "name": check_name(name)})
+
+
+def add_payer(uow: UnitOfWork, *, code: str, name: str, kind: PayerKind) -> int:
+    return _add(
+        uow, "payer", t.payers, {"code": code, "name": check_name(name), "kind": kind.value}
+    )
+
+
+def add_item(
+    uow: UnitOfWork, *, code: str, description: str, fee_cents: int, taxable: bool = False
+) -> int:
+    return _add(
+        uow,
+        "item",
+        t.items,
+        {
+            "code": code,
+            "description": check_name(description, field="description"),
+            "fee_cents": fee_cents,
+            "taxable": taxable,
+        },
+    )
+
+
+def add_product(
+    uow: UnitOfWork, *, code: str, title: str, fee_cents: int, taxable: bool = True
+) -> int:
+    return _add(
+        uow,
+        "product",
+        t.products,
+        {
+            "code": code,
+            "title": check_name(title, field="title"),
+            "fee_cents": fee_cents,
+            "taxable": taxable,
+        },
+        unique=("code", "title"),
+    )

@@ -1,0 +1,237 @@
+"""Read queries over the journal and the master tables, shared by services and reports.
+
+Every balance is a sum of postings, optionally limited to ``effective_date <= as_of`` and
+``recorded_at <= as_known_at``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Row, and_, func, select
+from sqlalchemy.sql import ColumnElement
+
+from clinicledger.domain.errors import NotFound
+from clinicledger.domain.ids import format_id
+from clinicledger.domain.journal import Account
+from clinicledger.domain.rules import LineRef, PaymentRef
+from clinicledger.store import tables as t
+
+P = t.postings
+
+MASTER_TABLES = {
+    "location": t.locations,
+    "provider": t.providers,
+    "patient": t.patients,
+    "payer": t.payers,
+    "item": t.items,
+    "product": t.products,
+}
+
+
+def id_for_code(conn: Connection, kind: str, code: str, *, field: str | None = None) -> int:
+    table = MASTER_TABLES[kind]
+    found = conn.execute(select(table.c.id).where(table.c.code == code)).scalar_one_or_none()
+    if found is None:
+        raise NotFound(kind, f"'{code}'", field=field or kind)
+    return int(found)
+
+
+def master_row(conn: Connection, kind: str, code: str, *, field: str | None = None) -> Row[Any]:
+    table = MASTER_TABLES[kind]
+    row = conn.execute(select(table).where(table.c.code == code)).one_or_none()
+    if row is None:
+        raise NotFound(kind, f"'{code}'", field=field or kind)
+    return row
+
+
+def practice_row(conn: Connection) -> Row[Any] | None:
+    return conn.execute(select(t.practice).where(t.practice.c.id == 1)).one_or_none()
+
+
+def line_row(conn: Connection, line_id: int, *, field: str = "line") -> Row[Any]:
+    row = conn.execute(
+        select(
+            t.lines,
+            t.invoices.c.patient_id,
+            t.invoices.c.payer_id,
+            t.invoices.c.location_id,
+            t.invoices.c.invoice_date,
+        )
+        .join(t.invoices, t.invoices.c.id == t.lines.c.invoice_id)
+        .where(t.lines.c.id == line_id)
+    ).one_or_none()
+    if row is None:
+        raise NotFound("line", format_id("line", line_id), field=field)
+    return row
+
+
+def line_ref(row: Row[Any], *, payer_id: int | None) -> LineRef:
+    return LineRef(
+        line_id=row.id,
+        invoice_id=row.invoice_id,
+        patient_id=row.patient_id,
+        provider_id=row.provider_id,
+        location_id=row.location_id,
+        payer_id=payer_id,
+    )
+
+
+def payment_row(conn: Connection, payment_id: int, *, field: str = "payment") -> Row[Any]:
+    row = conn.execute(select(t.payments).where(t.payments.c.id == payment_id)).one_or_none()
+    if row is None:
+        raise NotFound("payment", format_id("payment", payment_id), field=field)
+    return row
+
+
+def payment_ref(row: Row[Any]) -> PaymentRef:
+    return PaymentRef(
+        payment_id=row.id,
+        patient_id=row.patient_id,
+        payer_id=row.payer_id,
+        location_id=row.location_id,
+    )
+
+
+def _sum(conn: Connection, *conditions: ColumnElement[bool]) -> int:
+    total = conn.execute(
+        select(func.coalesce(func.sum(P.c.amount_cents), 0)).where(*conditions)
+    ).scalar_one()
+    return int(total)
+
+
+def payment_unallocated_cents(conn: Connection, payment_id: int) -> int:
+    """Money of a payment not yet applied, refunded or reversed."""
+    return -_sum(conn, P.c.payment_id == payment_id, P.c.account == Account.UNALLOCATED.value)
+
+
+def payment_refunded_cents(conn: Connection, payment_id: int) -> int:
+    return -_sum(conn, P.c.payment_id == payment_id, P.c.account == Account.REFUNDED.value)
+
+
+def portion_condition(payer_id: int | None) -> ColumnElement[bool]:
+    return P.c.payer_id.is_(None) if payer_id is None else P.c.payer_id == payer_id
+
+
+def line_owing_cents(conn: Connection, line_id: int, payer_id: int | None) -> int:
+    """What is owed on a line by one billed-to party (``None``: the patient)."""
+    return _sum(
+        conn,
+        P.c.line_id == line_id,
+        P.c.account == Account.RECEIVABLE.value,
+        portion_condition(payer_id),
+    )
+
+
+def line_portions(conn: Connection, line_id: int) -> dict[int | None, int]:
+    rows = conn.execute(
+        select(P.c.payer_id, func.sum(P.c.amount_cents))
+        .where(P.c.line_id == line_id, P.c.account == Account.RECEIVABLE.value)
+        .group_by(P.c.payer_id)
+    ).all()
+    return {row[0]: int(row[1]) for row in rows}
+
+
+def line_allocated_cents(conn: Connection, line_id: int) -> int:
+    """Payments currently applied to a line (allocations less un-allocations)."""
+    return -_sum(
+        conn,
+        P.c.line_id == line_id,
+        P.c.account == Account.RECEIVABLE.value,
+        P.c.payment_id.is_not(None),
+    )
+
+
+def live_allocations(
+    conn: Connection, line_id: int | None = None, payment_id: int | None = None
+) -> list[Row[Any]]:
+    """Allocation entries not yet undone: (entry id, line, payment, amount), oldest first."""
+    undone = select(t.entries.c.reverses).where(t.entries.c.reverses.is_not(None))
+    conditions = [
+        t.entries.c.kind.in_(("allocation", "credit_applied")),
+        P.c.account == Account.RECEIVABLE.value,
+        t.entries.c.id.not_in(undone),
+    ]
+    if line_id is not None:
+        conditions.append(P.c.line_id == line_id)
+    if payment_id is not None:
+        conditions.append(P.c.payment_id == payment_id)
+    return list(
+        conn.execute(
+            select(
+                t.entries.c.id,
+                P.c.line_id,
+                P.c.payment_id,
+                (-P.c.amount_cents).label("amount_cents"),
+            )
+            .join(P, P.c.entry_id == t.entries.c.id)
+            .where(*conditions)
+            .order_by(t.entries.c.id)
+        ).all()
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Balance:
+    """A party's ledger balance: charges less payments, by post date (003's ledger view)."""
+
+    charges_cents: int  # what is owed on lines (after allocations and adjustments)
+    unallocated_cents: int  # money received and not applied (credit), as a positive number
+
+    @property
+    def balance_cents(self) -> int:
+        return self.charges_cents - self.unallocated_cents
+
+
+def time_conditions(
+    as_of: dt.date | None, as_known_at: dt.datetime | None
+) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if as_of is not None:
+        conditions.append(P.c.effective_date <= as_of)
+    if as_known_at is not None:
+        conditions.append(P.c.recorded_at <= as_known_at)
+    return conditions
+
+
+def party_balance(
+    conn: Connection,
+    *,
+    patient_id: int | None = None,
+    payer_id: int | None = None,
+    as_of: dt.date | None = None,
+    as_known_at: dt.datetime | None = None,
+) -> Balance:
+    """A patient's own balance (lines billed to the patient, the patient's unapplied money),
+    or a payer's (its portions of lines of any patient, its unapplied money)."""
+    when = time_conditions(as_of, as_known_at)
+    if payer_id is not None:
+        receivable = and_(P.c.payer_id == payer_id)
+        unallocated = and_(P.c.payer_id == payer_id)
+    else:
+        receivable = and_(P.c.patient_id == patient_id, P.c.payer_id.is_(None))
+        unallocated = and_(P.c.patient_id == patient_id, P.c.payer_id.is_(None))
+    charges = _sum(conn, receivable, P.c.account == Account.RECEIVABLE.value, *when)
+    credit = -_sum(conn, unallocated, P.c.account == Account.UNALLOCATED.value, *when)
+    return Balance(charges_cents=charges, unallocated_cents=credit)
+
+
+def receivable_balance(
+    conn: Connection,
+    *,
+    line_id: int | None = None,
+    invoice_id: int | None = None,
+    as_of: dt.date | None = None,
+    as_known_at: dt.datetime | None = None,
+) -> int:
+    where = P.c.line_id == line_id if line_id is not None else P.c.invoice_id == invoice_id
+    return _sum(
+        conn, where, P.c.account == Account.RECEIVABLE.value, *time_conditions(as_of, as_known_at)
+    )
+
+
+def closed_through(conn: Connection) -> dt.date | None:
+    row = practice_row(conn)
+    return None if row is None else row.closed_through

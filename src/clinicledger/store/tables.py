@@ -1,0 +1,227 @@
+"""The schema, in SQLAlchemy Core. Migrations (``store/migrations``) create it; tests and the
+application never call ``create_all``.
+
+Money columns are integer cents (``*_cents``); ``*_at`` columns are naive UTC instants;
+``*_date`` columns are business dates in the practice's time zone.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# One row. Every writing unit of work locks it first: it carries the ledger clock (recorded_at
+# is strictly increasing across all clerks) and the gapless invoice counter.
+ledger_clock = Table(
+    "ledger_clock",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("last_recorded_at", DateTime, nullable=True),
+    Column("last_invoice_number", Integer, nullable=False, server_default="0"),
+)
+
+practice = Table(
+    "practice",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("abn", String(11), nullable=True),
+    Column("gst_registered", Boolean, nullable=False, server_default="0"),
+    Column("timezone", String(64), nullable=False, server_default="Australia/Sydney"),
+    Column("currency", String(3), nullable=False, server_default="AUD"),
+    Column("closed_through", Date, nullable=True),
+)
+
+locations = Table(
+    "locations",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("code", String(40), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+)
+
+providers = Table(
+    "providers",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("code", String(40), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("company_name", String(200), nullable=True),
+    Column("company_abn", String(11), nullable=True),
+    Column("company_gst_registered", Boolean, nullable=False, server_default="0"),
+)
+
+patients = Table(
+    "patients",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("code", String(40), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+)
+
+payers = Table(
+    "payers",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("code", String(40), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("kind", String(20), nullable=False),
+)
+
+items = Table(
+    "items",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("code", String(40), nullable=False, unique=True),
+    Column("description", String(300), nullable=False),
+    Column("fee_cents", BigInteger, nullable=False),
+    Column("taxable", Boolean, nullable=False, server_default="0"),
+)
+
+products = Table(
+    "products",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("code", String(40), nullable=False, unique=True),
+    Column("title", String(200), nullable=False, unique=True),
+    Column("fee_cents", BigInteger, nullable=False),
+    Column("taxable", Boolean, nullable=False, server_default="1"),
+)
+
+invoices = Table(
+    "invoices",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("number", Integer, nullable=False, unique=True),
+    Column("patient_id", ForeignKey("patients.id"), nullable=True, index=True),
+    Column("payer_id", ForeignKey("payers.id"), nullable=True, index=True),
+    Column("location_id", ForeignKey("locations.id"), nullable=False),
+    Column("invoice_date", Date, nullable=False),
+    Column("recorded_at", DateTime, nullable=False),
+    Column("opening", Boolean, nullable=False, server_default="0"),
+)
+
+lines = Table(
+    "lines",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("invoice_id", ForeignKey("invoices.id"), nullable=False, index=True),
+    Column("kind", String(20), nullable=False),
+    Column("item_id", ForeignKey("items.id"), nullable=True),
+    Column("product_id", ForeignKey("products.id"), nullable=True),
+    Column("provider_id", ForeignKey("providers.id"), nullable=True, index=True),
+    Column("service_date", Date, nullable=True),
+    Column("fee_cents", BigInteger, nullable=False),
+    Column("gst_cents", BigInteger, nullable=False),
+    Column("inpatient", Boolean, nullable=False, server_default="0"),
+    Column("client_billable", Boolean, nullable=False, server_default="1"),
+    Column("insurance_status", String(10), nullable=False, server_default="closed"),
+    Column("deleted_at", DateTime, nullable=True),
+)
+
+payments = Table(
+    "payments",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("patient_id", ForeignKey("patients.id"), nullable=True, index=True),
+    Column("payer_id", ForeignKey("payers.id"), nullable=True, index=True),
+    Column("location_id", ForeignKey("locations.id"), nullable=False),
+    Column("method", String(20), nullable=False),
+    Column("amount_cents", BigInteger, nullable=False),
+    Column("received_date", Date, nullable=False),
+    Column("reference", String(100), nullable=True),
+    Column("processor_fee_cents", BigInteger, nullable=True),
+    Column("note", Text, nullable=True),
+    Column("recorded_at", DateTime, nullable=False),
+    Column("opening", Boolean, nullable=False, server_default="0"),
+    Column("reversed_at", DateTime, nullable=True),
+)
+
+entries = Table(
+    "entries",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("recorded_at", DateTime, nullable=False, unique=True),
+    Column("effective_date", Date, nullable=False),
+    Column("actor", String(100), nullable=False),
+    Column("kind", String(30), nullable=False),
+    Column("reason", Text, nullable=True),
+    Column("note", Text, nullable=True),
+    # At most one entry may undo another: a second un-allocation of the same allocation
+    # fails on this constraint even if a bug lets two clerks past the checks.
+    Column("reverses", ForeignKey("entries.id"), nullable=True, unique=True),
+)
+
+postings = Table(
+    "postings",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("entry_id", ForeignKey("entries.id"), nullable=False, index=True),
+    Column("account", String(30), nullable=False),
+    Column("amount_cents", BigInteger, nullable=False),
+    # Copied from the (immutable) entry so that balances are one scan of one table.
+    Column("effective_date", Date, nullable=False),
+    Column("recorded_at", DateTime, nullable=False),
+    Column("patient_id", ForeignKey("patients.id"), nullable=True),
+    Column("payer_id", ForeignKey("payers.id"), nullable=True),
+    Column("provider_id", ForeignKey("providers.id"), nullable=True),
+    Column("location_id", ForeignKey("locations.id"), nullable=True),
+    Column("invoice_id", ForeignKey("invoices.id"), nullable=True),
+    Column("line_id", ForeignKey("lines.id"), nullable=True),
+    Column("payment_id", ForeignKey("payments.id"), nullable=True),
+    Column("reason", String(40), nullable=True),
+    Index("ix_postings_patient", "patient_id", "account"),
+    Index("ix_postings_payer", "payer_id", "account"),
+    Index("ix_postings_line", "line_id", "account"),
+    Index("ix_postings_payment", "payment_id", "account"),
+    Index("ix_postings_invoice", "invoice_id"),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("recorded_at", DateTime, nullable=False),
+    Column("actor", String(100), nullable=False),
+    Column("action", String(60), nullable=False),
+    Column("subject", String(60), nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False, unique=True),
+)
+
+imports = Table(
+    "imports",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(30), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("recorded_at", DateTime, nullable=False),
+    Column("summary", Text, nullable=False),
+    UniqueConstraint("kind", "sha256", name="uq_imports_kind_sha256"),
+)
+
+APPEND_ONLY_TABLES = ("entries", "postings", "audit_log")

@@ -1,0 +1,208 @@
+"""The unit of work: one transaction per use case, under the ledger's write lock.
+
+Entering a unit of work begins a writing transaction (``BEGIN IMMEDIATE`` on SQLite) and
+locks the single ``ledger_clock`` row (``SELECT ... FOR UPDATE`` on PostgreSQL), so every
+check a service makes reads data no other clerk can change before it commits. That lock
+is also what makes ``recorded_at`` strictly increasing across processes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from types import TracebackType
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from clinicledger.domain.errors import InvalidInput, InvariantBroken, Locked
+from clinicledger.domain.journal import Entry
+from clinicledger.store import tables as t
+
+DEFAULT_TIMEZONE = "Australia/Sydney"
+ONE_MICROSECOND = dt.timedelta(microseconds=1)
+GENESIS_HASH = "0" * 64
+
+
+def to_naive_utc(instant: dt.datetime) -> dt.datetime:
+    if instant.tzinfo is None:
+        return instant
+    return instant.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+class UnitOfWork:
+    """``with UnitOfWork(engine, now=...) as uow: ...; uow.commit()``.
+
+    ``now`` is the clock for this use case; a naive time is the practice's local time. With ``strict_clock`` (an explicit ``--now``)
+    a time earlier than the latest recorded entry is refused; otherwise (a real clock read
+    before the lock was granted) entries are stamped just after the latest one.
+    """
+
+    def __init__(
+        self, engine: Engine, *, now: dt.datetime, actor: str = "system", strict_clock: bool = False
+    ) -> None:
+        self.engine = engine
+        self._now_given = now
+        self.now = to_naive_utc(now) if now.tzinfo is not None else now
+        self.actor = actor
+        self.strict_clock = strict_clock
+        self._conn: Connection | None = None
+        self._last_recorded_at: dt.datetime | None = None
+        self._committed = False
+
+    @property
+    def conn(self) -> Connection:
+        if self._conn is None:
+            raise InvariantBroken("unit of work used outside its 'with' block")
+        return self._conn
+
+    def __enter__(self) -> UnitOfWork:
+        try:
+            self._conn = self.engine.connect()
+            self._conn.begin()
+            clock = self._conn.execute(
+                select(t.ledger_clock.c.last_recorded_at)
+                .where(t.ledger_clock.c.id == 1)
+                .with_for_update()
+            ).one_or_none()
+        except OperationalError as exc:
+            self._close()
+            if "locked" not in str(exc.orig) and "busy" not in str(exc.orig):
+                raise
+            raise Locked(
+                "the ledger is busy with another clerk's work; try again", code="ledger_busy"
+            ) from exc
+        if clock is None:
+            self._close()
+            raise InvariantBroken("ledger_clock row missing: run 'clinicledger init'")
+        if self._now_given.tzinfo is None:
+            zone = self._conn.execute(
+                select(t.practice.c.timezone).where(t.practice.c.id == 1)
+            ).scalar_one_or_none() or DEFAULT_TIMEZONE
+            self.now = to_naive_utc(self._now_given.replace(tzinfo=ZoneInfo(zone)))
+        last = clock.last_recorded_at
+        if self.strict_clock and last is not None and self.now < last:
+            self._close()
+            raise InvalidInput(
+                "now",
+                f"{self.now.isoformat()} UTC is earlier than the latest recorded entry "
+                f"({last.isoformat()} UTC); history cannot be recorded out of order",
+                code="now_in_past",
+            )
+        self._last_recorded_at = last
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if not self._committed and self._conn is not None:
+            self._conn.rollback()
+        self._close()
+
+    def _close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def commit(self) -> None:
+        try:
+            self.conn.execute(
+                update(t.ledger_clock)
+                .where(t.ledger_clock.c.id == 1)
+                .values(last_recorded_at=self._last_recorded_at)
+            )
+            self.conn.commit()
+        except DBAPIError as exc:
+            raise InvariantBroken(f"commit failed: {type(exc.orig).__name__}") from exc
+        self._committed = True
+
+    def stamp(self) -> dt.datetime:
+        """The next ``recorded_at``: ``now``, or just after the latest one."""
+        last = self._last_recorded_at
+        stamp = self.now if last is None or self.now > last else last + ONE_MICROSECOND
+        self._last_recorded_at = stamp
+        return stamp
+
+    def next_invoice_number(self) -> int:
+        number: int = self.conn.execute(
+            update(t.ledger_clock)
+            .where(t.ledger_clock.c.id == 1)
+            .values(last_invoice_number=t.ledger_clock.c.last_invoice_number + 1)
+            .returning(t.ledger_clock.c.last_invoice_number)
+        ).scalar_one()
+        return number
+
+    def append(self, entry: Entry) -> int:
+        """Write an entry and its postings; return the entry's id."""
+        recorded_at = self.stamp()
+        entry_id: int = self.conn.execute(
+            insert(t.entries)
+            .values(
+                recorded_at=recorded_at,
+                effective_date=entry.effective_date,
+                actor=self.actor,
+                kind=entry.kind.value,
+                reason=entry.reason,
+                note=entry.note,
+                reverses=entry.reverses,
+            )
+            .returning(t.entries.c.id)
+        ).scalar_one()
+        self.conn.execute(
+            insert(t.postings),
+            [
+                {
+                    "entry_id": entry_id,
+                    "account": p.account.value,
+                    "amount_cents": p.amount_cents,
+                    "effective_date": entry.effective_date,
+                    "recorded_at": recorded_at,
+                    "patient_id": p.patient_id,
+                    "payer_id": p.payer_id,
+                    "provider_id": p.provider_id,
+                    "location_id": p.location_id,
+                    "invoice_id": p.invoice_id,
+                    "line_id": p.line_id,
+                    "payment_id": p.payment_id,
+                    "reason": p.reason,
+                }
+                for p in entry.postings
+            ],
+        )
+        return entry_id
+
+    def audit(self, action: str, subject: str, detail: dict[str, Any]) -> None:
+        """Append a hash-chained audit record of a change, in this transaction."""
+        recorded_at = self.stamp()
+        prev = (
+            self.conn.execute(
+                select(t.audit_log.c.hash).order_by(t.audit_log.c.id.desc()).limit(1)
+            ).scalar_one_or_none()
+            or GENESIS_HASH
+        )
+        body = json.dumps(detail, sort_keys=True, default=str)
+        digest = audit_hash(prev, recorded_at, self.actor, action, subject, body)
+        self.conn.execute(
+            insert(t.audit_log).values(
+                recorded_at=recorded_at,
+                actor=self.actor,
+                action=action,
+                subject=subject,
+                detail=body,
+                prev_hash=prev,
+                hash=digest,
+            )
+        )
+
+
+def audit_hash(
+    prev: str, recorded_at: dt.datetime, actor: str, action: str, subject: str, body: str
+) -> str:
+    text = "\x1f".join((prev, recorded_at.isoformat(), actor, action, subject, body))
+    return hashlib.sha256(text.encode()).hexdigest()

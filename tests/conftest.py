@@ -1,0 +1,109 @@
+"""Fixtures shared by every test that touches a database.
+
+``engine`` is parametrised over SQLite and PostgreSQL (``CLINICLEDGER_TEST_PG``, an admin
+URL; default the local server). The schema comes from the Alembic migrations only: once per
+session into a template, then each test gets a clean copy (SQLite: a copied file;
+PostgreSQL: its own database per xdist worker, truncated before each test).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+
+from clinicledger.services import masters
+from clinicledger.store import schema
+from clinicledger.store.engine import make_engine
+from clinicledger.store.tables import metadata
+from clinicledger.store.uow import UnitOfWork
+
+PG_ADMIN_URL = os.environ.get(
+    "CLINICLEDGER_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+BACKENDS = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(scope="session")
+def worker_name(request: pytest.FixtureRequest) -> str:
+    return getattr(request.config, "workerinput", {}).get("workerid", "main")
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    engine = make_engine(str(path))
+    schema.upgrade(engine)
+    engine.dispose()
+    return path
+
+
+def pg_database_url(name: str) -> str:
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def pg_url(worker_name: str) -> str:
+    url = pg_database_url(f"clinicledger_test_{worker_name}")
+    engine = make_engine(url)
+    schema.upgrade(engine)
+    engine.dispose()
+    return url
+
+
+def reset_pg(engine: Engine) -> None:
+    """Empty every table. TRUNCATE does not fire the append-only row triggers."""
+    names = ", ".join(table.name for table in metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        conn.execute(text("INSERT INTO ledger_clock (id, last_invoice_number) VALUES (1, 0)"))
+
+
+@pytest.fixture(params=BACKENDS)
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    if request.param == "sqlite":
+        path = tmp_path / "ledger.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        made = make_engine(str(path))
+    else:
+        made = make_engine(request.getfixturevalue("pg_url"))
+        reset_pg(made)
+    yield made
+    made.dispose()
+
+
+@dataclass
+class Clock:
+    """A test clock: each unit of work is stamped one minute after the one before."""
+
+    engine: Engine
+    now: dt.datetime = field(default_factory=lambda: dt.datetime(2018, 1, 1, 9, 0))
+
+    def uow(self, *, at: dt.datetime | None = None) -> UnitOfWork:
+        if at is not None:
+            self.now = at
+        else:
+            self.now += dt.timedelta(minutes=1)
+        return UnitOfWork(self.engine, now=self.now, strict_clock=True)
+
+    def at_date(self, day: dt.date, hour: int = 10) -> UnitOfWork:
+        moment = dt.datetime.combine(day, dt.time(hour))
+        return self.uow(at=max(moment, self.now + dt.timedelta(minutes=1)))
+
+
+@pytest.fixture
+def clock(engine: Engine) -> Clock:
+    made = Clock(engine)
+    masters.init_ledger(engine, made.uow)
+    return made
