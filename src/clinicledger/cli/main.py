@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import typer
 from sqlalchemy import Engine
 
+from clinicledger import demo as demo_module
 from clinicledger.cli import errors
 from clinicledger.cli.parse import (
     parse_date,
@@ -669,9 +670,9 @@ def import_command(
 @app.command()
 def demo(seed: Annotated[int, typer.Option()] = 1) -> None:
     """Build a realistic demo practice (generated people only) and print its balances."""
-    from clinicledger import demo as demo_module
-
-    summary = demo_module.build(settings.engine, seed=seed, progress=not settings.as_json)
+    if not settings.as_json:
+        print("building the demo practice (about half a minute)...", file=sys.stderr)
+    summary = demo_module.build(settings.engine, seed=seed)
     if settings.as_json:
         print(json.dumps(summary.as_json()))
     else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from clinicledger.domain.errors import InvalidInput, OverAllocation, PeriodClosed
@@ -73,14 +73,15 @@ class LineRef:
     location_id: int
     payer_id: int | None  # None: the patient's own portion
 
-    def receivable(
-        self, amount_cents: int, *, payer_id: int | None = None, use_payer: bool = False
-    ) -> Posting:
+    def receivable(self, amount_cents: int, *, payment_id: int | None = None) -> Posting:
+        """A posting to this portion of the line; ``payment_id`` names the payment that
+        paid it, on an allocation."""
         return Posting(
             account=Account.RECEIVABLE,
             amount_cents=amount_cents,
             patient_id=self.patient_id,
-            payer_id=payer_id if use_payer else self.payer_id,
+            payer_id=self.payer_id,
+            payment_id=payment_id,
             provider_id=self.provider_id,
             location_id=self.location_id,
             invoice_id=self.invoice_id,
@@ -169,7 +170,10 @@ def receipt_postings(
 def allocation_postings(
     payment: PaymentRef, line: LineRef, amount_cents: int
 ) -> tuple[Posting, ...]:
-    return (payment.unallocated(amount_cents), line.receivable(-amount_cents))
+    return (
+        payment.unallocated(amount_cents),
+        line.receivable(-amount_cents, payment_id=payment.payment_id),
+    )
 
 
 def refund_postings(payment: PaymentRef, amount_cents: int) -> tuple[Posting, ...]:
@@ -210,7 +214,8 @@ def adjustment_postings(
 
 def transfer_postings(line: LineRef, amount_cents: int) -> tuple[Posting, ...]:
     """Move part of a payer's portion of a line to the patient (the gap)."""
-    return (line.receivable(-amount_cents), line.receivable(amount_cents, use_payer=True))
+    patient_portion = replace(line, payer_id=None)
+    return (line.receivable(-amount_cents), patient_portion.receivable(amount_cents))
 
 
 def check_allocation(

@@ -14,7 +14,6 @@ from clinicledger.store import ledger
 from clinicledger.store.uow import DEFAULT_TIMEZONE, UnitOfWork
 
 
-
 def practice_timezone(conn: Connection) -> ZoneInfo:
     row = ledger.practice_row(conn)
     return ZoneInfo(row.timezone if row is not None else DEFAULT_TIMEZONE)

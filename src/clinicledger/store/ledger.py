@@ -144,10 +144,18 @@ def line_allocated_cents(conn: Connection, line_id: int) -> int:
     )
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LiveAllocation:
+    id: int  # the allocation entry
+    line_id: int
+    payment_id: int
+    amount_cents: int
+
+
 def live_allocations(
     conn: Connection, line_id: int | None = None, payment_id: int | None = None
-) -> list[Row[Any]]:
-    """Allocation entries not yet undone: (entry id, line, payment, amount), oldest first."""
+) -> tuple[LiveAllocation, ...]:
+    """Allocations not yet undone, oldest first."""
     undone = select(t.entries.c.reverses).where(t.entries.c.reverses.is_not(None))
     conditions = [
         t.entries.c.kind.in_(("allocation", "credit_applied")),
@@ -158,18 +166,17 @@ def live_allocations(
         conditions.append(P.c.line_id == line_id)
     if payment_id is not None:
         conditions.append(P.c.payment_id == payment_id)
-    return list(
-        conn.execute(
-            select(
-                t.entries.c.id,
-                P.c.line_id,
-                P.c.payment_id,
-                (-P.c.amount_cents).label("amount_cents"),
-            )
-            .join(P, P.c.entry_id == t.entries.c.id)
-            .where(*conditions)
-            .order_by(t.entries.c.id)
-        ).all()
+    rows = conn.execute(
+        select(t.entries.c.id, P.c.line_id, P.c.payment_id, P.c.amount_cents)
+        .join(P, P.c.entry_id == t.entries.c.id)
+        .where(*conditions)
+        .order_by(t.entries.c.id)
+    ).all()
+    return tuple(
+        LiveAllocation(
+            id=r.id, line_id=r.line_id, payment_id=r.payment_id, amount_cents=-int(r.amount_cents)
+        )
+        for r in rows
     )
 
 

@@ -36,9 +36,10 @@ def to_naive_utc(instant: dt.datetime) -> dt.datetime:
 class UnitOfWork:
     """``with UnitOfWork(engine, now=...) as uow: ...; uow.commit()``.
 
-    ``now`` is the clock for this use case; a naive time is the practice's local time. With ``strict_clock`` (an explicit ``--now``)
-    a time earlier than the latest recorded entry is refused; otherwise (a real clock read
-    before the lock was granted) entries are stamped just after the latest one.
+    ``now`` is the clock for this use case; a naive time is the practice's local time.
+    With ``strict_clock`` (an explicit ``--now``) a time earlier than the latest recorded
+    entry is refused; otherwise (a real clock read before the lock was granted) entries are
+    stamped just after the latest one.
     """
 
     def __init__(
@@ -79,9 +80,12 @@ class UnitOfWork:
             self._close()
             raise InvariantBroken("ledger_clock row missing: run 'clinicledger init'")
         if self._now_given.tzinfo is None:
-            zone = self._conn.execute(
-                select(t.practice.c.timezone).where(t.practice.c.id == 1)
-            ).scalar_one_or_none() or DEFAULT_TIMEZONE
+            zone = (
+                self._conn.execute(
+                    select(t.practice.c.timezone).where(t.practice.c.id == 1)
+                ).scalar_one_or_none()
+                or DEFAULT_TIMEZONE
+            )
             self.now = to_naive_utc(self._now_given.replace(tzinfo=ZoneInfo(zone)))
         last = clock.last_recorded_at
         if self.strict_clock and last is not None and self.now < last:

@@ -1,0 +1,1 @@
+"""Read-only queries over the postings: one module per report, rows and totals."""
