@@ -26,7 +26,8 @@ from clinicledger.store.tables import metadata
 from clinicledger.store.uow import UnitOfWork
 
 PG_ADMIN_URL = os.environ.get(
-    "CLINICLEDGER_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+    "CLINICLEDGER_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
 BACKENDS = ["sqlite", "postgresql"]
 
 
@@ -53,13 +54,23 @@ def pg_database_url(name: str) -> str:
     return make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
 
 
+def drop_pg_database(name: str) -> None:
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
 @pytest.fixture(scope="session")
-def pg_url(worker_name: str) -> str:
-    url = pg_database_url(f"clinicledger_test_{worker_name}")
+def pg_url(worker_name: str) -> Iterator[str]:
+    """A database of this test process's own (pytest runs may overlap on one server)."""
+    name = f"clinicledger_test_{worker_name}_{os.getpid()}"
+    url = pg_database_url(name)
     engine = make_engine(url)
     schema.upgrade(engine)
     engine.dispose()
-    return url
+    yield url
+    drop_pg_database(name)
 
 
 def reset_pg(engine: Engine) -> None:
