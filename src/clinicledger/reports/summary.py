@@ -97,18 +97,15 @@ def ledger_summary(conn: Connection) -> LedgerSummary:
     ).all()
     payers = []
     for row in payer_rows:
-        sums = dict(
-            conn.execute(
-                select(P.c.account, func.sum(P.c.amount_cents))
-                .where(
-                    P.c.payer_id == row.id,
-                    P.c.account.in_([Account.RECEIVABLE.value, Account.UNALLOCATED.value]),
-                )
-                .group_by(P.c.account)
+        rows = conn.execute(
+            select(P.c.account, func.sum(P.c.amount_cents))
+            .where(
+                P.c.payer_id == row.id,
+                P.c.account.in_([Account.RECEIVABLE.value, Account.UNALLOCATED.value]),
             )
-            .tuples()
-            .all()
-        )
+            .group_by(P.c.account)
+        ).all()
+        sums = {account: int(cents) for account, cents in rows}
         payers.append(
             PayerOwing(
                 code=row.code,
