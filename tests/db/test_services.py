@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from clinicledger.domain.errors import Conflict, OverAllocation, PeriodClosed
-from clinicledger.domain.journal import Account
+from clinicledger.domain.journal import Account, Entry, EntryKind
 from clinicledger.domain.rules import AdjustmentReason, LineKind, PayerKind, PaymentMethod
 from clinicledger.services import balances, check, invoicing, masters, payments, periods
 from clinicledger.services.invoicing import LineSpec
@@ -300,3 +300,26 @@ def test_as_known_at_reproduces_what_was_known(practice, engine) -> None:
     assert patient_balance(engine, as_known_at=aware) == 10000
     assert patient_balance(engine) == 7000
     assert patient_balance(engine, as_of=D(2018, 2, 10)) == 10000
+
+
+def test_an_entry_can_be_undone_only_once_even_past_the_checks(practice, engine) -> None:
+    """The unique ``reverses`` column is the backstop behind the service's own check."""
+    line_id = invoice(practice, service(D(2018, 2, 1))).lines[0].id
+    payment_id = pay(practice, 1000)
+    [allocation] = payments.allocate(
+        practice.uow(), payment_id=payment_id, targets=[(line_id, 1000)]
+    )
+    payments.unallocate(practice.uow(), allocation_id=allocation.id, reason="wrong line")
+    with engine.connect() as conn:
+        original = ledger.entry_postings(conn, allocation.id)
+    undo = Entry(
+        kind=EntryKind.UNALLOCATION,
+        effective_date=D(2018, 6, 1),
+        reason="twice",
+        reverses=allocation.id,
+        postings=tuple(p.negated() for p in original),
+    )
+    with pytest.raises(Conflict) as caught, practice.uow() as uow:
+        uow.append(undo)
+    assert caught.value.code == "allocation_undone"
+    assert_sound(engine)

@@ -12,7 +12,7 @@ from sqlalchemy import Row, and_, func, insert, select, update
 
 from clinicledger.domain.errors import Conflict, InvalidInput, NotFound, OverAllocation
 from clinicledger.domain.ids import format_id
-from clinicledger.domain.journal import ALLOCATION_KINDS, Account, Entry, EntryKind, Posting
+from clinicledger.domain.journal import ALLOCATION_KINDS, Account, Entry, EntryKind
 from clinicledger.domain.money import format_cents
 from clinicledger.domain.rules import (
     PaymentMethod,
@@ -258,22 +258,7 @@ def unallocate_in(uow: UnitOfWork, allocation_id: int, reason: str, today: dt.da
             code="allocation_undone",
             field="allocation",
         )
-    rows = conn.execute(select(P).where(P.c.entry_id == allocation_id)).all()
-    postings = tuple(
-        Posting(
-            account=Account(r.account),
-            amount_cents=-int(r.amount_cents),
-            patient_id=r.patient_id,
-            payer_id=r.payer_id,
-            provider_id=r.provider_id,
-            location_id=r.location_id,
-            invoice_id=r.invoice_id,
-            line_id=r.line_id,
-            payment_id=r.payment_id,
-            reason=r.reason,
-        )
-        for r in rows
-    )
+    postings = tuple(p.negated() for p in ledger.entry_postings(conn, allocation_id))
     entry_id = uow.append(
         Entry(
             kind=EntryKind.UNALLOCATION,

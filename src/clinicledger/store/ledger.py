@@ -15,7 +15,7 @@ from sqlalchemy.sql import ColumnElement
 
 from clinicledger.domain.errors import NotFound
 from clinicledger.domain.ids import format_id
-from clinicledger.domain.journal import Account
+from clinicledger.domain.journal import Account, Posting
 from clinicledger.domain.rules import LineRef, PaymentRef
 from clinicledger.store import tables as t
 
@@ -92,6 +92,26 @@ def payment_ref(row: Row[Any]) -> PaymentRef:
         patient_id=row.patient_id,
         payer_id=row.payer_id,
         location_id=row.location_id,
+    )
+
+
+def entry_postings(conn: Connection, entry_id: int) -> tuple[Posting, ...]:
+    """The postings of one entry, as domain values."""
+    rows = conn.execute(select(P).where(P.c.entry_id == entry_id).order_by(P.c.id)).all()
+    return tuple(
+        Posting(
+            account=Account(r.account),
+            amount_cents=int(r.amount_cents),
+            patient_id=r.patient_id,
+            payer_id=r.payer_id,
+            provider_id=r.provider_id,
+            location_id=r.location_id,
+            invoice_id=r.invoice_id,
+            line_id=r.line_id,
+            payment_id=r.payment_id,
+            reason=r.reason,
+        )
+        for r in rows
     )
 
 

@@ -16,9 +16,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, insert, select, update
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
-from clinicledger.domain.errors import InvalidInput, InvariantBroken, Locked
+from clinicledger.domain.errors import Conflict, InvalidInput, InvariantBroken, Locked
 from clinicledger.domain.journal import Entry
 from clinicledger.store import tables as t
 
@@ -145,19 +145,30 @@ class UnitOfWork:
     def append(self, entry: Entry) -> int:
         """Write an entry and its postings; return the entry's id."""
         recorded_at = self.stamp()
-        entry_id: int = self.conn.execute(
-            insert(t.entries)
-            .values(
-                recorded_at=recorded_at,
-                effective_date=entry.effective_date,
-                actor=self.actor,
-                kind=entry.kind.value,
-                reason=entry.reason,
-                note=entry.note,
-                reverses=entry.reverses,
-            )
-            .returning(t.entries.c.id)
-        ).scalar_one()
+        try:
+            entry_id: int = self.conn.execute(
+                insert(t.entries)
+                .values(
+                    recorded_at=recorded_at,
+                    effective_date=entry.effective_date,
+                    actor=self.actor,
+                    kind=entry.kind.value,
+                    reason=entry.reason,
+                    note=entry.note,
+                    reverses=entry.reverses,
+                )
+                .returning(t.entries.c.id)
+            ).scalar_one()
+        except IntegrityError as exc:
+            # The unique ``reverses`` column: another clerk undid this entry first. The
+            # ledger lock makes this unreachable; it stays a clean refusal if that changes.
+            if entry.reverses is not None and "reverses" in str(exc.orig):
+                raise Conflict(
+                    f"entry {entry.reverses} was already undone",
+                    code="allocation_undone",
+                    field="allocation",
+                ) from exc
+            raise
         self.conn.execute(
             insert(t.postings),
             [
