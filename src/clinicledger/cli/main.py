@@ -5,6 +5,7 @@ The command surface is a contract (issue 2): add freely, never rename.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -32,11 +33,22 @@ from clinicledger.domain.rules import (
     PaymentMethod,
     parse_choice,
 )
-from clinicledger.services import balances, check, imports, invoicing, masters, payments, periods
-from clinicledger.services.common import practice_instant
+from clinicledger.render.formats import to_csv, to_json, to_table
+from clinicledger.reports.base import PRESETS, ReportParams, preset_range
+from clinicledger.services import (
+    balances,
+    check,
+    imports,
+    invoicing,
+    masters,
+    payments,
+    periods,
+    reporting,
+)
+from clinicledger.services.common import practice_instant, practice_today
 from clinicledger.store import schema
 from clinicledger.store.engine import make_engine
-from clinicledger.store.uow import UnitOfWork
+from clinicledger.store.uow import UnitOfWork, to_naive_utc
 
 DEFAULT_DB = "./clinicledger.db"
 
@@ -54,6 +66,15 @@ class Settings:
         if self._engine is None:
             self._engine = make_engine(self.db)
         return self._engine
+
+    def today(self) -> dt.date:
+        """Today at the practice, by the command's clock."""
+        now = (
+            parse_instant(self.now_text, field="now")
+            if self.now_text is not None
+            else dt.datetime.now(dt.UTC)
+        )
+        return practice_today(self.engine, now)
 
     def uow(self) -> UnitOfWork:
         if self.now_text is not None:
@@ -636,6 +657,76 @@ def check_command() -> None:
     )
     if result.violations:
         raise typer.Exit(errors.EXIT_FINDINGS)
+
+
+# ---------------------------------------------------------------- reports
+
+
+@app.command("report")
+def report_command(
+    name: Annotated[str, typer.Argument(help="income-allocation, ...")],
+    from_: Annotated[str | None, typer.Option("--from", help="YYYY-MM-DD, inclusive")] = None,
+    to: Annotated[str | None, typer.Option(help="YYYY-MM-DD, inclusive")] = None,
+    preset: Annotated[str | None, typer.Option(help=", ".join(PRESETS))] = None,
+    as_of: Annotated[str | None, typer.Option(help="YYYY-MM-DD")] = None,
+    as_known_at: Annotated[str | None, typer.Option(help="timestamp")] = None,
+    provider: Annotated[str | None, typer.Option()] = None,
+    location: Annotated[str | None, typer.Option()] = None,
+    patient: Annotated[str | None, typer.Option()] = None,
+    payer: Annotated[str | None, typer.Option()] = None,
+    format_: Annotated[str, typer.Option("--format", help="table|csv|json")] = "table",
+    output: Annotated[str | None, typer.Option(help="write to FILE instead of stdout")] = None,
+) -> None:
+    """Run a report: a read-only query over the journal."""
+    if format_ not in ("table", "csv", "json"):
+        raise UserError(
+            f"format: '{format_}' is not table, csv or json", code="choice_unknown", field="format"
+        )
+    first = parse_date(from_, field="from") if from_ else None
+    last = parse_date(to, field="to") if to else None
+    if preset is not None:
+        if first or last:
+            raise UserError(
+                "preset: give --preset or --from/--to, not both",
+                code="range_conflict",
+                field="preset",
+            )
+        if preset not in PRESETS:
+            raise UserError(
+                f"preset: '{preset}' is not one of {', '.join(PRESETS)}",
+                code="choice_unknown",
+                field="preset",
+            )
+        first, last = preset_range(preset, settings.today())
+    known = (
+        practice_instant(settings.engine, parse_instant(as_known_at, field="as_known_at"))
+        if as_known_at
+        else None
+    )
+    params = ReportParams(
+        from_date=first,
+        to_date=last,
+        as_of=parse_date(as_of, field="as_of") if as_of else None,
+        as_known_at=to_naive_utc(known) if known else None,
+        provider=provider,
+        location=location,
+        patient=patient,
+        payer=payer,
+    )
+    result = reporting.run_report(settings.engine, name, params)
+    if format_ == "table":
+        from rich.console import Console
+
+        with contextlib.ExitStack() as stack:
+            handle = stack.enter_context(open(output, "w", encoding="utf-8")) if output else None
+            Console(file=handle, width=200 if handle else None).print(to_table(result))
+        return
+    text = to_json(result) + "\n" if format_ == "json" else to_csv(result)
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        with open(output, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
 
 
 # ---------------------------------------------------------------- moving in, demo

@@ -11,17 +11,12 @@ from sqlalchemy import Connection, Engine
 
 from clinicledger.domain.errors import InvalidInput, UserError
 from clinicledger.store import ledger
-from clinicledger.store.uow import DEFAULT_TIMEZONE, UnitOfWork
-
-
-def practice_timezone(conn: Connection) -> ZoneInfo:
-    row = ledger.practice_row(conn)
-    return ZoneInfo(row.timezone if row is not None else DEFAULT_TIMEZONE)
+from clinicledger.store.uow import UnitOfWork
 
 
 def business_today(uow: UnitOfWork) -> dt.date:
     """Today's date at the practice, for entries dated when they are made."""
-    zone = practice_timezone(uow.conn)
+    zone = ledger.practice_zone(uow.conn)
     return uow.now.replace(tzinfo=dt.UTC).astimezone(zone).date()
 
 
@@ -59,6 +54,14 @@ def practice_instant(engine: Engine, value: dt.datetime) -> dt.datetime:
     """An aware instant: a naive time is read as the practice's local time."""
     if value.tzinfo is not None:
         return value
+    return value.replace(tzinfo=_zone(engine))
+
+
+def practice_today(engine: Engine, now: dt.datetime) -> dt.date:
+    """The practice's date at ``now`` (a naive time is already the practice's local time)."""
+    return practice_instant(engine, now).astimezone(_zone(engine)).date()
+
+
+def _zone(engine: Engine) -> ZoneInfo:
     with reading(engine) as conn:
-        zone = practice_timezone(conn)
-    return value.replace(tzinfo=zone)
+        return ledger.practice_zone(conn)

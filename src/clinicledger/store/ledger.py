@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Row, and_, func, select
 from sqlalchemy.sql import ColumnElement
@@ -45,6 +46,17 @@ def master_row(conn: Connection, kind: str, code: str, *, field: str | None = No
     if row is None:
         raise NotFound(kind, f"'{code}'", field=field or kind)
     return row
+
+
+DEFAULT_TIMEZONE = "Australia/Sydney"
+
+
+def practice_zone(conn: Connection) -> ZoneInfo:
+    """The practice's time zone: business dates are dates there."""
+    zone = conn.execute(
+        select(t.practice.c.timezone).where(t.practice.c.id == 1)
+    ).scalar_one_or_none()
+    return ZoneInfo(zone or DEFAULT_TIMEZONE)
 
 
 def practice_row(conn: Connection) -> Row[Any] | None:

@@ -13,16 +13,15 @@ import hashlib
 import json
 from types import TracebackType
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from clinicledger.domain.errors import Conflict, InvalidInput, InvariantBroken, Locked
 from clinicledger.domain.journal import Entry
+from clinicledger.store import ledger
 from clinicledger.store import tables as t
 
-DEFAULT_TIMEZONE = "Australia/Sydney"
 ONE_MICROSECOND = dt.timedelta(microseconds=1)
 GENESIS_HASH = "0" * 64
 
@@ -80,13 +79,8 @@ class UnitOfWork:
             self._close()
             raise InvariantBroken("ledger_clock row missing: run 'clinicledger init'")
         if self._now_given.tzinfo is None:
-            zone = (
-                self._conn.execute(
-                    select(t.practice.c.timezone).where(t.practice.c.id == 1)
-                ).scalar_one_or_none()
-                or DEFAULT_TIMEZONE
-            )
-            self.now = to_naive_utc(self._now_given.replace(tzinfo=ZoneInfo(zone)))
+            zone = ledger.practice_zone(self._conn)
+            self.now = to_naive_utc(self._now_given.replace(tzinfo=zone))
         last = clock.last_recorded_at
         if self.strict_clock and last is not None and self.now < last:
             self._close()

@@ -1,0 +1,1 @@
+"""Renderers shared by every report: the same rows as a table, CSV or JSON."""

@@ -1,0 +1,134 @@
+"""What every report shares: its parameters, its result, and the columns of its rows.
+
+A report is a query function returning a :class:`Report`: frozen row dataclasses, totals
+and warnings. Money fields end in ``_cents`` and are integer cents; renderers show them as
+decimals under the field's name without the suffix (``payment_amount_cents`` ->
+``payment_amount``), so CSV, JSON and the terminal table show the same numbers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, is_dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+MONEY_SUFFIX = "_cents"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReportParams:
+    """One filter language for every report; each report reads the fields it uses."""
+
+    from_date: dt.date | None = None
+    to_date: dt.date | None = None
+    as_of: dt.date | None = None
+    as_known_at: dt.datetime | None = None  # naive UTC, like recorded_at
+    provider: str | None = None
+    location: str | None = None
+    patient: str | None = None
+    payer: str | None = None
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    def describe(self, zone: ZoneInfo) -> dict[str, Any]:
+        """The parameters as the report's JSON shows them (only those given)."""
+        shown: dict[str, Any] = {}
+        for name in ("from_date", "to_date", "as_of", "provider", "location", "patient", "payer"):
+            value = getattr(self, name)
+            if value is not None:
+                shown[name] = value.isoformat() if isinstance(value, dt.date) else value
+        if self.as_known_at is not None:
+            shown["as_known_at"] = local_time(self.as_known_at, zone).isoformat()
+        shown.update({k: v for k, v in self.options.items() if v is not None})
+        return shown
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Column:
+    key: str  # snake_case, as in JSON and the CSV header
+    field: str  # the row attribute
+    money: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Report:
+    name: str
+    parameters: dict[str, Any]
+    columns: tuple[Column, ...]
+    rows: tuple[Any, ...]
+    totals: dict[str, int | str]
+    warnings: tuple[str, ...] = ()
+    sections: tuple[Report, ...] = ()  # a report's further parts, e.g. later adjustments
+
+
+def columns_of(row_type: type) -> tuple[Column, ...]:
+    if not is_dataclass(row_type):
+        raise TypeError(f"{row_type!r} is not a row dataclass")
+    return tuple(
+        Column(
+            key=f.name.removesuffix(MONEY_SUFFIX), field=f.name, money=f.name.endswith(MONEY_SUFFIX)
+        )
+        for f in fields(row_type)
+    )
+
+
+def local_time(instant: dt.datetime, zone: ZoneInfo) -> dt.datetime:
+    """A naive UTC ``recorded_at`` as the practice's local time (no microseconds)."""
+    return instant.replace(tzinfo=dt.UTC).astimezone(zone).replace(microsecond=0)
+
+
+PRESETS = (
+    "today",
+    "this-week",
+    "this-month",
+    "last-month",
+    "this-quarter",
+    "this-financial-year",
+    "last-financial-year",
+)
+
+
+def preset_range(name: str, today: dt.date) -> tuple[dt.date, dt.date]:
+    """A named date range ending or containing ``today``; weeks start on Monday and the
+    financial year on 1 July (Australia)."""
+    if name == "today":
+        return today, today
+    if name == "this-week":
+        start = today - dt.timedelta(days=today.weekday())
+        return start, start + dt.timedelta(days=6)
+    if name == "this-month":
+        return today.replace(day=1), _month_end(today)
+    if name == "last-month":
+        end = today.replace(day=1) - dt.timedelta(days=1)
+        return end.replace(day=1), end
+    if name == "this-quarter":
+        first_month = 3 * ((today.month - 1) // 3) + 1
+        start = today.replace(month=first_month, day=1)
+        return start, _month_end(start.replace(month=first_month + 2))
+    year = today.year if today.month >= 7 else today.year - 1
+    if name == "last-financial-year":
+        year -= 1
+    elif name != "this-financial-year":
+        raise ValueError(f"unknown preset {name!r}")
+    return dt.date(year, 7, 1), dt.date(year + 1, 6, 30)
+
+
+def _month_end(day: dt.date) -> dt.date:
+    following = (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    return following - dt.timedelta(days=1)
+
+
+def utc_bounds(
+    from_date: dt.date | None, to_date: dt.date | None, zone: ZoneInfo
+) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """Local business dates (inclusive) as naive UTC instants [start, end)."""
+
+    def start_of(day: dt.date) -> dt.datetime:
+        local = dt.datetime.combine(day, dt.time(0), tzinfo=zone)
+        return local.astimezone(dt.UTC).replace(tzinfo=None)
+
+    return (
+        start_of(from_date) if from_date else None,
+        start_of(to_date + dt.timedelta(days=1)) if to_date else None,
+    )

@@ -1,0 +1,148 @@
+"""Income allocation (reference 000): one row per payment applied to a bill, and one per
+refund, dated by when it was entered (not the payment's date), for payroll.
+
+Un-allocations appear as negative rows of the payment they undo, dated when made, so a
+period's rows always add up to what was applied in it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, and_, case, literal, select, union_all
+
+from clinicledger.domain.ids import format_id
+from clinicledger.domain.journal import Account, EntryKind
+from clinicledger.reports.base import Report, ReportParams, columns_of, local_time, utc_bounds
+from clinicledger.store import ledger
+from clinicledger.store import tables as t
+
+P, E = t.postings, t.entries
+
+PAYMENT_TYPES = {
+    "insurance": "Insurance Payment",
+    "cash": "Cash/Check Payment",
+    "cheque": "Cash/Check Payment",
+    "eftpos": "Card Payment",
+    "credit-card": "Card Payment",
+    "hicaps": "Card Payment",
+    "online-card": "Card Payment",
+    "direct-deposit": "Other Payment",
+    "other": "Other Payment",
+}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IncomeAllocationRow:
+    time: dt.datetime
+    practitioner: str | None
+    client: str | None
+    bill: str | None
+    claim: str | None
+    payment_type: str
+    payment_amount_cents: int
+    services: str | None
+    service_dates: str | None
+    notes: str | None
+
+
+def income_allocation(conn: Connection, params: ReportParams) -> Report:
+    zone = ledger.practice_zone(conn)
+    start, end = utc_bounds(params.from_date, params.to_date, zone)
+    when = []
+    if start is not None:
+        when.append(E.c.recorded_at >= start)
+    if end is not None:
+        when.append(E.c.recorded_at < end)
+    if params.as_known_at is not None:
+        when.append(E.c.recorded_at <= params.as_known_at)
+
+    applied_kinds = [
+        EntryKind.ALLOCATION.value,
+        EntryKind.CREDIT_APPLIED.value,
+        EntryKind.UNALLOCATION.value,
+    ]
+    service_label = case(
+        (t.lines.c.kind == "cancellation", literal("Cancellation")),
+        (t.lines.c.kind == "product", t.products.c.title),
+        (t.lines.c.kind == "opening", literal("Opening balance")),
+        else_=t.items.c.code,
+    )
+    applied = (
+        select(
+            E.c.id.label("entry_id"),
+            E.c.recorded_at,
+            E.c.kind,
+            E.c.reason,
+            t.providers.c.name.label("practitioner"),
+            t.patients.c.name.label("client"),
+            t.invoices.c.number.label("bill"),
+            t.payments.c.method,
+            (-P.c.amount_cents).label("amount_cents"),
+            service_label.label("services"),
+            t.lines.c.service_date,
+            t.payments.c.note,
+        )
+        .select_from(E)
+        .join(P, and_(P.c.entry_id == E.c.id, P.c.account == Account.RECEIVABLE.value))
+        .join(t.lines, t.lines.c.id == P.c.line_id)
+        .join(t.invoices, t.invoices.c.id == t.lines.c.invoice_id)
+        .join(t.payments, t.payments.c.id == P.c.payment_id)
+        .outerjoin(t.patients, t.patients.c.id == t.invoices.c.patient_id)
+        .outerjoin(t.providers, t.providers.c.id == t.lines.c.provider_id)
+        .outerjoin(t.items, t.items.c.id == t.lines.c.item_id)
+        .outerjoin(t.products, t.products.c.id == t.lines.c.product_id)
+        .where(E.c.kind.in_(applied_kinds), *when)
+    )
+    if params.provider is not None:
+        applied = applied.where(t.providers.c.code == params.provider)
+    refunds = (
+        select(
+            E.c.id.label("entry_id"),
+            E.c.recorded_at,
+            E.c.kind,
+            E.c.reason,
+            literal(None).label("practitioner"),
+            case(
+                (t.payments.c.patient_id.is_not(None), t.patients.c.name), else_=t.payers.c.name
+            ).label("client"),
+            literal(None).label("bill"),
+            t.payments.c.method,
+            P.c.amount_cents.label("amount_cents"),
+            literal(None).label("services"),
+            literal(None).label("service_date"),
+            literal(None).label("note"),
+        )
+        .select_from(E)
+        .join(P, and_(P.c.entry_id == E.c.id, P.c.account == Account.REFUNDED.value))
+        .join(t.payments, t.payments.c.id == P.c.payment_id)
+        .outerjoin(t.patients, t.patients.c.id == t.payments.c.patient_id)
+        .outerjoin(t.payers, t.payers.c.id == t.payments.c.payer_id)
+        .where(E.c.kind == EntryKind.REFUND.value, *when)
+    )
+    parts = [applied] if params.provider is not None else [applied, refunds]
+    query = union_all(*parts).subquery()
+    found = conn.execute(select(query).order_by(query.c.recorded_at, query.c.entry_id)).all()
+    rows = tuple(
+        IncomeAllocationRow(
+            time=local_time(r.recorded_at, zone),
+            practitioner=r.practitioner,
+            client=r.client,
+            bill=format_id("invoice", r.bill) if r.bill is not None else None,
+            claim=None,
+            payment_type="Refund" if r.kind == EntryKind.REFUND.value else PAYMENT_TYPES[r.method],
+            payment_amount_cents=int(r.amount_cents),
+            services=r.services,
+            service_dates=r.service_date.isoformat() if r.service_date else None,
+            notes=r.reason if r.kind != EntryKind.ALLOCATION.value else r.note,
+        )
+        for r in found
+    )
+    return Report(
+        name="income-allocation",
+        parameters=params.describe(zone),
+        columns=columns_of(IncomeAllocationRow),
+        rows=rows,
+        totals={"payment_amount_cents": sum(r.payment_amount_cents for r in rows)},
+    )
