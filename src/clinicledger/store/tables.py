@@ -224,4 +224,17 @@ imports = Table(
     UniqueConstraint("kind", "sha256", name="uq_imports_kind_sha256"),
 )
 
+
+# Report favourites ("saved report settings", reference 004): a name for a report and its
+# parameters, run again later with 'report run NAME'.
+saved_reports = Table(
+    "saved_reports",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(60), nullable=False, unique=True),
+    Column("report", String(40), nullable=False),
+    Column("parameters", Text, nullable=False),
+    Column("recorded_at", DateTime, nullable=False),
+)
+
 APPEND_ONLY_TABLES = ("entries", "postings", "audit_log")
