@@ -1,0 +1,230 @@
+"""Finance summary (reference 004): how many services were provided in a period, what was
+invoiced for them, what has been taken off them, and what has been receipted against them,
+grouped by item or by patient.
+
+The words, for this ledger:
+
+- **provided**: the service lines (services, products, cancellation fees; not opening
+  balances brought in from another program) whose charge falls in the period. With
+  ``by="created"`` (the default; auditable, the reference's "Created Date") that is the
+  local date the charge was recorded; with ``by="service"`` it is the line's service date
+  (for a product, which has none, the invoice date). Every line in this ledger is on an
+  invoice from the moment it is recorded, so every line provided is also invoiced: the
+  count of services invoiced is ``services_provided``.
+- **invoiced**: the fees charged on those lines (GST included).
+- **deleted**: lines among them deleted since, and what their deletion took off the debt.
+- **adjusted**: write-offs, discounts and fee corrections on them.
+- **receipted**: payments (and patient credit) applied to them, less un-allocations;
+  ``services_receipted`` counts the lines with some money applied.
+- **owing**: what is still owed on them, by patients and payers together.
+
+For every row and for the totals, ``invoiced = deleted + adjusted + receipted + owing``:
+the columns are sums over the lines' receivable postings by entry kind (a gap transfer
+moves money between two portions of one line and nets to zero). Everything known up to
+``as_known_at`` counts, whenever it was dated; ``as_known_at`` also limits which charges are
+seen at all.
+
+Options: ``by`` = "created" | "service"; ``group`` = "item" | "patient".
+Filters: ``from_date``/``to_date`` (inclusive), ``provider``, ``location`` (the invoice's).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, case, func, literal, select
+
+from clinicledger.domain.errors import InvalidInput
+from clinicledger.domain.journal import Account, EntryKind
+from clinicledger.reports.base import Report, ReportParams, columns_of, utc_bounds
+from clinicledger.store import ledger
+from clinicledger.store import tables as t
+
+P, E = t.postings, t.entries
+
+BASES = ("created", "service")
+GROUPS = ("item", "patient")
+
+RECEIPTED_KINDS = frozenset(
+    {EntryKind.ALLOCATION.value, EntryKind.CREDIT_APPLIED.value, EntryKind.UNALLOCATION.value}
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FinanceByItemRow:
+    item: str
+    description: str
+    services_provided: int
+    invoiced_cents: int
+    services_deleted: int
+    deleted_cents: int
+    adjusted_cents: int
+    services_receipted: int
+    receipted_cents: int
+    owing_cents: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FinanceByPatientRow:
+    patient_code: str | None
+    patient: str | None
+    services_provided: int
+    invoiced_cents: int
+    services_deleted: int
+    deleted_cents: int
+    adjusted_cents: int
+    services_receipted: int
+    receipted_cents: int
+    owing_cents: int
+
+
+SUM_FIELDS = (
+    "services_provided",
+    "invoiced_cents",
+    "services_deleted",
+    "deleted_cents",
+    "adjusted_cents",
+    "services_receipted",
+    "receipted_cents",
+    "owing_cents",
+)
+
+
+@dataclass(slots=True)
+class _Tally:
+    """The running sums of one group."""
+
+    sums: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SUM_FIELDS, 0))
+
+    def add_line(self, by_kind: Mapping[str, int], deleted: bool) -> None:
+        invoiced = by_kind.get(EntryKind.CHARGE.value, 0)
+        receipted = -sum(by_kind.get(kind, 0) for kind in RECEIPTED_KINDS)
+        self.sums["services_provided"] += 1
+        self.sums["invoiced_cents"] += invoiced
+        self.sums["services_deleted"] += int(deleted)
+        self.sums["deleted_cents"] -= by_kind.get(EntryKind.LINE_DELETION.value, 0)
+        self.sums["adjusted_cents"] -= by_kind.get(EntryKind.ADJUSTMENT.value, 0)
+        self.sums["services_receipted"] += int(receipted > 0)
+        self.sums["receipted_cents"] += receipted
+        self.sums["owing_cents"] += sum(by_kind.values())
+
+
+def choice_option(options: Mapping[str, Any], key: str, allowed: tuple[str, ...]) -> str:
+    """Option ``key`` (default: the first allowed value), refused by name if not allowed."""
+    value = options.get(key)
+    if value is None:
+        return allowed[0]
+    text = str(value).strip().lower()
+    if text not in allowed:
+        raise InvalidInput(
+            key, f"'{value}' is not one of: {', '.join(allowed)}", code="choice_unknown"
+        )
+    return text
+
+
+def finance_summary(conn: Connection, params: ReportParams) -> Report:
+    zone = ledger.practice_zone(conn)
+    basis = choice_option(params.options, "by", BASES)
+    group = choice_option(params.options, "group", GROUPS)
+
+    # The charges that put a line in the report: one RECEIVABLE posting per line.
+    charged = [
+        E.c.kind == EntryKind.CHARGE.value,
+        P.c.account == Account.RECEIVABLE.value,
+    ]
+    if basis == "created":
+        start, end = utc_bounds(params.from_date, params.to_date, zone)
+        if start is not None:
+            charged.append(P.c.recorded_at >= start)
+        if end is not None:
+            charged.append(P.c.recorded_at < end)
+    else:
+        if params.from_date is not None:
+            charged.append(P.c.effective_date >= params.from_date)
+        if params.to_date is not None:
+            charged.append(P.c.effective_date <= params.to_date)
+    if params.as_known_at is not None:
+        charged.append(P.c.recorded_at <= params.as_known_at)
+    if params.provider is not None:
+        charged.append(P.c.provider_id == ledger.id_for_code(conn, "provider", params.provider))
+    if params.location is not None:
+        charged.append(P.c.location_id == ledger.id_for_code(conn, "location", params.location))
+    charged_lines = select(P.c.line_id).join(E, E.c.id == P.c.entry_id).where(*charged)
+
+    item_label = case(
+        (t.lines.c.kind == "cancellation", literal("Cancellation")),
+        (t.lines.c.kind == "product", t.products.c.code),
+        else_=t.items.c.code,
+    )
+    description = case(
+        (t.lines.c.kind == "cancellation", literal("Cancellation fee")),
+        (t.lines.c.kind == "product", t.products.c.title),
+        else_=t.items.c.description,
+    )
+    line_info = conn.execute(
+        select(
+            t.lines.c.id,
+            item_label.label("item"),
+            description.label("description"),
+            t.patients.c.code.label("patient_code"),
+            t.patients.c.name.label("patient"),
+        )
+        .join(t.invoices, t.invoices.c.id == t.lines.c.invoice_id)
+        .outerjoin(t.patients, t.patients.c.id == t.invoices.c.patient_id)
+        .outerjoin(t.items, t.items.c.id == t.lines.c.item_id)
+        .outerjoin(t.products, t.products.c.id == t.lines.c.product_id)
+        .where(t.lines.c.id.in_(charged_lines))
+    ).all()
+
+    known = [] if params.as_known_at is None else [P.c.recorded_at <= params.as_known_at]
+    by_line: dict[int, dict[str, int]] = {row.id: {} for row in line_info}
+    deleted: set[int] = set()
+    # Every account, so that a deletion is seen even when it took nothing off the debt
+    # (a line fully written off, then deleted, has no receivable left to reverse).
+    sums = conn.execute(
+        select(P.c.line_id, E.c.kind, P.c.account, func.sum(P.c.amount_cents).label("cents"))
+        .join(E, E.c.id == P.c.entry_id)
+        .where(P.c.line_id.in_(charged_lines), *known)
+        .group_by(P.c.line_id, E.c.kind, P.c.account)
+    ).all()
+    for row in sums:
+        if row.kind == EntryKind.LINE_DELETION.value:
+            deleted.add(row.line_id)
+        if row.account == Account.RECEIVABLE.value:
+            kinds = by_line[row.line_id]
+            kinds[row.kind] = kinds.get(row.kind, 0) + int(row.cents)
+
+    tallies: dict[tuple[Any, ...], _Tally] = {}
+    for info in line_info:
+        key = (
+            (info.item, info.description)
+            if group == "item"
+            else (info.patient or "", info.patient_code or "")
+        )
+        tallies.setdefault(key, _Tally()).add_line(by_line[info.id], info.id in deleted)
+
+    rows: tuple[FinanceByItemRow | FinanceByPatientRow, ...]
+    if group == "item":
+        rows = tuple(
+            FinanceByItemRow(item=key[0], description=key[1], **tally.sums)
+            for key, tally in sorted(tallies.items(), key=lambda kv: kv[0])
+        )
+        columns = columns_of(FinanceByItemRow)
+    else:
+        rows = tuple(
+            FinanceByPatientRow(patient_code=key[1] or None, patient=key[0] or None, **tally.sums)
+            for key, tally in sorted(tallies.items(), key=lambda kv: kv[0])
+        )
+        columns = columns_of(FinanceByPatientRow)
+    totals: dict[str, int | str] = {
+        name: sum(getattr(row, name) for row in rows) for name in SUM_FIELDS
+    }
+    return Report(
+        name="finance-summary",
+        parameters=params.describe(zone),
+        columns=columns,
+        rows=rows,
+        totals=totals,
+    )
