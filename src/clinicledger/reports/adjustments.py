@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, select
+from sqlalchemy.sql import ColumnElement
 
 from clinicledger.domain.errors import InvalidInput
 from clinicledger.domain.ids import format_id
@@ -136,7 +137,7 @@ def adjustments(conn: Connection, params: ReportParams) -> Report:
     group = group_option(params.options)
 
     start, end = utc_bounds(params.from_date, params.to_date, zone)
-    when = [E.c.kind.in_(kinds)]
+    when: list[ColumnElement[bool]] = [E.c.kind.in_(kinds)]
     if start is not None:
         when.append(E.c.recorded_at >= start)
     if end is not None:
