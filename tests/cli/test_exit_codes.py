@@ -202,9 +202,10 @@ def test_a_ledger_that_was_never_initialised_is_refused(cli: Cli, tmp_path: Path
     assert result.status == 2
     assert result.error() == {
         "code": "not_initialised",
-        "field": None,
-        "message": "this database is not initialised or is out of date: run 'clinicledger init'",
+        "field": "db",
+        "message": f"there is no ledger at {other}: run 'clinicledger init' (or check --db)",
     }
+    assert not other.exists()
 
 
 @pytest.mark.parametrize("engine", ["sqlite"], indirect=True)

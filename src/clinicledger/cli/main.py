@@ -47,7 +47,7 @@ from clinicledger.services import (
 )
 from clinicledger.services.common import practice_instant, practice_today
 from clinicledger.store import schema
-from clinicledger.store.engine import make_engine
+from clinicledger.store.engine import open_engine
 from clinicledger.store.uow import UnitOfWork, to_naive_utc
 
 DEFAULT_DB = "./clinicledger.db"
@@ -59,12 +59,13 @@ class Settings:
     now_text: str | None = None
     as_json: bool = False
     debug: bool = False
+    create: bool = False  # init and demo may create the database
     _engine: Engine | None = None
 
     @property
     def engine(self) -> Engine:
         if self._engine is None:
-            self._engine = make_engine(self.db)
+            self._engine = open_engine(self.db, create=self.create)
         return self._engine
 
     def today(self) -> dt.date:
@@ -114,14 +115,19 @@ def main(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks")] = False,
 ) -> None:
+    if settings._engine is not None:  # a second run() in one process: its own --db
+        settings._engine.dispose()
+        settings._engine = None
+    settings.create = ctx.invoked_subcommand in ("init", "demo")
     settings.db = db or os.environ.get("CLINICLEDGER_DB") or DEFAULT_DB
     settings.now_text = now or os.environ.get("CLINICLEDGER_NOW") or None
     settings.as_json = as_json
     settings.debug = debug
-    if ctx.invoked_subcommand not in ("init", "demo") and not schema.is_current(settings.engine):
+    if not settings.create and not schema.is_current(settings.engine):
         raise UserError(
             "this database is not initialised or is out of date: run 'clinicledger init'",
             code="not_initialised",
+            field="db",
         )
 
 

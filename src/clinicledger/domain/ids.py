@@ -28,10 +28,16 @@ def parse_id(kind: str, text: str, *, field: str | None = None) -> int:
     if match is None or (match["prefix"] is not None and match["prefix"].upper() != prefix):
         raise InvalidInput(
             field or kind,
-            f"'{text}' is not a {kind} id (expected like {prefix}-000042)",
+            f"'{text}' is not {_article(kind)} {kind} id (expected like {prefix}-000042)",
             code="id_malformed",
         )
     number = int(match["number"])
     if number == 0:
-        raise InvalidInput(field or kind, f"'{text}' is not a {kind} id", code="id_malformed")
+        raise InvalidInput(
+            field or kind, f"'{text}' is not {_article(kind)} {kind} id", code="id_malformed"
+        )
     return number
+
+
+def _article(word: str) -> str:
+    return "an" if word[0] in "aeiou" else "a"

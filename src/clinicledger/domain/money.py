@@ -10,7 +10,7 @@ import re
 
 from clinicledger.domain.errors import InvalidInput
 
-_AMOUNT = re.compile(r"^(?P<sign>[+-]?)(?P<whole>\d{1,12})(?:\.(?P<frac>\d{1,2}))?$")
+_AMOUNT = re.compile(r"^(?P<sign>[+-]?)(?P<whole>[0-9]{1,12})(?:\.(?P<frac>[0-9]{1,2}))?$")
 
 
 def cents_from_text(
@@ -40,6 +40,19 @@ def cents_from_text(
             field, f"{raw} is negative; the amount must be positive", code="amount_negative"
         )
     if cents == 0 and not allow_zero:
+        raise InvalidInput(field, "the amount must be more than 0.00", code="amount_zero")
+    return cents
+
+
+def check_positive(cents: int, *, field: str) -> int:
+    """Refuse a zero or negative amount that reached a service without being parsed here."""
+    if cents < 0:
+        raise InvalidInput(
+            field,
+            f"{format_cents(cents)} is negative; the amount must be positive",
+            code="amount_negative",
+        )
+    if cents == 0:
         raise InvalidInput(field, "the amount must be more than 0.00", code="amount_zero")
     return cents
 

@@ -10,7 +10,7 @@ from typing import TypeVar
 
 from clinicledger.domain.errors import InvalidInput, OverAllocation, PeriodClosed
 from clinicledger.domain.journal import Account, Posting
-from clinicledger.domain.money import format_cents, gst_included_cents
+from clinicledger.domain.money import check_positive, format_cents, gst_included_cents
 
 
 class PaymentMethod(enum.StrEnum):
@@ -226,21 +226,20 @@ def check_allocation(
     owing_cents: int,
     amount_cents: int,
 ) -> None:
-    if amount_cents <= 0:
-        raise InvalidInput("amount", "the amount must be more than 0.00", code="amount_zero")
+    check_positive(amount_cents, field="to")
     if amount_cents > unallocated_cents:
         raise OverAllocation(
             f"payment {payment_label} has {format_cents(unallocated_cents)} unallocated; "
             f"cannot allocate {format_cents(amount_cents)} to line {line_label}",
             code="allocation_exceeds_payment",
-            field="amount",
+            field="to",
         )
     if amount_cents > owing_cents:
         raise OverAllocation(
             f"line {line_label} has {format_cents(owing_cents)} owing; "
             f"cannot allocate {format_cents(amount_cents)} from payment {payment_label}",
             code="allocation_exceeds_line",
-            field="amount",
+            field="to",
         )
 
 
@@ -248,6 +247,7 @@ def check_line_reduction(
     *, line_label: str, owing_cents: int, amount_cents: int, what: str
 ) -> None:
     """An adjustment or transfer may not take a line's portion below zero."""
+    check_positive(amount_cents, field="amount")
     if amount_cents > owing_cents:
         raise OverAllocation(
             f"line {line_label} has {format_cents(owing_cents)} owing; "
@@ -274,13 +274,16 @@ def plan_oldest_first(
     return tuple(plan)
 
 
-def check_period_open(effective_date: dt.date, closed_through: dt.date | None) -> None:
+def check_period_open(
+    effective_date: dt.date, closed_through: dt.date | None, *, field: str = "now"
+) -> None:
+    """``field`` names the input that holds the date (``now`` for entries dated today)."""
     if closed_through is not None and effective_date <= closed_through:
         raise PeriodClosed(
             f"the period up to {closed_through.isoformat()} is closed; "
             f"an entry dated {effective_date.isoformat()} cannot be recorded",
             code="period_closed",
-            field="date",
+            field=field,
         )
 
 

@@ -112,8 +112,12 @@ class Row:
     values: dict[str, Any]
 
 
-def parse_csv(kind: str, name: str, data: bytes) -> tuple[Row, ...]:
-    """Rows of a CSV file of ``kind``, or ``ImportRejected`` listing every problem."""
+def parse_csv(
+    kind: str, name: str, data: bytes
+) -> tuple[tuple[Row, ...], tuple[ImportProblem, ...]]:
+    """The good rows of a CSV file of ``kind`` and the problems of the others, so that the
+    importer can add what it finds and reject the file once, listing everything. A file
+    that cannot be read row by row (not UTF-8, a bad header, no rows) is rejected here."""
     if kind not in SCHEMAS:
         raise InvalidInput(
             "kind", f"'{kind}' is not one of: {', '.join(SCHEMAS)}", code="choice_unknown"
@@ -160,6 +164,7 @@ def parse_csv(kind: str, name: str, data: bytes) -> tuple[Row, ...]:
             continue
         raw = dict(zip(header, cells, strict=True))
         values: dict[str, Any] = {}
+        problems_before = len(problems)
         for column in columns:
             cell = raw.get(column.name, "")
             try:
@@ -172,11 +177,10 @@ def parse_csv(kind: str, name: str, data: bytes) -> tuple[Row, ...]:
                         line=line, column=column.name, reason=str(exc) or f"'{cell}' is not valid"
                     )
                 )
-        rows.append(Row(line=line, values=values))
-    if problems:
-        raise ImportRejected(name, tuple(problems))
-    if not rows:
+        if len(problems) == problems_before:
+            rows.append(Row(line=line, values=values))
+    if not rows and not problems:
         raise ImportRejected(
             name, (ImportProblem(line=2, column="(file)", reason="the file has no rows"),)
         )
-    return tuple(rows)
+    return tuple(rows), tuple(problems)

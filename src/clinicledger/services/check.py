@@ -93,12 +93,12 @@ def _clock_order(conn: Connection) -> list[Violation]:
     found: list[Violation] = []
     previous = None
     for row in conn.execute(select(E.c.id, E.c.recorded_at).order_by(E.c.id)):
-        if previous is not None and row.recorded_at <= previous:
+        if previous is not None and row.recorded_at < previous:
             found.append(
                 Violation(
                     code="clock_out_of_order",
                     message=f"entry {format_id('entry', row.id)} is recorded "
-                    "no later than the entry before it",
+                    "earlier than the entry before it",
                 )
             )
         previous = row.recorded_at

@@ -25,7 +25,7 @@ from clinicledger.domain.rules import (
     receipt_postings,
 )
 from clinicledger.formats.csv_masters import Row, parse_csv
-from clinicledger.services.masters import insert_master
+from clinicledger.services.masters import insert_master, other_party_with_code
 from clinicledger.store import ledger
 from clinicledger.store import tables as t
 from clinicledger.store.uow import UnitOfWork
@@ -48,7 +48,7 @@ def import_file(uow: UnitOfWork, *, kind: str, path: str) -> ImportResult:
             "file", f"cannot read {path}: {exc.strerror}", code="file_unreadable"
         ) from None
     name = Path(path).name
-    rows = parse_csv(kind, name, data)
+    rows, problems = parse_csv(kind, name, data)
     digest = hashlib.sha256(data).hexdigest()
     with uow:
         done = uow.conn.execute(
@@ -61,13 +61,24 @@ def import_file(uow: UnitOfWork, *, kind: str, path: str) -> ImportResult:
                 created=0, unchanged=json.loads(done)["rows"], already_imported=True
             )
         if kind == "opening-balances":
-            created = _opening_balances(uow, name, rows)
+            openings, found = _plan_openings(uow, rows)
         else:
-            created = _masters(uow, name, MASTER_KINDS[kind], rows)
+            new, found = _plan_masters(uow, MASTER_KINDS[kind], rows)
+        everything = sorted((*problems, *found), key=lambda p: p.line)
+        if everything:
+            raise ImportRejected(name, tuple(everything))
+        if kind == "opening-balances":
+            for values, party_id, location_id in openings:
+                _post_opening(uow, values, party_id, location_id)
+            created = len(openings)
+        else:
+            for values in new:
+                insert_master(uow, MASTER_KINDS[kind], values)
+            created = len(new)
         summary = {"rows": len(rows), "created": created}
         uow.conn.execute(
             insert(t.imports).values(
-                kind=kind, sha256=digest, recorded_at=uow.now, summary=json.dumps(summary)
+                kind=kind, sha256=digest, recorded_at=uow.stamp(), summary=json.dumps(summary)
             )
         )
         uow.audit("import", kind, {"file": name, "sha256": digest, **summary})
@@ -75,7 +86,11 @@ def import_file(uow: UnitOfWork, *, kind: str, path: str) -> ImportResult:
     return ImportResult(created=created, unchanged=len(rows) - created, already_imported=False)
 
 
-def _masters(uow: UnitOfWork, name: str, master: str, rows: tuple[Row, ...]) -> int:
+def _plan_masters(
+    uow: UnitOfWork, master: str, rows: tuple[Row, ...]
+) -> tuple[list[dict[str, Any]], list[ImportProblem]]:
+    """The rows to insert, and the problems: codes twice in the file, or already here with
+    other content, or taken by the other kind of party."""
     table = ledger.MASTER_TABLES[master]
     problems: list[ImportProblem] = []
     new: list[dict[str, Any]] = []
@@ -92,6 +107,14 @@ def _masters(uow: UnitOfWork, name: str, master: str, rows: tuple[Row, ...]) -> 
             )
             continue
         seen[code] = row.line
+        other = other_party_with_code(uow.conn, master, code)
+        if other is not None:
+            problems.append(
+                ImportProblem(
+                    line=row.line, column="code", reason=f"code '{code}' is taken by a {other}"
+                )
+            )
+            continue
         existing = uow.conn.execute(select(table).where(table.c.code == code)).one_or_none()
         if existing is None:
             new.append(row.values)
@@ -106,18 +129,17 @@ def _masters(uow: UnitOfWork, name: str, master: str, rows: tuple[Row, ...]) -> 
                     )
                 )
                 break
-    if problems:
-        raise ImportRejected(name, tuple(problems))
-    for values in new:
-        insert_master(uow, master, values)
-    return len(new)
+    return new, problems
 
 
-def _opening_balances(uow: UnitOfWork, name: str, rows: tuple[Row, ...]) -> int:
+def _plan_openings(
+    uow: UnitOfWork, rows: tuple[Row, ...]
+) -> tuple[list[tuple[dict[str, Any], int, int]], list[ImportProblem]]:
+    """(values, party id, location id) of the opening balances to post, and the problems."""
     conn = uow.conn
     problems: list[ImportProblem] = []
     closed = ledger.closed_through(conn)
-    todo: list[tuple[Row, int, int]] = []
+    todo: list[tuple[dict[str, Any], int, int]] = []
     seen: dict[tuple[str, str], int] = {}
     for row in rows:
         v = row.values
@@ -138,36 +160,26 @@ def _opening_balances(uow: UnitOfWork, name: str, rows: tuple[Row, ...]) -> int:
         try:
             party_id = ledger.id_for_code(conn, v["party"], v["code"])
             location_id = ledger.id_for_code(conn, "location", v["location"])
-            check_period_open(v["date"], closed)
+            check_period_open(v["date"], closed, field="date")
         except UserError as exc:
             problems.append(ImportProblem(line=row.line, column=_column(exc), reason=exc.message))
             continue
-        if v["amount_cents"] == 0:
-            problems.append(
-                ImportProblem(
-                    line=row.line, column="amount", reason="an opening balance of 0.00 is nothing"
-                )
-            )
-            continue
         earlier = _existing_opening(uow, v["party"], party_id)
         if earlier is None:
-            todo.append((row, party_id, location_id))
+            todo.append((v, party_id, location_id))
         elif earlier != (v["date"], v["amount_cents"]):
+            differs = "date" if earlier[0] != v["date"] else "amount"
             problems.append(
                 ImportProblem(
                     line=row.line,
-                    column="amount",
+                    column=differs,
                     reason=(
                         f"{v['party']} '{v['code']}' already has an opening balance of another "
-                        "amount or date"
+                        f"{differs}"
                     ),
                 )
             )
-    if problems:
-        raise ImportRejected(name, tuple(problems))
-    for row, party_id, location_id in todo:
-        _post_opening(uow, row.values, party_id, location_id)
-    return len(todo)
+    return todo, problems
 
 
 def _column(exc: UserError) -> str:
@@ -209,7 +221,7 @@ def _post_opening(uow: UnitOfWork, v: dict[str, Any], party_id: int, location_id
                 payer_id=payer_id,
                 location_id=location_id,
                 invoice_date=v["date"],
-                recorded_at=uow.now,
+                recorded_at=uow.stamp(),
                 opening=True,
             )
             .returning(t.invoices.c.id)
@@ -238,7 +250,7 @@ def _post_opening(uow: UnitOfWork, v: dict[str, Any], party_id: int, location_id
                 amount_cents=-amount,
                 received_date=v["date"],
                 note=v.get("note"),
-                recorded_at=uow.now,
+                recorded_at=uow.stamp(),
                 opening=True,
             )
             .returning(t.payments.c.id)

@@ -86,8 +86,8 @@ def create_invoice(
         today = business_today(uow)
         closed = ledger.closed_through(conn)
         resolved = [_resolve_line(uow, spec, n, today) for n, spec in enumerate(lines, 1)]
-        for values in resolved:
-            check_period_open(values["effective_date"], closed)
+        for n, values in enumerate(resolved, 1):
+            check_period_open(values["effective_date"], closed, field=f"line {n}")
 
         number = uow.next_invoice_number()
         invoice_id: int = conn.execute(
@@ -98,7 +98,7 @@ def create_invoice(
                 payer_id=payer_id,
                 location_id=location_id,
                 invoice_date=today,
-                recorded_at=uow.now,
+                recorded_at=uow.stamp(),
             )
             .returning(t.invoices.c.id)
         ).scalar_one()
@@ -357,7 +357,9 @@ def delete_line(uow: UnitOfWork, *, line_id: int, reason: str, cascade: bool = F
                 kind=EntryKind.LINE_DELETION, effective_date=today, reason=reason, postings=postings
             )
         )
-        uow.conn.execute(update(t.lines).where(t.lines.c.id == line_id).values(deleted_at=uow.now))
+        uow.conn.execute(
+            update(t.lines).where(t.lines.c.id == line_id).values(deleted_at=uow.stamp())
+        )
         uow.audit(
             "line.delete",
             label,

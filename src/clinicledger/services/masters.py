@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Engine, Table, insert, select, update
+from sqlalchemy import Connection, Engine, Table, insert, select, update
 
 from clinicledger.domain.errors import Conflict, InvalidInput
+from clinicledger.domain.money import check_positive
 from clinicledger.domain.rules import PayerKind, check_abn, check_code, check_name
 from clinicledger.store import ledger, schema
 from clinicledger.store import tables as t
@@ -62,6 +63,12 @@ def set_practice(
                 code="currency_malformed",
             )
         values["currency"] = currency.upper()
+    if not values:
+        raise InvalidInput(
+            "practice",
+            "nothing to change: give --name, --abn, --gst-registered, --timezone or --currency",
+            code="nothing_to_change",
+        )
     with uow:
         uow.conn.execute(update(t.practice).where(t.practice.c.id == 1).values(**values))
         uow.audit("practice.update", "practice", values)
@@ -87,9 +94,27 @@ def _add(
                     code=f"{column}_taken",
                     field=column,
                 )
+        other = other_party_with_code(uow.conn, kind, str(values["code"]))
+        if other is not None:
+            raise Conflict(
+                f"{kind} code '{values['code']}' is already taken (by a {other})",
+                code="code_taken",
+                field="code",
+            )
         new_id = insert_master(uow, kind, values)
         uow.commit()
     return new_id
+
+
+def other_party_with_code(conn: Connection, kind: str, code: str) -> str | None:
+    """Patients and payers share one set of codes ('payment record --from CODE' takes
+    either): the other kind holding ``code``, if any."""
+    other = {"patient": "payer", "payer": "patient"}.get(kind)
+    if other is None:
+        return None
+    table = ledger.MASTER_TABLES[other]
+    found = conn.execute(select(table.c.id).where(table.c.code == code)).first()
+    return other if found is not None else None
 
 
 def insert_master(uow: UnitOfWork, kind: str, values: dict[str, object]) -> int:
@@ -157,7 +182,7 @@ def add_item(
         {
             "code": code,
             "description": check_name(description, field="description"),
-            "fee_cents": fee_cents,
+            "fee_cents": check_positive(fee_cents, field="fee"),
             "taxable": taxable,
         },
     )
@@ -173,7 +198,7 @@ def add_product(
         {
             "code": code,
             "title": check_name(title, field="title"),
-            "fee_cents": fee_cents,
+            "fee_cents": check_positive(fee_cents, field="fee"),
             "taxable": taxable,
         },
         unique=("code", "title"),

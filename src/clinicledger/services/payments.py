@@ -13,7 +13,7 @@ from sqlalchemy import Row, and_, func, insert, select, update
 from clinicledger.domain.errors import Conflict, InvalidInput, NotFound, OverAllocation
 from clinicledger.domain.ids import format_id
 from clinicledger.domain.journal import ALLOCATION_KINDS, Account, Entry, EntryKind
-from clinicledger.domain.money import format_cents
+from clinicledger.domain.money import check_positive, format_cents
 from clinicledger.domain.rules import (
     PaymentMethod,
     allocation_postings,
@@ -53,6 +53,7 @@ def record_payment(
     note: str | None = None,
 ) -> int:
     """Money received from a patient or a payer; until applied it is unallocated."""
+    check_positive(amount_cents, field="amount")
     if processor_fee_cents is not None and not 0 <= processor_fee_cents <= amount_cents:
         raise InvalidInput(
             "fee", "the processor fee must be between 0.00 and the amount", code="fee_out_of_range"
@@ -62,7 +63,7 @@ def record_payment(
         patient_id, payer_id = _party(uow, from_code)
         location_id = ledger.id_for_code(conn, "location", location_code)
         check_not_future(received_date, business_today(uow), field="received")
-        check_period_open(received_date, ledger.closed_through(conn))
+        check_period_open(received_date, ledger.closed_through(conn), field="received")
         payment_id: int = conn.execute(
             insert(t.payments)
             .values(
@@ -75,7 +76,7 @@ def record_payment(
                 reference=reference,
                 processor_fee_cents=processor_fee_cents,
                 note=note,
-                recorded_at=uow.now,
+                recorded_at=uow.stamp(),
             )
             .returning(t.payments.c.id)
         ).scalar_one()
@@ -197,6 +198,16 @@ def _apply(
     payment_label = format_id("payment", payment.id)
     if line.deleted_at is not None:
         raise Conflict(f"line {line_label} was deleted", code="line_deleted", field="to")
+    if payment.payer_id is not None and line.payer_id != payment.payer_id:
+        payer_code = conn.execute(
+            select(t.payers.c.code).where(t.payers.c.id == payment.payer_id)
+        ).scalar_one()
+        raise Conflict(
+            f"line {line_label} is not billed to payer {payer_code}, who made payment "
+            f"{payment_label}",
+            code="line_not_billed_to_payer",
+            field="to",
+        )
     if payment.payer_id is None and line.patient_id != payment.patient_id:
         raise InvalidInput(
             "to",
@@ -274,6 +285,7 @@ def unallocate_in(uow: UnitOfWork, allocation_id: int, reason: str, today: dt.da
 
 def refund(uow: UnitOfWork, *, payment_id: int, amount_cents: int, reason: str) -> int:
     """Pay back part of a payment's unallocated money."""
+    check_positive(amount_cents, field="amount")
     reason = require_reason(reason)
     with uow:
         payment = _live_payment(uow, payment_id)
@@ -331,7 +343,7 @@ def reverse_payment(uow: UnitOfWork, *, payment_id: int, reason: str) -> int:
             )
         )
         uow.conn.execute(
-            update(t.payments).where(t.payments.c.id == payment_id).values(reversed_at=uow.now)
+            update(t.payments).where(t.payments.c.id == payment_id).values(reversed_at=uow.stamp())
         )
         uow.audit("payment.reverse", label, {"entry": entry_id, "reason": reason})
         uow.commit()

@@ -12,9 +12,9 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, OperationalError
 
-from clinicledger.domain.errors import InvalidInput
+from clinicledger.domain.errors import InvalidInput, UserError
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -32,6 +32,46 @@ def normalise_url(text: str) -> str:
             url = url.set(drivername="postgresql+psycopg")
         return url.render_as_string(hide_password=False)
     return f"sqlite:///{Path(text).expanduser()}"
+
+
+def sqlite_path(url_text: str) -> Path | None:
+    """The file of a SQLite URL (None for PostgreSQL or an in-memory database)."""
+    url = make_url(normalise_url(url_text))
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    return Path(url.database)
+
+
+def open_engine(url_text: str, *, create: bool) -> Engine:
+    """An engine on a database that can be reached. Without ``create`` a SQLite file must
+    already exist (a mistyped path must not leave an empty file behind)."""
+    path = sqlite_path(url_text)
+    if path is not None:
+        if not path.parent.is_dir():
+            raise UserError(
+                f"cannot open the database {path}: the folder {path.parent} does not exist",
+                code="db_unavailable",
+                field="db",
+            )
+        if not create and not path.exists():
+            raise UserError(
+                f"there is no ledger at {path}: run 'clinicledger init' (or check --db)",
+                code="not_initialised",
+                field="db",
+            )
+    engine = make_engine(url_text)
+    try:
+        engine.connect().close()
+    except OperationalError as exc:
+        engine.dispose()
+        label = (
+            path if path is not None else make_url(engine.url).render_as_string(hide_password=True)
+        )
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "no connection"
+        raise UserError(
+            f"cannot open the database {label}: {reason}", code="db_unavailable", field="db"
+        ) from exc
+    return engine
 
 
 def make_engine(url_text: str) -> Engine:

@@ -164,7 +164,7 @@ entries = Table(
     "entries",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column("recorded_at", DateTime, nullable=False, unique=True),
+    Column("recorded_at", DateTime, nullable=False, index=True),
     Column("effective_date", Date, nullable=False),
     Column("actor", String(100), nullable=False),
     Column("kind", String(30), nullable=False),

@@ -51,6 +51,7 @@ class UnitOfWork:
         self.strict_clock = strict_clock
         self._conn: Connection | None = None
         self._last_recorded_at: dt.datetime | None = None
+        self._stamp: dt.datetime | None = None
         self._committed = False
 
     @property
@@ -121,11 +122,14 @@ class UnitOfWork:
         self._committed = True
 
     def stamp(self) -> dt.datetime:
-        """The next ``recorded_at``: ``now``, or just after the latest one."""
-        last = self._last_recorded_at
-        stamp = self.now if last is None or self.now > last else last + ONE_MICROSECOND
-        self._last_recorded_at = stamp
-        return stamp
+        """This unit of work's ``recorded_at``: ``now``, or just after the latest one. Every
+        entry and audit record of one use case shares it, so "as known at" that moment
+        shows the whole of what the use case did."""
+        if self._stamp is None:
+            last = self._last_recorded_at
+            self._stamp = self.now if last is None or self.now > last else last + ONE_MICROSECOND
+            self._last_recorded_at = self._stamp
+        return self._stamp
 
     def next_invoice_number(self) -> int:
         number: int = self.conn.execute(

@@ -44,9 +44,10 @@ def upgrade() -> None:
             ["reverses"], ["entries.id"], name=op.f("fk_entries_reverses_entries")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_entries")),
-        sa.UniqueConstraint("recorded_at", name=op.f("uq_entries_recorded_at")),
         sa.UniqueConstraint("reverses", name=op.f("uq_entries_reverses")),
     )
+    with op.batch_alter_table("entries", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_entries_recorded_at"), ["recorded_at"], unique=False)
     op.create_table(
         "imports",
         sa.Column("id", sa.Integer(), nullable=False),
