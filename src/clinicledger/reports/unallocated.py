@@ -1,0 +1,174 @@
+"""Unallocated payments (reference 004): money received and not yet entirely applied to
+services, per location or all, with its age; and, as its own section, the retained funds.
+
+At ``as_of`` (required: a business date): a payment's unallocated amount is minus the sum
+of its ``UNALLOCATED`` postings dated up to then (received, less applied, refunded,
+reversed or retained), as known at ``as_known_at``; payments with none left are not
+listed. ``age_days`` counts from the received date to ``as_of``. ``location`` is the
+payment's location.
+
+Retained funds (reference 004, "Retained Funds"): small overpayments a practice keeps
+rather than allocates, carried as a liability until cleared to revenue. They live in the
+``RETAINED`` account, credited (negative) with the payment's id when kept and debited when
+cleared, so a payment's retained amount is minus its ``RETAINED`` balance. The section is
+computed from that account whether or not anything was ever retained.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, case, func, select
+from sqlalchemy.sql import ColumnElement
+
+from clinicledger.domain.errors import InvalidInput
+from clinicledger.domain.ids import format_id
+from clinicledger.domain.journal import Account
+from clinicledger.reports.base import Report, ReportParams, columns_of, local_time
+from clinicledger.store import ledger
+from clinicledger.store import tables as t
+
+P = t.postings
+
+# Not yet an ``Account`` member: the retain-funds use case comes later (reference 004).
+RETAINED_ACCOUNT = "RETAINED"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UnallocatedRow:
+    payment: str
+    location: str
+    received_date: dt.date
+    received_from: str | None
+    method: str
+    reference: str | None
+    amount_cents: int
+    unallocated_cents: int
+    age_days: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RetainedRow:
+    payment: str
+    location: str
+    received_date: dt.date
+    received_from: str | None
+    reference: str | None
+    amount_cents: int
+    retained_cents: int
+    retained_at: dt.datetime  # when last retained (or cleared), local time
+
+
+def require_as_of(params: ReportParams) -> dt.date:
+    if params.as_of is None:
+        raise InvalidInput("as_of", "this report needs --as-of DATE", code="as_of_missing")
+    return params.as_of
+
+
+def _balances(
+    conn: Connection, params: ReportParams, as_of: dt.date, account: str
+) -> Sequence[Any]:
+    """Payments with a balance on ``account`` at ``as_of``, with their details, in location,
+    received date and id order."""
+    conditions: list[ColumnElement[bool]] = [
+        P.c.account == account,
+        P.c.effective_date <= as_of,
+    ]
+    if params.as_known_at is not None:
+        conditions.append(P.c.recorded_at <= params.as_known_at)
+    balance = -func.sum(P.c.amount_cents)
+    per_payment = (
+        select(
+            P.c.payment_id,
+            balance.label("balance_cents"),
+            func.max(P.c.recorded_at).label("last_recorded_at"),
+        )
+        .where(*conditions)
+        .group_by(P.c.payment_id)
+        .having(balance != 0)
+        .subquery()
+    )
+    pay = t.payments
+    query = (
+        select(
+            pay.c.id,
+            t.locations.c.code.label("location"),
+            pay.c.received_date,
+            case((pay.c.patient_id.is_not(None), t.patients.c.name), else_=t.payers.c.name).label(
+                "received_from"
+            ),
+            pay.c.method,
+            pay.c.reference,
+            pay.c.amount_cents,
+            per_payment.c.balance_cents,
+            per_payment.c.last_recorded_at,
+        )
+        .join(per_payment, per_payment.c.payment_id == pay.c.id)
+        .join(t.locations, t.locations.c.id == pay.c.location_id)
+        .outerjoin(t.patients, t.patients.c.id == pay.c.patient_id)
+        .outerjoin(t.payers, t.payers.c.id == pay.c.payer_id)
+        .order_by(t.locations.c.code, pay.c.received_date, pay.c.id)
+    )
+    if params.location is not None:
+        query = query.where(t.locations.c.code == params.location)
+    return conn.execute(query).all()
+
+
+def unallocated(conn: Connection, params: ReportParams) -> Report:
+    zone = ledger.practice_zone(conn)
+    as_of = require_as_of(params)
+    rows = tuple(
+        UnallocatedRow(
+            payment=format_id("payment", r.id),
+            location=r.location,
+            received_date=r.received_date,
+            received_from=r.received_from,
+            method=r.method,
+            reference=r.reference,
+            amount_cents=int(r.amount_cents),
+            unallocated_cents=int(r.balance_cents),
+            age_days=(as_of - r.received_date).days,
+        )
+        for r in _balances(conn, params, as_of, Account.UNALLOCATED.value)
+    )
+    retained = tuple(
+        RetainedRow(
+            payment=format_id("payment", r.id),
+            location=r.location,
+            received_date=r.received_date,
+            received_from=r.received_from,
+            reference=r.reference,
+            amount_cents=int(r.amount_cents),
+            retained_cents=int(r.balance_cents),
+            retained_at=local_time(r.last_recorded_at, zone),
+        )
+        for r in _balances(conn, params, as_of, RETAINED_ACCOUNT)
+    )
+    parameters = params.describe(zone)
+    return Report(
+        name="unallocated",
+        parameters=parameters,
+        columns=columns_of(UnallocatedRow),
+        rows=rows,
+        totals={
+            "payments": len(rows),
+            "amount_cents": sum(r.amount_cents for r in rows),
+            "unallocated_cents": sum(r.unallocated_cents for r in rows),
+        },
+        sections=(
+            Report(
+                name="retained funds",
+                parameters=parameters,
+                columns=columns_of(RetainedRow),
+                rows=retained,
+                totals={
+                    "payments": len(retained),
+                    "amount_cents": sum(r.amount_cents for r in retained),
+                    "retained_cents": sum(r.retained_cents for r in retained),
+                },
+            ),
+        ),
+    )
