@@ -1,0 +1,197 @@
+"""Aging trend: what is owed to the practice, by age bracket, at each month end of a range;
+as a table, and as a stacked bar chart (PNG) by :func:`aging_chart`.
+
+At a month end M, as known at ``as_known_at``: every line portion (a line's amount owed by
+one billed-to party, the patient or a payer) whose receivable postings dated up to M sum to
+more than zero is owing; its age is M minus the line's service date (for a product, the
+invoice date), in days. Brackets of ``interval_days`` (option, default 30): 0-29, 30-59,
+60-89 and 90 or more. Unapplied credit is not netted off: these are the debts.
+
+Month ends are those from ``from_date`` to ``to_date`` inclusive (both required), at most
+:data:`MONTHS_MAX` of them. Filters: ``location`` and ``provider`` (the line's).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+from sqlalchemy.sql import ColumnElement
+
+from clinicledger.domain.errors import InvalidInput
+from clinicledger.domain.journal import Account
+from clinicledger.reports.base import Column, Report, ReportParams
+from clinicledger.store import ledger
+from clinicledger.store import tables as t
+
+P = t.postings
+
+MONTHS_MAX = 240  # twenty years of month ends
+INTERVAL_DAYS_DEFAULT = 30
+INTERVAL_DAYS_MAX = 3650
+BRACKETS = 4
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgingTrendRow:
+    month_end: dt.date
+    bracket_0_cents: int
+    bracket_1_cents: int
+    bracket_2_cents: int
+    bracket_3_cents: int
+    patients_cents: int
+    payers_cents: int
+    total_cents: int
+
+
+def bracket_keys(interval_days: int) -> tuple[str, ...]:
+    """The column names of the brackets: ``days_0_29`` ... ``days_90_plus``."""
+    keys = [f"days_{n * interval_days}_{(n + 1) * interval_days - 1}" for n in range(BRACKETS - 1)]
+    return (*keys, f"days_{(BRACKETS - 1) * interval_days}_plus")
+
+
+def interval_option(options: Mapping[str, Any]) -> int:
+    value = options.get("interval_days")
+    if value is None:
+        return INTERVAL_DAYS_DEFAULT
+    text = str(value).strip()
+    if isinstance(value, bool) or not text.isdigit() or not 1 <= int(text) <= INTERVAL_DAYS_MAX:
+        raise InvalidInput(
+            "interval_days",
+            f"'{value}' is not a whole number of days from 1 to {INTERVAL_DAYS_MAX}",
+            code="interval_out_of_range",
+        )
+    return int(text)
+
+
+def month_ends(first: dt.date, last: dt.date) -> tuple[dt.date, ...]:
+    """The last days of the months that end within [first, last]."""
+    ends: list[dt.date] = []
+    year, month = first.year, first.month
+    while True:
+        following = dt.date(year + month // 12, month % 12 + 1, 1)
+        end = following - dt.timedelta(days=1)
+        if end > last:
+            break
+        if end >= first:
+            ends.append(end)
+        year, month = following.year, following.month
+    return tuple(ends)
+
+
+def aging_trend(conn: Connection, params: ReportParams) -> Report:
+    zone = ledger.practice_zone(conn)
+    interval = interval_option(params.options)
+    if params.from_date is None or params.to_date is None:
+        raise InvalidInput(
+            "from", "this report needs --from and --to (the months to show)", code="range_missing"
+        )
+    ends = month_ends(params.from_date, params.to_date)
+    if len(ends) > MONTHS_MAX:
+        raise InvalidInput(
+            "from",
+            f"{len(ends)} month ends asked for; at most {MONTHS_MAX}",
+            code="range_too_long",
+        )
+    filters: list[ColumnElement[bool]] = [P.c.account == Account.RECEIVABLE.value]
+    if params.as_known_at is not None:
+        filters.append(P.c.recorded_at <= params.as_known_at)
+    if params.location is not None:
+        filters.append(P.c.location_id == ledger.id_for_code(conn, "location", params.location))
+    if params.provider is not None:
+        filters.append(P.c.provider_id == ledger.id_for_code(conn, "provider", params.provider))
+    base_date = func.coalesce(t.lines.c.service_date, t.invoices.c.invoice_date)
+    owing = func.sum(P.c.amount_cents)
+
+    rows = []
+    for end in ends:
+        # Only the portions still owing come back, not every line ever charged.
+        portions = conn.execute(
+            select(
+                P.c.payer_id,
+                base_date.label("base_date"),
+                owing.label("owing_cents"),
+            )
+            .join(t.lines, t.lines.c.id == P.c.line_id)
+            .join(t.invoices, t.invoices.c.id == t.lines.c.invoice_id)
+            .where(*filters, P.c.effective_date <= end)
+            .group_by(P.c.line_id, P.c.payer_id, base_date)
+            .having(owing > 0)
+        ).all()
+        brackets = [0] * BRACKETS
+        patients = payers = 0
+        for portion in portions:
+            cents = int(portion.owing_cents)
+            age_days = max(0, (end - portion.base_date).days)
+            brackets[min(age_days // interval, BRACKETS - 1)] += cents
+            if portion.payer_id is None:
+                patients += cents
+            else:
+                payers += cents
+        rows.append(
+            AgingTrendRow(
+                month_end=end,
+                bracket_0_cents=brackets[0],
+                bracket_1_cents=brackets[1],
+                bracket_2_cents=brackets[2],
+                bracket_3_cents=brackets[3],
+                patients_cents=patients,
+                payers_cents=payers,
+                total_cents=sum(brackets),
+            )
+        )
+    keys = bracket_keys(interval)
+    columns = (
+        Column(key="month_end", field="month_end", money=False),
+        *(Column(key=key, field=f"bracket_{n}_cents", money=True) for n, key in enumerate(keys)),
+        Column(key="patients", field="patients_cents", money=True),
+        Column(key="payers", field="payers_cents", money=True),
+        Column(key="total", field="total_cents", money=True),
+    )
+    return Report(
+        name="aging-trend",
+        parameters=params.describe(zone),
+        columns=columns,
+        rows=tuple(rows),
+        # A sum over month ends would count the same debts again: no totals.
+        totals={},
+    )
+
+
+def aging_chart(report: Report, path: str | Path) -> None:
+    """Draw ``report`` (an aging trend) as a stacked bar chart, one bar per month end, and
+    write it to ``path`` as PNG. matplotlib is imported here, with its non-interactive Agg
+    canvas, so that the other reports do not need it."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    brackets = [c for c in report.columns if c.key.startswith("days_")]
+    labels = [row.month_end.strftime("%Y-%m") for row in report.rows]
+    figure = Figure(figsize=(max(7.0, 0.6 * len(labels) + 3.0), 4.5), dpi=100)
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    bottoms = [0] * len(labels)
+    colours = ("#4c9a2a", "#e0b000", "#e07000", "#c0282d")
+    positions = list(range(len(labels)))
+    for column, colour in zip(brackets, colours, strict=True):
+        cents = [int(getattr(row, column.field)) for row in report.rows]
+        # Floats only to place pixels: dollars = cents / 100, never summed or shown as money.
+        axes.bar(
+            positions,
+            [c / 100 for c in cents],
+            bottom=[b / 100 for b in bottoms],
+            color=colour,
+            label=column.key.removeprefix("days_").replace("_plus", "+").replace("_", "-")
+            + " days",
+        )
+        bottoms = [b + c for b, c in zip(bottoms, cents, strict=True)]
+    axes.set_xticks(positions, labels, rotation=45, ha="right")
+    axes.set_ylabel("owing ($)")
+    axes.set_title("Receivables by age at month end")
+    axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
+    figure.tight_layout()
+    figure.savefig(path, format="png")
