@@ -45,7 +45,7 @@ open to insurance, serviced after D, statement line. The difference is then exac
 - ``deleted_line_payments`` (reason 2): a line can only be deleted once its payments are
   un-allocated (``--cascade`` does it in the deletion), so payments applied to a deleted
   line are the patient's credit again. This column is minus the part of that credit,
-  received by D, that has not been applied elsewhere or refunded since; money
+  received by D, not applied elsewhere, refunded or reversed since; money
   un-allocated by a deletion counts as the last of its payment's money to be used;
 - ``open_to_insurance`` (reason 3): N dated <= D of lines still open to insurance, less
   payments received by D applied to them;
