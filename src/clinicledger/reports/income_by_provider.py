@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Select, and_, case, func, select
+from sqlalchemy import Connection, Select, and_, case, func, select, true
 from sqlalchemy.sql import ColumnElement
 
 from clinicledger.domain.errors import InvalidInput
@@ -114,7 +114,7 @@ def income_by_provider(conn: Connection, params: ReportParams) -> Report:
     _, close = utc_bounds(None, params.to_date, zone)
     assert close is not None  # to_date is given
     if basis == "snapshot":
-        rows = _per_provider(conn, in_period)
+        rows, _ = _per_provider(conn, in_period, close=None)
         return Report(
             name="income-by-provider",
             parameters=parameters,
@@ -126,10 +126,9 @@ def income_by_provider(conn: Connection, params: ReportParams) -> Report:
     # Restated: as known at the period's close; what was recorded after it is listed apart.
     known_at = close if params.as_known_at is None else min(close, params.as_known_at)
     parameters["known_at"] = local_time(known_at, zone).isoformat()
-    rows = _per_provider(conn, [*in_period, E.c.recorded_at < close])
+    rows, snapshot_cents = _per_provider(conn, in_period, close=close)
     later = _adjustments(conn, [*in_period, E.c.recorded_at >= close], zone)
     adjustments_cents = sum(r.amount_cents for r in later)
-    snapshot_cents = sum(r.income_cents for r in _per_provider(conn, in_period))
     totals: dict[str, int | str] = {
         **_totals(rows),
         "adjustments_cents": adjustments_cents,
@@ -179,18 +178,21 @@ def _income_postings() -> Select[Any]:
 
 
 def _per_provider(
-    conn: Connection, conditions: list[ColumnElement[bool]]
-) -> tuple[IncomeByProviderRow, ...]:
-    applied = case((E.c.kind == EntryKind.UNALLOCATION.value, 0), else_=1)
-    undone = case((E.c.kind == EntryKind.UNALLOCATION.value, 1), else_=0)
+    conn: Connection, conditions: list[ColumnElement[bool]], *, close: dt.datetime | None
+) -> tuple[tuple[IncomeByProviderRow, ...], int]:
+    """Rows per provider of the entries recorded before ``close`` (all, if ``None``), and
+    the income of all of them (the snapshot), in one pass."""
+    before = E.c.recorded_at < close if close is not None else true()
+    undoing = E.c.kind == EntryKind.UNALLOCATION.value
     query = (
         _income_postings()
         .add_columns(
             t.providers.c.code,
             t.providers.c.name,
-            func.sum(applied).label("allocations"),
-            func.sum(undone).label("unallocations"),
-            (-func.sum(P.c.amount_cents)).label("income_cents"),
+            func.sum(case((and_(before, ~undoing), 1), else_=0)).label("allocations"),
+            func.sum(case((and_(before, undoing), 1), else_=0)).label("unallocations"),
+            (-func.sum(case((before, P.c.amount_cents), else_=0))).label("income_cents"),
+            (-func.sum(P.c.amount_cents)).label("snapshot_cents"),
         )
         .where(*conditions)
         .group_by(t.providers.c.code, t.providers.c.name)
@@ -205,10 +207,11 @@ def _per_provider(
             income_cents=int(r.income_cents),
         )
         for r in found
+        if r.allocations or r.unallocations  # else: only changes recorded after the close
     ]
     # Providers by code; the lines of no provider last.
     rows.sort(key=lambda r: (r.provider_code is None, r.provider_code or ""))
-    return tuple(rows)
+    return tuple(rows), sum(int(r.snapshot_cents) for r in found)
 
 
 def _totals(rows: tuple[IncomeByProviderRow, ...]) -> dict[str, int | str]:
