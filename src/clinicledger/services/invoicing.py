@@ -211,12 +211,16 @@ def _live_line(uow: UnitOfWork, line_id: int) -> Row[Any]:
 
 def set_insurance_status(uow: UnitOfWork, *, line_id: int, open_: bool) -> None:
     with uow:
-        _live_line(uow, line_id)
+        previous = _live_line(uow, line_id).insurance_status
         status = "open" if open_ else "closed"
         uow.conn.execute(
             update(t.lines).where(t.lines.c.id == line_id).values(insurance_status=status)
         )
-        uow.audit("line.insurance_status", format_id("line", line_id), {"status": status})
+        uow.audit(
+            "line.insurance_status",
+            format_id("line", line_id),
+            {"status": status, "previous": previous},
+        )
         uow.commit()
 
 

@@ -211,6 +211,7 @@ audit_log = Table(
     Column("detail", Text, nullable=False),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False, unique=True),
+    Index("ix_audit_log_action_subject", "action", "subject"),
 )
 
 imports = Table(
