@@ -189,6 +189,8 @@ def aging_chart(report: Report, path: str | Path) -> None:
             + " days",
         )
         bottoms = [b + c for b, c in zip(bottoms, cents, strict=True)]
+    # Headroom above the tallest bar, so that its top is never cut by the frame.
+    axes.set_ylim(0, max([*bottoms, 100]) / 100 * 1.08)
     axes.set_xticks(positions, labels, rotation=45, ha="right")
     axes.set_ylabel("owing ($)")
     axes.set_title("Receivables by age at month end")

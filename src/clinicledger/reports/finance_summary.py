@@ -136,10 +136,11 @@ def finance_summary(conn: Connection, params: ReportParams) -> Report:
     ]
     if basis == "created":
         start, end = utc_bounds(params.from_date, params.to_date, zone)
+        # The entry's recorded_at (the same instant as its postings'), which is indexed.
         if start is not None:
-            charged.append(P.c.recorded_at >= start)
+            charged.append(E.c.recorded_at >= start)
         if end is not None:
-            charged.append(P.c.recorded_at < end)
+            charged.append(E.c.recorded_at < end)
     else:
         if params.from_date is not None:
             charged.append(P.c.effective_date >= params.from_date)
