@@ -1,0 +1,465 @@
+"""Debtors listing (reference 004, "Debtors Listing"): who owes the practice what, and how
+old each debt is, at one point in time.
+
+A debtor is a patient (the portions of lines billed to the patient, gaps moved to them
+included) or a payer (its portions of lines, across patients). What a line portion owes is
+the sum of its RECEIVABLE postings with ``effective_date <= as_of`` and
+``recorded_at <= as_known_at``, so the listing's total is, to the cent, the sum of every
+party's ``charges_cents`` (``store/ledger.py`` ``party_balance``) at the same moment.
+
+- Age of a debt = ``as_of`` minus the line's service date (the invoice date for a product),
+  in brackets of ``interval_days`` (default 30: 0-29, 30-59, 60-89, 90+).
+- A portion of a line whose service date is after ``as_of`` (a program paid in advance,
+  an allocation made before the service) is not yet due: it has a column of its own,
+  usually negative, and still counts in the total so the identity above stays exact.
+- Unapplied money (credit) is not a debt and is never deducted from one: the summary shows
+  each debtor's credit, as of the same moment, in a column of its own after the total
+  (all locations: credit is the party's, not a line's), and a warning says how much
+  credit the listed debtors hold. The party's balance is ``total - credit``.
+- ``older_than_days``: only debtors owing something at least that old are listed; such a
+  debtor is listed with ALL of their debts (in the other filters), as the reference says.
+- Without ``as_of`` the listing is as of the date of ``as_known_at``, or else of the
+  latest entry recorded: a report never reads the clock (the command line passes today).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, func, select
+
+from clinicledger.domain.errors import InvalidInput
+from clinicledger.domain.ids import format_id
+from clinicledger.domain.journal import Account
+from clinicledger.domain.money import format_cents
+from clinicledger.domain.rules import PayerKind
+from clinicledger.reports.base import Column, Report, ReportParams, columns_of, local_time
+from clinicledger.store import ledger
+from clinicledger.store import tables as t
+
+P = t.postings
+
+BILLED_TO = ("patient", *(kind.value for kind in PayerKind))
+DETAILS = ("summary", "detailed")
+ORDERS = ("age", "amount")
+BRACKETS = 4
+NOT_YET_DUE = "not yet due"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DebtorRow:
+    """One debtor. The bracket fields are shown under keys naming their days
+    (``days_0_29``...): see :func:`bracket_keys`."""
+
+    debtor: str
+    code: str
+    kind: str  # patient, fund, medicare, dva, insurer, third-party
+    bracket_1_cents: int
+    bracket_2_cents: int
+    bracket_3_cents: int
+    bracket_4_cents: int
+    not_yet_due_cents: int
+    total_cents: int
+    credit_cents: int  # unapplied money, not deducted from total
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DebtorLineRow:
+    """One line portion owing (or, not yet due, paid ahead)."""
+
+    debtor: str
+    code: str
+    kind: str
+    patient: str | None
+    invoice: str
+    line: str
+    location: str
+    provider: str | None
+    service_date: dt.date
+    age_days: int
+    bracket: str
+    owing_cents: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Portion:
+    debtor: tuple[str, int]  # ("patient", id) or ("payer", id)
+    invoice_number: int
+    line_id: int
+    location: str
+    provider: str | None
+    patient: str | None
+    service_date: dt.date
+    age_days: int
+    bracket: int | None  # 0..3, None: not yet due
+    owing_cents: int
+
+
+@dataclass(slots=True, kw_only=True)
+class _Debtor:
+    name: str
+    code: str
+    kind: str
+    portions: list[_Portion] = field(default_factory=list)
+
+
+def bracket_keys(interval_days: int) -> tuple[str, ...]:
+    """``days_0_29, days_30_59, days_60_89, days_90_plus`` for 30."""
+    n = interval_days
+    return (*(f"days_{k * n}_{(k + 1) * n - 1}" for k in range(BRACKETS - 1)), f"days_{3 * n}_plus")
+
+
+def bracket_labels(interval_days: int) -> tuple[str, ...]:
+    n = interval_days
+    return (*(f"{k * n}-{(k + 1) * n - 1}" for k in range(BRACKETS - 1)), f"{3 * n}+")
+
+
+def debtors(conn: Connection, params: ReportParams) -> Report:
+    detail = _choice(params, "detail", DETAILS, "summary")
+    order = _choice(params, "order", ORDERS, "age")
+    billed_to = _choice(params, "billed_to", BILLED_TO, None)
+    given_interval = _whole_number(params, "interval_days", None, minimum=1)
+    interval = 30 if given_interval is None else given_interval
+    older_than = _whole_number(params, "older_than_days", None, minimum=0)
+    separate = params.options.get("separate_locations")
+    if separate is not None and not isinstance(separate, bool):
+        raise InvalidInput("separate_locations", "must be true or false", code="option_malformed")
+
+    zone = ledger.practice_zone(conn)
+    warnings: list[str] = []
+    as_of = params.as_of or _default_as_of(conn, params, zone)
+    if params.as_of is None and as_of is not None:
+        warnings.append(
+            f"no as-of date given: debts are aged to {as_of.isoformat()}, the date of "
+            + ("--as-known-at" if params.as_known_at is not None else "the latest entry")
+        )
+    parameters = params.describe(zone)
+    if as_of is not None:
+        parameters["as_of"] = as_of.isoformat()
+
+    found = _debtors(conn, params, as_of, billed_to, interval)
+    if older_than is not None:
+        found = {
+            key: d
+            for key, d in found.items()
+            if any(p.owing_cents > 0 and p.age_days >= older_than for p in d.portions)
+        }
+    credit = _credit(conn, params, as_of, found)
+    held = sum(credit.get(key, 0) for key in found)
+    if held:
+        holders = sum(1 for key in found if credit.get(key, 0))
+        warnings.append(
+            f"{holders} debtor(s) listed hold {format_cents(held)} of unapplied credit, shown "
+            "as credit and not deducted from what they owe; apply it to their lines "
+            "('clinicledger credit apply' for a patient)"
+        )
+
+    def part(name: str, debtors_in: dict[tuple[str, int], _Debtor]) -> Report:
+        ordered = _ordered(debtors_in, order)
+        if detail == "detailed":
+            return _detailed(name, parameters, ordered, interval, credit)
+        return _summary(name, parameters, ordered, interval, credit)
+
+    if separate:
+        by_location: dict[str, dict[tuple[str, int], _Debtor]] = defaultdict(dict)
+        for key, d in found.items():
+            for portion in d.portions:
+                into = by_location[portion.location].setdefault(
+                    key, _Debtor(name=d.name, code=d.code, kind=d.kind)
+                )
+                into.portions.append(portion)
+        sections = tuple(part(f"debtors: {loc}", by_location[loc]) for loc in sorted(by_location))
+        whole = part("debtors", found)
+        return Report(
+            name="debtors",
+            parameters=parameters,
+            columns=whole.columns,
+            rows=(),
+            totals=whole.totals,
+            warnings=tuple(warnings),
+            sections=sections,
+        )
+    report = part("debtors", found)
+    return Report(
+        name=report.name,
+        parameters=parameters,
+        columns=report.columns,
+        rows=report.rows,
+        totals=report.totals,
+        warnings=tuple(warnings),
+    )
+
+
+def _choice(
+    params: ReportParams, key: str, choices: Sequence[str], default: str | None
+) -> str | None:
+    value = params.options.get(key)
+    if value is None:
+        return default
+    if value not in choices:
+        raise InvalidInput(
+            key, f"'{value}' is not one of: {', '.join(choices)}", code="choice_unknown"
+        )
+    return str(value)
+
+
+def _whole_number(
+    params: ReportParams, key: str, default: int | None, *, minimum: int
+) -> int | None:
+    value = params.options.get(key)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise InvalidInput(
+            key, f"must be a whole number of days, at least {minimum}", code="option_malformed"
+        )
+    return value
+
+
+def _default_as_of(conn: Connection, params: ReportParams, zone: ZoneInfo) -> dt.date | None:
+    if params.as_known_at is not None:
+        return local_time(params.as_known_at, zone).date()
+    latest = conn.execute(select(func.max(t.entries.c.recorded_at))).scalar_one_or_none()
+    return None if latest is None else local_time(latest, zone).date()
+
+
+def _debtors(
+    conn: Connection,
+    params: ReportParams,
+    as_of: dt.date | None,
+    billed_to: str | None,
+    interval: int,
+) -> dict[tuple[str, int], _Debtor]:
+    """Every line portion owing something (not zero) at the moment, by debtor."""
+    owing = func.sum(P.c.amount_cents)
+    portions = (
+        select(
+            P.c.line_id,
+            P.c.payer_id,
+            P.c.patient_id,
+            owing.label("owing_cents"),
+        )
+        .where(
+            P.c.account == Account.RECEIVABLE.value,
+            *ledger.time_conditions(as_of, params.as_known_at),
+        )
+        .group_by(P.c.line_id, P.c.payer_id, P.c.patient_id)
+        .having(owing != 0)
+        .subquery()
+    )
+    line_patient = t.patients.alias("line_patient")
+    debtor_patient = t.patients.alias("debtor_patient")
+    query = (
+        select(
+            portions.c.line_id,
+            portions.c.payer_id,
+            portions.c.patient_id,
+            portions.c.owing_cents,
+            t.invoices.c.number,
+            func.coalesce(t.lines.c.service_date, t.invoices.c.invoice_date).label("debt_date"),
+            t.locations.c.code.label("location"),
+            t.providers.c.name.label("provider"),
+            line_patient.c.name.label("line_patient"),
+            debtor_patient.c.name.label("patient_name"),
+            debtor_patient.c.code.label("patient_code"),
+            t.payers.c.name.label("payer_name"),
+            t.payers.c.code.label("payer_code"),
+            t.payers.c.kind.label("payer_kind"),
+        )
+        .select_from(portions)
+        .join(t.lines, t.lines.c.id == portions.c.line_id)
+        .join(t.invoices, t.invoices.c.id == t.lines.c.invoice_id)
+        .join(t.locations, t.locations.c.id == t.invoices.c.location_id)
+        .outerjoin(t.providers, t.providers.c.id == t.lines.c.provider_id)
+        .outerjoin(line_patient, line_patient.c.id == t.invoices.c.patient_id)
+        .outerjoin(debtor_patient, debtor_patient.c.id == portions.c.patient_id)
+        .outerjoin(t.payers, t.payers.c.id == portions.c.payer_id)
+    )
+    if params.location is not None:
+        query = query.where(t.locations.c.code == params.location)
+    if params.provider is not None:
+        query = query.where(t.providers.c.code == params.provider)
+    if billed_to == "patient":
+        query = query.where(portions.c.payer_id.is_(None))
+    elif billed_to is not None:
+        query = query.where(t.payers.c.kind == billed_to)
+
+    found: dict[tuple[str, int], _Debtor] = {}
+    for r in conn.execute(query).all():
+        if r.payer_id is not None:
+            key = ("payer", int(r.payer_id))
+            made = _Debtor(name=r.payer_name, code=r.payer_code, kind=r.payer_kind)
+        else:
+            key = ("patient", int(r.patient_id))
+            made = _Debtor(name=r.patient_name, code=r.patient_code, kind="patient")
+        age = (as_of - r.debt_date).days if as_of is not None else 0
+        found.setdefault(key, made).portions.append(
+            _Portion(
+                debtor=key,
+                invoice_number=int(r.number),
+                line_id=int(r.line_id),
+                location=r.location,
+                provider=r.provider,
+                patient=r.line_patient,
+                service_date=r.debt_date,
+                age_days=age,
+                bracket=None if age < 0 else min(age // interval, BRACKETS - 1),
+                owing_cents=int(r.owing_cents),
+            )
+        )
+    for debtor in found.values():
+        debtor.portions.sort(key=lambda p: (p.service_date, p.invoice_number, p.line_id))
+    return found
+
+
+def _credit(
+    conn: Connection,
+    params: ReportParams,
+    as_of: dt.date | None,
+    debtors_found: dict[tuple[str, int], _Debtor],
+) -> dict[tuple[str, int], int]:
+    """Unapplied money of each party at the moment (positive: credit), as ``party_balance``
+    counts it."""
+    if not debtors_found:
+        return {}
+    held = (-func.sum(P.c.amount_cents)).label("credit_cents")
+    rows = conn.execute(
+        select(P.c.payer_id, P.c.patient_id, held)
+        .where(
+            P.c.account == Account.UNALLOCATED.value,
+            *ledger.time_conditions(as_of, params.as_known_at),
+        )
+        .group_by(P.c.payer_id, P.c.patient_id)
+    ).all()
+    credit: dict[tuple[str, int], int] = defaultdict(int)
+    for r in rows:
+        if r.payer_id is not None:
+            credit[("payer", int(r.payer_id))] += int(r.credit_cents)
+        elif r.patient_id is not None:
+            credit[("patient", int(r.patient_id))] += int(r.credit_cents)
+    return dict(credit)
+
+
+def _ordered(found: dict[tuple[str, int], _Debtor], order: str | None) -> list[_Debtor]:
+    def total(d: _Debtor) -> int:
+        return sum(p.owing_cents for p in d.portions)
+
+    def oldest(d: _Debtor) -> int:
+        return max((p.age_days for p in d.portions if p.owing_cents > 0), default=-(10**9))
+
+    if order == "amount":
+        return sorted(found.values(), key=lambda d: (-total(d), d.name, d.code))
+    return sorted(found.values(), key=lambda d: (-oldest(d), -total(d), d.name, d.code))
+
+
+def _money_columns(interval: int) -> tuple[Column, ...]:
+    return tuple(
+        Column(key=key, field=f"bracket_{n}_cents", money=True)
+        for n, key in enumerate(bracket_keys(interval), 1)
+    )
+
+
+def _columns(row_type: type, interval: int) -> tuple[Column, ...]:
+    """The row's columns, the bracket fields under keys naming their days."""
+    named = {c.field: c for c in _money_columns(interval)}
+    return tuple(named.get(c.field, c) for c in columns_of(row_type))
+
+
+def _bracket_sums(portions: Iterable[_Portion]) -> tuple[list[int], int]:
+    sums = [0] * BRACKETS
+    not_yet_due = 0
+    for p in portions:
+        if p.bracket is None:
+            not_yet_due += p.owing_cents
+        else:
+            sums[p.bracket] += p.owing_cents
+    return sums, not_yet_due
+
+
+def _totals(
+    portions: Sequence[_Portion], interval: int, credit_cents: int, total_key: str
+) -> dict[str, int | str]:
+    sums, not_yet_due = _bracket_sums(portions)
+    totals: dict[str, int | str] = {
+        f"{key}_cents": cents for key, cents in zip(bracket_keys(interval), sums, strict=True)
+    }
+    totals["not_yet_due_cents"] = not_yet_due
+    totals[total_key] = sum(p.owing_cents for p in portions)
+    totals["credit_cents"] = credit_cents
+    return totals
+
+
+def _summary(
+    name: str,
+    parameters: dict[str, Any],
+    ordered: Sequence[_Debtor],
+    interval: int,
+    credit: dict[tuple[str, int], int],
+) -> Report:
+    rows = []
+    for d in ordered:
+        sums, not_yet_due = _bracket_sums(d.portions)
+        rows.append(
+            DebtorRow(
+                debtor=d.name,
+                code=d.code,
+                kind=d.kind,
+                bracket_1_cents=sums[0],
+                bracket_2_cents=sums[1],
+                bracket_3_cents=sums[2],
+                bracket_4_cents=sums[3],
+                not_yet_due_cents=not_yet_due,
+                total_cents=sum(p.owing_cents for p in d.portions),
+                credit_cents=credit.get(d.portions[0].debtor, 0),
+            )
+        )
+    portions = [p for d in ordered for p in d.portions]
+    return Report(
+        name=name,
+        parameters=parameters,
+        columns=_columns(DebtorRow, interval),
+        rows=tuple(rows),
+        totals=_totals(portions, interval, sum(r.credit_cents for r in rows), "total_cents"),
+    )
+
+
+def _detailed(
+    name: str,
+    parameters: dict[str, Any],
+    ordered: Sequence[_Debtor],
+    interval: int,
+    credit: dict[tuple[str, int], int],
+) -> Report:
+    labels = bracket_labels(interval)
+    rows = tuple(
+        DebtorLineRow(
+            debtor=d.name,
+            code=d.code,
+            kind=d.kind,
+            patient=p.patient,
+            invoice=format_id("invoice", p.invoice_number),
+            line=format_id("line", p.line_id),
+            location=p.location,
+            provider=p.provider,
+            service_date=p.service_date,
+            age_days=p.age_days,
+            bracket=NOT_YET_DUE if p.bracket is None else labels[p.bracket],
+            owing_cents=p.owing_cents,
+        )
+        for d in ordered
+        for p in d.portions
+    )
+    portions = [p for d in ordered for p in d.portions]
+    held = sum(credit.get(d.portions[0].debtor, 0) for d in ordered)
+    return Report(
+        name=name,
+        parameters=parameters,
+        columns=columns_of(DebtorLineRow),
+        rows=rows,
+        totals=_totals(portions, interval, held, "owing_cents"),
+    )
