@@ -18,10 +18,13 @@ What is listed:
   (unapplied, refunded, or a reversed payment and its reversal) has no service date: it
   is listed in a separate section, dated when it was entered and selected by that date.
 - ``by_provider``: the parts of each payment applied to a provider's lines, a section per
-  provider, and a section for money not applied to a service. The main part then carries
-  no rows, only the grand total. ``provider`` alone keeps only that provider's parts.
+  provider (by name), then "lines without a provider" (products) and "not applied to a
+  line". The main part then carries no rows, only the grand total. ``provider`` alone
+  keeps only that provider's parts (money not applied to a line is no provider's).
+- Whichever way it is split, a payment's parts add up to its amount: a split is as of
+  ``as_known_at``, so a later un-allocation moves money between parts, never the total.
 
-A report split into parts always ends with the summary by method over every row listed.
+The last section is always the summary by payment method over every row listed.
 """
 
 from __future__ import annotations
