@@ -10,7 +10,7 @@ import datetime as dt
 import json
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated, Any
 
 import typer
@@ -34,7 +34,8 @@ from clinicledger.domain.rules import (
     parse_choice,
 )
 from clinicledger.render.formats import to_csv, to_json, to_table
-from clinicledger.reports.base import PRESETS, ReportParams, preset_range
+from clinicledger.reports.aging_trend import aging_chart
+from clinicledger.reports.base import PRESETS, Report, ReportParams, preset_range
 from clinicledger.services import (
     balances,
     check,
@@ -670,7 +671,10 @@ def check_command() -> None:
 
 @app.command("report")
 def report_command(
-    name: Annotated[str, typer.Argument(help="income-allocation, ...")],
+    name: Annotated[
+        str, typer.Argument(help="a report, or 'save FAVOURITE REPORT' / 'run FAVOURITE'")
+    ],
+    more: Annotated[list[str] | None, typer.Argument(help="for save and run")] = None,
     from_: Annotated[str | None, typer.Option("--from", help="YYYY-MM-DD, inclusive")] = None,
     to: Annotated[str | None, typer.Option(help="YYYY-MM-DD, inclusive")] = None,
     preset: Annotated[str | None, typer.Option(help=", ".join(PRESETS))] = None,
@@ -680,14 +684,65 @@ def report_command(
     location: Annotated[str | None, typer.Option()] = None,
     patient: Annotated[str | None, typer.Option()] = None,
     payer: Annotated[str | None, typer.Option()] = None,
+    basis: Annotated[str | None, typer.Option(help="income-by-provider: restated|snapshot")] = None,
+    by: Annotated[
+        str | None, typer.Option(help="receipts: entered|service; finance-summary: created|service")
+    ] = None,
+    by_provider: Annotated[bool, typer.Option(help="receipts: a section per provider")] = False,
+    group: Annotated[
+        str | None,
+        typer.Option(help="finance-summary: item|patient; adjustments: type|reason|actor|none"),
+    ] = None,
+    types: Annotated[str | None, typer.Option(help="adjustments: comma-separated kinds")] = None,
+    detail: Annotated[str | None, typer.Option(help="debtors: summary|detailed")] = None,
+    order: Annotated[str | None, typer.Option(help="debtors: age|amount")] = None,
+    billed_to: Annotated[
+        str | None, typer.Option(help="debtors: patient|fund|medicare|dva|insurer|third-party")
+    ] = None,
+    interval_days: Annotated[
+        int | None, typer.Option(help="debtors, aging-trend: bracket width (30)")
+    ] = None,
+    older_than_days: Annotated[
+        int | None, typer.Option(help="debtors: only debtors with a debt this old")
+    ] = None,
+    separate_locations: Annotated[
+        bool, typer.Option(help="debtors: a section per location")
+    ] = False,
+    differences_only: Annotated[bool, typer.Option(help="balance-differences")] = False,
+    compare: Annotated[
+        str | None, typer.Option(help="client-reconciliation: another program's CSV")
+    ] = None,
+    compare_date_column: Annotated[str | None, typer.Option()] = None,
+    compare_amount_column: Annotated[str | None, typer.Option()] = None,
+    compare_description_column: Annotated[str | None, typer.Option()] = None,
+    chart: Annotated[str | None, typer.Option(help="aging-trend: also draw FILE.png")] = None,
     format_: Annotated[str, typer.Option("--format", help="table|csv|json")] = "table",
     output: Annotated[str | None, typer.Option(help="write to FILE instead of stdout")] = None,
 ) -> None:
-    """Run a report: a read-only query over the journal."""
+    """Run a report (a read-only query over the journal), or save / run a favourite."""
     if format_ not in ("table", "csv", "json"):
         raise UserError(
             f"format: '{format_}' is not table, csv or json", code="choice_unknown", field="format"
         )
+    words = more or []
+    options = {
+        "basis": basis,
+        "by": by,
+        "by_provider": by_provider or None,
+        "group": group,
+        "types": types,
+        "detail": detail,
+        "order": order,
+        "billed_to": billed_to,
+        "interval_days": interval_days,
+        "older_than_days": older_than_days,
+        "separate_locations": separate_locations or None,
+        "differences_only": differences_only or None,
+        "compare": compare,
+        "compare_date_column": compare_date_column,
+        "compare_amount_column": compare_amount_column,
+        "compare_description_column": compare_description_column,
+    }
     first = parse_date(from_, field="from") if from_ else None
     last = parse_date(to, field="to") if to else None
     if preset is not None:
@@ -703,7 +758,6 @@ def report_command(
                 code="choice_unknown",
                 field="preset",
             )
-        first, last = preset_range(preset, settings.today())
     known = (
         practice_instant(settings.engine, parse_instant(as_known_at, field="as_known_at"))
         if as_known_at
@@ -718,8 +772,52 @@ def report_command(
         location=location,
         patient=patient,
         payer=payer,
+        options={key: value for key, value in options.items() if value is not None},
     )
-    result = reporting.run_report(settings.engine, name, params)
+    today = settings.today()
+    if name == "save":
+        if len(words) != 2:
+            raise UserError(
+                "usage: report save FAVOURITE REPORT [filters]", code="usage", field="name"
+            )
+        favourite, report = words
+        reporting.save_report(
+            settings.uow(), name=favourite, report=report, params=params, preset=preset
+        )
+        out({"saved": favourite, "report": report}, f"saved {report} as '{favourite}'")
+        return
+    if name == "run":
+        if len(words) != 1 or params != ReportParams() or preset is not None:
+            raise UserError(
+                "usage: report run FAVOURITE [--format F] [--output FILE]",
+                code="usage",
+                field="name",
+            )
+        report, params = reporting.saved_report(settings.engine, words[0], today=today)
+    else:
+        if words:
+            raise UserError(
+                f"unexpected words after the report name: {' '.join(words)}",
+                code="usage",
+                field="name",
+            )
+        report = name
+        if preset is not None:
+            first, last = preset_range(preset, today)
+            params = replace(params, from_date=first, to_date=last)
+    result = reporting.run_report(settings.engine, report, params, today=today)
+    if chart is not None:
+        if report != "aging-trend":
+            raise UserError(
+                f"chart: --chart is for aging-trend, not {report}",
+                code="filter_not_applicable",
+                field="chart",
+            )
+        aging_chart(result, chart)
+    _write_report(result, format_, output)
+
+
+def _write_report(result: Report, format_: str, output: str | None) -> None:
     if format_ == "table":
         from rich.console import Console
 

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine
+import datetime as dt
+import json
+from dataclasses import replace
 
-from clinicledger.domain.errors import InvalidInput
+from sqlalchemy import Engine, insert, select, update
+
+from clinicledger.domain.errors import InvalidInput, NotFound
+from clinicledger.domain.rules import check_code
 from clinicledger.reports.base import Report, ReportParams
-from clinicledger.reports.registry import REPORTS
+from clinicledger.reports.favourites import favourite_data, favourite_from_data
+from clinicledger.reports.registry import REPORTS, ReportSpec
 from clinicledger.services.common import reading, require_initialised
 from clinicledger.store import ledger
+from clinicledger.store import tables as t
+from clinicledger.store.uow import UnitOfWork, to_naive_utc
 
 FILTER_FLAGS = {
     "from_date": "--from",
@@ -21,15 +29,14 @@ FILTER_FLAGS = {
 }
 
 
-def run_report(engine: Engine, name: str, params: ReportParams) -> Report:
-    """Run report ``name``; a filter or option it does not take is refused, by name."""
-    spec = REPORTS.get(name)
-    if spec is None:
-        raise InvalidInput(
-            "report",
-            f"'{name}' is not a report; reports: {', '.join(sorted(REPORTS))}",
-            code="report_unknown",
-        )
+def run_report(
+    engine: Engine, name: str, params: ReportParams, *, today: dt.date | None = None
+) -> Report:
+    """Run report ``name``; a filter or option it does not take is refused, by name. A
+    point-in-time report without ``as_of`` is run as of ``today`` (the practice's date)."""
+    spec = _spec(name)
+    if spec.as_of_today and params.as_of is None and today is not None:
+        params = replace(params, as_of=today)
     for attribute, flag in FILTER_FLAGS.items():
         if getattr(params, attribute) is not None and attribute not in spec.filters:
             raise InvalidInput(
@@ -46,8 +53,59 @@ def run_report(engine: Engine, name: str, params: ReportParams) -> Report:
         raise InvalidInput("from", "--from is after --to", code="range_reversed")
     with reading(engine) as conn:
         require_initialised(conn)
+        if params.as_known_at is not None and params.as_known_at.tzinfo is not None:
+            params = replace(params, as_known_at=to_naive_utc(params.as_known_at))
         for kind in ("provider", "location", "patient", "payer"):
             code = getattr(params, kind)
             if code is not None:
                 ledger.id_for_code(conn, kind, code)
         return spec.run(conn, params)
+
+
+def _spec(name: str) -> ReportSpec:
+    spec = REPORTS.get(name)
+    if spec is None:
+        raise InvalidInput(
+            "report",
+            f"'{name}' is not a report; reports: {', '.join(sorted(REPORTS))}",
+            code="report_unknown",
+        )
+    return spec
+
+
+def save_report(
+    uow: UnitOfWork, *, name: str, report: str, params: ReportParams, preset: str | None = None
+) -> None:
+    """Save a report's settings under ``name`` (a favourite); saving again replaces them."""
+    check_code(name, field="name")
+    _spec(report)
+    text = json.dumps(favourite_data(report, params, preset=preset), sort_keys=True)
+    with uow:
+        table = t.saved_reports
+        existing = uow.conn.execute(select(table.c.id).where(table.c.name == name)).first()
+        if existing is None:
+            uow.conn.execute(
+                insert(table).values(
+                    name=name, report=report, parameters=text, recorded_at=uow.stamp()
+                )
+            )
+        else:
+            uow.conn.execute(
+                update(table)
+                .where(table.c.name == name)
+                .values(report=report, parameters=text, recorded_at=uow.stamp())
+            )
+        uow.audit("report.save", f"report:{name}", {"report": report, "settings": text})
+        uow.commit()
+
+
+def saved_report(engine: Engine, name: str, *, today: dt.date) -> tuple[str, ReportParams]:
+    """A favourite's report and parameters; a saved preset is resolved against ``today``."""
+    with reading(engine) as conn:
+        require_initialised(conn)
+        text = conn.execute(
+            select(t.saved_reports.c.parameters).where(t.saved_reports.c.name == name)
+        ).scalar_one_or_none()
+    if text is None:
+        raise NotFound("saved report", f"'{name}'", field="name")
+    return favourite_from_data(json.loads(text), today=today)

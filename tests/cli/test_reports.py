@@ -1,0 +1,128 @@
+"""``clinicledger report``: every report through the command line, its JSON shape, CSV,
+favourites and the chart, against the harness practice (see harness.py for its figures)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from .harness import Cli
+
+# one run per report, with the filters it needs; "today" is 2024-03-02
+EVERY_REPORT = [
+    ("income-allocation", "--from", "2024-03-01", "--to", "2024-03-02"),
+    ("income-by-provider", "--from", "2024-03-01", "--to", "2024-03-02"),
+    ("client-reconciliation", "--patient", "P1"),
+    ("ledger-statement", "--patient", "P1", "--as-of", "2024-03-02"),
+    ("balance-statement", "--patient", "P1", "--as-of", "2024-03-02"),
+    ("balance-differences", "--as-of", "2024-03-02"),
+    ("receipts", "--from", "2024-03-01", "--to", "2024-03-01"),
+    ("debtors",),
+    ("finance-summary", "--from", "2024-03-01", "--to", "2024-03-02"),
+    ("adjustments", "--from", "2024-03-01", "--to", "2024-03-02"),
+    ("unallocated",),
+    ("unearned",),
+    ("aging-trend", "--from", "2024-01-01", "--to", "2024-03-31"),
+]
+
+
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("argv", EVERY_REPORT, ids=[a[0] for a in EVERY_REPORT])
+def test_every_report_prints_one_json_object(cli: Cli, practice: None, argv: tuple) -> None:
+    data = cli.ok("report", *argv, "--format", "json", now=False)
+    assert list(data)[:6] == ["report", "parameters", "columns", "rows", "totals", "warnings"]
+    assert data["report"] == argv[0]
+    for row in data["rows"]:
+        assert list(row) == data["columns"]
+
+
+def test_debtors_and_unallocated_as_of_today(cli: Cli, practice: None) -> None:
+    debtors = cli.ok("report", "debtors", "--format", "json")
+    assert debtors["parameters"]["as_of"] == "2024-03-02"  # today, by --now
+    assert debtors["totals"]["total"] == "205.00"  # P1 105.00 + FUND1 100.00
+    unallocated = cli.ok("report", "unallocated", "--format", "json")
+    assert [(r["payment"], r["unallocated"]) for r in unallocated["rows"]] == [
+        ("PAY-000001", "10.00"),
+        ("PAY-000002", "40.00"),
+        ("PAY-000004", "60.00"),
+    ]
+
+
+def test_receipts_csv_opens_as_a_spreadsheet(cli: Cli, practice: None) -> None:
+    result = cli(
+        "report", "receipts", "--from", "2024-03-01", "--to", "2024-03-01", "--format", "csv"
+    )
+    assert result.status == 0, result
+    table = list(csv.reader(io.StringIO(result.out)))
+    assert table[0] == [
+        "date",
+        "payment",
+        "kind",
+        "received_from",
+        "method",
+        "reference",
+        "provider",
+        "amount",
+    ]
+    amounts = [row[7] for row in table[1:] if len(row) == 8 and row[1].startswith("PAY-")]
+    # 30.00 cash, 50.00 EFTPOS, 40.00 cheque and its reversal, 60.00 from the fund
+    assert sorted(amounts) == sorted(["30.00", "50.00", "40.00", "-40.00", "60.00"])
+    assert all(row[0] == "2024-03-01" for row in table[1:6])
+
+
+def test_a_favourite_is_saved_and_run_again(cli: Cli, engine: Engine, practice: None) -> None:
+    saved = cli.ok("report", "save", "eod", "receipts", "--preset", "today", "--location", "MAIN")
+    assert saved == {"saved": "eod", "report": "receipts"}
+    ran = cli.ok("report", "run", "eod", "--format", "json")
+    assert ran["report"] == "receipts"
+    assert ran["parameters"] == {
+        "from_date": "2024-03-02",
+        "to_date": "2024-03-02",
+        "location": "MAIN",
+    }
+    refused = cli("report", "run", "nope", json=True)
+    assert refused.status == 2
+    assert refused.error() == {
+        "code": "not_found",
+        "field": "name",
+        "message": "saved report 'nope' not found",
+    }
+
+
+def test_a_filter_a_report_does_not_take_is_refused(cli: Cli, practice: None) -> None:
+    result = cli("report", "debtors", "--basis", "snapshot", json=True)
+    assert result.status == 2
+    assert result.error() == {
+        "code": "filter_not_applicable",
+        "field": "basis",
+        "message": "basis: --basis does not apply to debtors",
+    }
+
+
+def test_the_aging_chart_is_a_png(cli: Cli, practice: None, tmp_path: Path) -> None:
+    chart = tmp_path / "aging.png"
+    cli.ok(
+        "report",
+        "aging-trend",
+        "--from",
+        "2024-01-01",
+        "--to",
+        "2024-03-31",
+        "--chart",
+        str(chart),
+        "--format",
+        "json",
+    )
+    assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert chart.stat().st_size > 5000
+
+
+def test_output_goes_to_a_file(cli: Cli, practice: None, tmp_path: Path) -> None:
+    target = tmp_path / "debtors.csv"
+    result = cli("report", "debtors", "--format", "csv", "--output", str(target))
+    assert (result.status, result.out) == (0, "")
+    assert target.read_text(encoding="utf-8").startswith("debtor,code,kind,")
