@@ -7,6 +7,9 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
 
 from clinicledger.domain.errors import ImportRejected, InvalidInput, NotFound
 from clinicledger.domain.journal import Account, Entry, EntryKind, Posting
@@ -23,6 +26,7 @@ from clinicledger.services import invoicing, masters, payments
 from clinicledger.services.common import reading
 from clinicledger.services.invoicing import LineSpec
 from clinicledger.store import ledger
+from clinicledger.store import tables as t
 
 D = dt.date
 SYDNEY = ZoneInfo("Australia/Sydney")
@@ -516,3 +520,193 @@ def test_matching_uses_the_description_only_to_break_ties() -> None:
     ]
     assert only_here == ()
     assert [r.other_file_line for r in only_there] == [5]
+
+
+# --- property: the rows always reconcile to the patient's balance ------------------------
+
+INVOICE = st.tuples(
+    st.just("invoice"),
+    st.sampled_from([None, "FUND"]),
+    st.booleans(),  # open to insurance
+    st.booleans(),  # client-billable
+    st.integers(-3, 10),  # service date, days from today (a program invoiced ahead)
+)
+PAY = st.one_of(
+    st.tuples(st.just("pay"), st.integers(1, 20000)),
+    st.tuples(st.just("pay"), st.integers(1, 20000)),
+    st.tuples(st.just("fund pays"), st.integers(1, 20000)),
+)
+ALLOCATE = st.tuples(
+    st.just("allocate"), st.integers(0, 9), st.integers(0, 9), st.integers(1, 20000)
+)
+ACTION = st.one_of(
+    ALLOCATE,
+    ALLOCATE,
+    ALLOCATE,
+    ALLOCATE,
+    ALLOCATE,
+    st.tuples(st.just("credit"), st.integers(0, 9), st.integers(1, 20000)),
+    st.tuples(st.just("transfer"), st.integers(0, 9), st.integers(1, 20000)),
+    st.tuples(st.just("transfer"), st.integers(0, 9), st.integers(1, 20000)),
+    st.tuples(st.just("adjust"), st.integers(0, 9), st.integers(1, 5000)),
+    st.tuples(st.just("unallocate"), st.integers(0, 19)),
+    st.tuples(st.just("delete"), st.integers(0, 9)),
+    st.tuples(st.just("reverse"), st.integers(0, 9)),
+    st.tuples(st.just("next day")),
+    INVOICE,
+    PAY,
+)
+STEPS = st.builds(
+    lambda invoices, pays, actions: [*invoices, *pays, *actions],
+    st.lists(INVOICE, min_size=1, max_size=3),
+    st.lists(PAY, min_size=1, max_size=3),
+    st.lists(ACTION, min_size=2, max_size=10),
+)
+
+
+@pytest.fixture
+def practice(clock):
+    clock.now = dt.datetime(2025, 1, 1, 9)
+    masters.add_location(clock.uow(), code="MAIN", name="Main rooms")
+    masters.add_provider(clock.uow(), code="DR1", name="Dr One")
+    masters.add_patient(clock.uow(), code="GOOD", name="Patient Good")
+    masters.add_payer(clock.uow(), code="FUND", name="Fund One", kind=PayerKind.FUND)
+    masters.add_item(clock.uow(), code="90837", description="Therapy", fee_cents=15000)
+    return clock
+
+
+@settings(
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    steps=STEPS,
+    balance_day=st.one_of(st.none(), st.integers(-2, 6)),
+    window=st.one_of(st.none(), st.tuples(st.integers(-3, 6), st.integers(-3, 6))),
+)
+def test_the_rows_always_reconcile(practice, engine, steps, balance_day, window) -> None:
+    """Random journals of one patient: the check's difference is always 0.00, and without a
+    balance date each row's balance is what the ledger says the patient owes on the line."""
+    clock = practice
+    day = clock.now.date() + dt.timedelta(days=2)
+    clock.now = dt.datetime.combine(day, dt.time(8))
+    first_day = day
+    lines: list[tuple[int, str | None]] = []  # (line id, billed to)
+    paid: list[tuple[int, bool]] = []  # (payment id, from the fund)
+    applied: list[int] = []
+
+    def read(fn, *args):
+        with reading(engine) as conn:
+            return fn(conn, *args)
+
+    def free(payment_id: int) -> int:
+        if read(ledger.payment_row, payment_id).reversed_at is not None:
+            return 0
+        return read(ledger.payment_unallocated_cents, payment_id)
+
+    def live(line_id: int) -> bool:
+        return read(ledger.line_row, line_id).deleted_at is None
+
+    for step in steps:
+        kind = step[0]
+        if kind == "next day":
+            day += dt.timedelta(days=1)
+            clock.now = max(clock.now, dt.datetime.combine(day, dt.time(8)))
+        elif kind == "invoice":
+            _, billed_to, insurance_open, billable, offset = step
+            [line_id] = invoice(
+                clock,
+                day,
+                session(
+                    "DR1",
+                    day + dt.timedelta(days=offset),
+                    insurance_open=insurance_open,
+                    client_billable=billable,
+                ),
+                billed_to=billed_to,
+            )
+            lines.append((line_id, billed_to))
+        elif kind == "pay":
+            paid.append((pay(clock, step[1]), False))
+        elif kind == "fund pays":
+            paid.append((pay(clock, step[1], PaymentMethod.INSURANCE, who="FUND"), True))
+        elif kind == "allocate" and paid:
+            payment, from_fund = paid[step[1] % len(paid)]
+            # The lines this payment can pay: the fund its own portions, the patient theirs.
+            owing = []
+            for line_id, billed_to in lines:
+                if live(line_id) and (billed_to is not None or not from_fund):
+                    portion = read(ledger.line_row, line_id).payer_id if from_fund else None
+                    owing.append((line_id, read(ledger.line_owing_cents, line_id, portion)))
+            owing = [(line_id, cents) for line_id, cents in owing if cents > 0]
+            if owing:
+                line_id, most = owing[step[2] % len(owing)]
+                cents = min(step[3], free(payment), most)
+                if cents > 0:
+                    made = payments.allocate(
+                        clock.uow(), payment_id=payment, targets=[(line_id, cents)]
+                    )
+                    applied.extend(a.id for a in made)
+        elif kind in ("credit", "transfer", "adjust", "delete") and lines:
+            line_id, billed_to = lines[step[1] % len(lines)]
+            if not live(line_id):
+                continue
+            if kind == "credit":
+                credit = sum(free(p) for p, from_fund in paid if not from_fund)
+                cents = min(step[2], credit, read(ledger.line_owing_cents, line_id, None))
+                if cents > 0:
+                    made = payments.apply_credit(
+                        clock.uow(), patient_code="GOOD", targets=[(line_id, cents)]
+                    )
+                    applied.extend(a.id for a in made)
+            elif kind == "transfer" and billed_to is not None:
+                fund_owing = read(
+                    ledger.line_owing_cents, line_id, read(ledger.line_row, line_id).payer_id
+                )
+                cents = min(step[2], fund_owing)
+                if cents > 0:
+                    invoicing.transfer_to_patient(
+                        clock.uow(), line_id=line_id, amount_cents=cents, reason="gap"
+                    )
+            elif kind == "adjust":
+                cents = min(step[2], read(ledger.line_owing_cents, line_id, None))
+                if cents > 0:
+                    invoicing.adjust_line(
+                        clock.uow(),
+                        line_id=line_id,
+                        amount_cents=cents,
+                        reason=AdjustmentReason.WRITE_OFF,
+                        patient_portion=True,
+                    )
+            elif kind == "delete":
+                invoicing.delete_line(clock.uow(), line_id=line_id, reason="error", cascade=True)
+        elif kind == "unallocate" and applied:
+            entry = applied[step[1] % len(applied)]
+            with reading(engine) as conn:
+                undone = conn.execute(
+                    select(t.entries.c.id).where(t.entries.c.reverses == entry)
+                ).first()
+            if undone is None:
+                payments.unallocate(clock.uow(), allocation_id=entry, reason="wrong line")
+        elif kind == "reverse" and paid:
+            payment, _ = paid[step[1] % len(paid)]
+            row = read(ledger.payment_row, payment)
+            if row.reversed_at is None and read(ledger.payment_refunded_cents, payment) == 0:
+                payments.reverse_payment(clock.uow(), payment_id=payment, reason="dishonoured")
+
+    filters: dict = {}
+    if balance_day is not None:
+        filters["as_of"] = first_day + dt.timedelta(days=balance_day)
+    if window is not None:
+        filters["from_date"] = first_day + dt.timedelta(days=min(window))
+        filters["to_date"] = first_day + dt.timedelta(days=max(window))
+    report = run(engine, **filters)
+    assert report.totals["difference_cents"] == 0
+    assert report.warnings == ()
+    if balance_day is None:
+        whole = run(engine)
+        assert whole.totals["difference_cents"] == 0
+        assert whole.totals["balance_cents"] == whole.totals["current_balance_cents"]
+        with reading(engine) as conn:
+            for row in whole.rows:
+                line_id = int(row.line.removeprefix("L-"))
+                assert row.balance_cents == ledger.line_owing_cents(conn, line_id, None)
