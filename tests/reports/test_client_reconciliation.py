@@ -321,6 +321,8 @@ def test_as_known_at_reproduces_the_report_byte_for_byte(journal, engine, clock)
     before = to_csv(run(engine, **params))
     # Later: the fund closes the open line, more money, a deletion.
     invoicing.set_insurance_status(clock.at_date(D(2024, 7, 3)), line_id=journal["L6"], open_=False)
+    # A change that changes nothing: the first line was closed then too.
+    invoicing.set_insurance_status(clock.uow(), line_id=journal["L1"], open_=False)
     extra = pay(clock, 5000)
     payments.allocate(clock.uow(), payment_id=extra, targets=[(journal["L4"], 5000)])
     invoicing.delete_line(clock.uow(), line_id=journal["L10"], reason="program cancelled")

@@ -295,9 +295,11 @@ def _insurance_status(
 ) -> dict[int, str]:
     """Each line's open/closed-to-insurance status as known at ``as_known_at``.
 
-    The status is ordinary state; its history is the audit log ('line.insurance_status').
-    Known at a moment: the last change recorded by then; with none by then but some later,
-    the status the line was created with, i.e. the opposite of its first change."""
+    The status is ordinary state; its history is the audit log ('line.insurance_status',
+    detail ``{"status", "previous"}``). Known at a moment: the last change recorded by then;
+    with none by then but some later, the status before the first later change (its
+    ``previous``; a record written before ``previous`` was kept: the opposite of its
+    status)."""
     status = {int(r.id): str(r.insurance_status) for r in found}
     if as_known_at is None or not status:
         return status
@@ -308,17 +310,18 @@ def _insurance_status(
         .where(audit.c.action == "line.insurance_status", audit.c.subject.in_(labels))
         .order_by(audit.c.id)
     ).all()
-    history: dict[int, list[tuple[dt.datetime, str]]] = {}
+    history: dict[int, list[tuple[dt.datetime, str, str]]] = {}
     for change in changes:
-        history.setdefault(labels[change.subject], []).append(
-            (change.recorded_at, str(json.loads(change.detail)["status"]))
-        )
+        detail = json.loads(change.detail)
+        value = str(detail["status"])
+        previous = str(detail.get("previous") or ("closed" if value == "open" else "open"))
+        history.setdefault(labels[change.subject], []).append((change.recorded_at, value, previous))
     for line_id, steps in history.items():
-        known = [value for at, value in steps if at <= as_known_at]
+        known = [value for at, value, _ in steps if at <= as_known_at]
         if known:
             status[line_id] = known[-1]
         else:
-            status[line_id] = "closed" if steps[0][1] == "open" else "open"
+            status[line_id] = steps[0][2]
     return status
 
 
