@@ -14,8 +14,8 @@ Per line, from the patient's portion of the line's receivable (``payer_id`` NULL
 - ``credit_used``: the patient's credit applied to it (kind ``credit_applied``, net);
 - ``balance`` = responsibility - paid - credit used: what the patient still owes on it.
 
-The check (001: "the balance on the spreadsheet matches the client's current balance plus
-unpaid sessions"). In clinicledger every line is charged when it is recorded, so nothing is
+The check (001: the spreadsheet's balance matches the client's current balance plus the
+amount of unpaid sessions). In clinicledger every line is charged when it is recorded, so nothing is
 "unbilled"; what a patient owes enters their balance on the line's charge date (its
 service date; a product's invoice date). With a balance date (``as_of``), the rows show
 each line as of that date, but a session dated after it is listed with its fee; so
@@ -25,9 +25,9 @@ each line as of that date, but a session dated after it is listed with its fee; 
 - ``current_balance``: ``party_balance(patient, as_of, as_known_at).charges_cents``, what
   the patient owes on all their lines as of the balance date (unapplied credit is not in
   it: the rows do not count it either);
-- ``unpaid_sessions``: the fees of the listed sessions whose charge is dated after the
-  balance date: sessions invoiced ahead (a program, a payment plan) and not yet in the
-  current balance; 0.00 without ``as_of``;
+- ``unpaid_sessions``: the patient's fees (charges to the patient's portion) of the listed
+  sessions whose charge is dated after the balance date: sessions invoiced ahead (a
+  program, a payment plan) and not yet in the current balance; 0.00 without ``as_of``;
 - ``lines_outside_range``: what the patient owes, as of the balance date, on lines outside
   the ``from``/``to`` range; 0.00 without a range.
 
