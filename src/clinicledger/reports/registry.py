@@ -53,8 +53,9 @@ REPORTS: dict[str, ReportSpec] = {
     ),
     "client-reconciliation": _spec(
         client_reconciliation.client_reconciliation,
-        "from_date to_date patient",
+        "from_date to_date as_of patient",
         "compare compare_date_column compare_amount_column compare_description_column",
+        as_of_today=True,
     ),
     "ledger-statement": _spec(statements.ledger_statement, "as_of patient"),
     "balance-statement": _spec(statements.balance_statement, "as_of patient"),

@@ -10,7 +10,7 @@ from sqlalchemy import Engine, insert, select, update
 
 from clinicledger.domain.errors import InvalidInput, NotFound
 from clinicledger.domain.rules import check_code
-from clinicledger.reports.base import Report, ReportParams
+from clinicledger.reports.base import Report, ReportParams, local_time
 from clinicledger.reports.favourites import favourite_data, favourite_from_data
 from clinicledger.reports.registry import REPORTS, ReportSpec
 from clinicledger.services.common import reading, require_initialised
@@ -33,10 +33,9 @@ def run_report(
     engine: Engine, name: str, params: ReportParams, *, today: dt.date | None = None
 ) -> Report:
     """Run report ``name``; a filter or option it does not take is refused, by name. A
-    point-in-time report without ``as_of`` is run as of ``today`` (the practice's date)."""
+    point-in-time report without ``as_of`` is run as of ``today`` (the practice's date), or
+    as of the date of ``as_known_at`` when given."""
     spec = _spec(name)
-    if spec.as_of_today and params.as_of is None and today is not None:
-        params = replace(params, as_of=today)
     for attribute, flag in FILTER_FLAGS.items():
         if getattr(params, attribute) is not None and attribute not in spec.filters:
             raise InvalidInput(
@@ -51,10 +50,17 @@ def run_report(
             )
     if params.from_date and params.to_date and params.from_date > params.to_date:
         raise InvalidInput("from", "--from is after --to", code="range_reversed")
+    if params.as_known_at is not None and params.as_known_at.tzinfo is not None:
+        params = replace(params, as_known_at=to_naive_utc(params.as_known_at))
     with reading(engine) as conn:
         require_initialised(conn)
-        if params.as_known_at is not None and params.as_known_at.tzinfo is not None:
-            params = replace(params, as_known_at=to_naive_utc(params.as_known_at))
+        if spec.as_of_today and params.as_of is None:
+            # As known at T, "today" is T's date: the report must not change day by day.
+            if params.as_known_at is not None:
+                zone = ledger.practice_zone(conn)
+                params = replace(params, as_of=local_time(params.as_known_at, zone).date())
+            elif today is not None:
+                params = replace(params, as_of=today)
         for kind in ("provider", "location", "patient", "payer"):
             code = getattr(params, kind)
             if code is not None:

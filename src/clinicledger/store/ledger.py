@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Row, and_, func, select
+from sqlalchemy import Connection, Row, case, func, select
 from sqlalchemy.sql import ColumnElement
 
 from clinicledger.domain.errors import NotFound
@@ -246,15 +246,26 @@ def party_balance(
     """A patient's own balance (lines billed to the patient, the patient's unapplied money),
     or a payer's (its portions of lines of any patient, its unapplied money)."""
     when = time_conditions(as_of, as_known_at)
+    accounts = P.c.account.in_([Account.RECEIVABLE.value, Account.UNALLOCATED.value])
     if payer_id is not None:
-        receivable = and_(P.c.payer_id == payer_id)
-        unallocated = and_(P.c.payer_id == payer_id)
+        party = P.c.payer_id == payer_id
+        amount: ColumnElement[Any] = P.c.amount_cents
     else:
-        receivable = and_(P.c.patient_id == patient_id, P.c.payer_id.is_(None))
-        unallocated = and_(P.c.patient_id == patient_id, P.c.payer_id.is_(None))
-    charges = _sum(conn, receivable, P.c.account == Account.RECEIVABLE.value, *when)
-    credit = -_sum(conn, unallocated, P.c.account == Account.UNALLOCATED.value, *when)
-    return Balance(charges_cents=charges, unallocated_cents=credit)
+        # The patient's own portion is payer_id IS NULL. Kept inside the sum, not the WHERE,
+        # so the planner walks the patient's index rather than every patient's own portions.
+        party = P.c.patient_id == patient_id
+        amount = case((P.c.payer_id.is_(None), P.c.amount_cents), else_=0)
+    sums = dict(
+        conn.execute(
+            select(P.c.account, func.sum(amount))
+            .where(party, accounts, *when)
+            .group_by(P.c.account)
+        ).all()
+    )
+    return Balance(
+        charges_cents=int(sums.get(Account.RECEIVABLE.value) or 0),
+        unallocated_cents=-int(sums.get(Account.UNALLOCATED.value) or 0),
+    )
 
 
 def receivable_balance(

@@ -173,6 +173,7 @@ entries = Table(
     # At most one entry may undo another: a second un-allocation of the same allocation
     # fails on this constraint even if a bug lets two clerks past the checks.
     Column("reverses", ForeignKey("entries.id"), nullable=True, unique=True),
+    Index("ix_entries_kind_effective", "kind", "effective_date"),
 )
 
 postings = Table(
@@ -198,6 +199,7 @@ postings = Table(
     Index("ix_postings_line", "line_id", "account"),
     Index("ix_postings_payment", "payment_id", "account"),
     Index("ix_postings_invoice", "invoice_id"),
+    Index("ix_postings_account_effective", "account", "effective_date"),
 )
 
 audit_log = Table(
