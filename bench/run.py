@@ -1,0 +1,286 @@
+"""Build the large-practice database and measure it; write ``bench/RESULTS.md``.
+
+    .venv/bin/python bench/run.py --backend sqlite|postgresql|both [--scale 1.0]
+
+``--scale`` shrinks the practice (0.01 is a quick smoke run). The SQLite file is
+``bench/data/clinicledger_bench.db`` and the PostgreSQL database ``clinicledger_bench``
+(both recreated on every run). Each backend's figures are also kept as JSON in
+``bench/data/`` and RESULTS.md is rendered from the figures of the same scale.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import random
+import resource
+import sqlite3
+import subprocess
+import sys
+import time
+from importlib import metadata as importlib_metadata
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+import generate
+import measure
+import report
+from clinicledger.store import schema
+from clinicledger.store.engine import make_engine
+
+BENCH = Path(__file__).resolve().parent
+
+DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/clinicledger_bench"
+DATA = BENCH / "data"
+MEMORY_STAGES = ("_clock_order", "_audit_chain", "_audit_chain_streamed")
+
+
+def log(message: str) -> None:
+    stamp = dt.datetime.now().strftime("%H:%M:%S")
+    print(f"[{stamp}] {message}", file=sys.stderr, flush=True)
+
+
+def loadavg() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def prepare_sqlite(path: Path) -> str:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    url = f"sqlite:///{path}"
+    engine = make_engine(url)
+    schema.upgrade(engine)
+    engine.dispose()
+    return url
+
+
+def prepare_postgres(url: str) -> str:
+    parsed = make_url(url)
+    name = parsed.database
+    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    engine = make_engine(url)
+    schema.upgrade(engine)
+    engine.dispose()
+    return url
+
+
+def psycopg_dsn(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def database_size(backend: str, url: str) -> int:
+    if backend == "sqlite":
+        path = Path(make_url(url).database or "")
+        return sum(
+            Path(f"{path}{s}").stat().st_size for s in ("", "-wal") if Path(f"{path}{s}").exists()
+        )
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        size = int(conn.execute(text("SELECT pg_database_size(current_database())")).scalar_one())
+    engine.dispose()
+    return size
+
+
+def payer_lines(url: str) -> dict[str, int]:
+    """How many lines are billed to each payer."""
+    engine = make_engine(url)
+    with engine.connect().execution_options(sqlite_begin="DEFERRED") as conn:
+        rows = conn.execute(
+            text(
+                "SELECT payers.code, count(*) FROM lines "
+                "JOIN invoices ON invoices.id = lines.invoice_id "
+                "JOIN payers ON payers.id = invoices.payer_id GROUP BY payers.code"
+            )
+        ).all()
+        conn.rollback()
+    engine.dispose()
+    return {str(code): int(count) for code, count in rows}
+
+
+def vacuum_analyze(url: str) -> float:
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    t0 = time.perf_counter()
+    with engine.connect() as conn:
+        conn.execute(text("VACUUM ANALYZE"))
+    engine.dispose()
+    return time.perf_counter() - t0
+
+
+def pg_server_version(url: str) -> str:
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        version = str(conn.execute(text("SHOW server_version")).scalar_one())
+        settings = {
+            name: str(conn.execute(text(f"SHOW {name}")).scalar_one())
+            for name in ("shared_buffers", "work_mem", "synchronous_commit", "fsync")
+        }
+    engine.dispose()
+    return f"{version} ({', '.join(f'{k}={v}' for k, v in settings.items())})"
+
+
+def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
+    plan = generate.Plan.for_scale(args.scale)
+    result: dict[str, Any] = {
+        "backend": backend,
+        "scale": args.scale,
+        "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "plan": {
+            "patients": plan.patients,
+            "lines": plan.lines,
+            "payments": plan.payments,
+            "allocations": plan.allocations,
+        },
+        "loadavg": {"start": loadavg()},
+    }
+    if backend == "sqlite":
+        url = prepare_sqlite(DATA / "clinicledger_bench.db")
+        sink: generate.Sink = generate.SqliteSink(DATA / "clinicledger_bench.db")
+        result["server"] = f"SQLite {sqlite3.sqlite_version} (file, WAL)"
+    else:
+        url = prepare_postgres(args.pg_url)
+        sink = generate.PostgresSink(psycopg_dsn(url))
+        result["server"] = "PostgreSQL " + pg_server_version(url)
+
+    log(f"{backend}: loading scale {args.scale} ({plan.lines:,} lines)")
+    try:
+        stats = generate.generate(
+            plan, sink, batch_rows=args.batch_rows, progress=lambda m: log(f"{backend}: {m}")
+        )
+    finally:
+        sink.close()
+    problems = generate.check_plan_totals(plan, stats)
+    if problems:
+        raise SystemExit("generator did not meet its plan: " + "; ".join(problems))
+    result["load"] = {
+        "rows": stats.rows,
+        "seconds": stats.seconds,
+        "commit_seconds": stats.commit_seconds,
+        "finish_seconds": stats.finish_seconds,
+        "db_seconds": stats.db_seconds,
+        "wall_seconds": stats.wall_seconds,
+        "allocations": stats.allocations,
+        "flushes": stats.flushes,
+        "batch_rows": args.batch_rows,
+        "last_recorded_at": stats.last_recorded_at.isoformat() if stats.last_recorded_at else None,
+    }
+    result["loadavg"]["after_load"] = loadavg()
+    log(
+        f"{backend}: loaded {sum(stats.rows.values()):,} rows in {stats.wall_seconds:.0f} s "
+        f"(database {stats.db_seconds:.0f} s)"
+    )
+    if backend == "postgresql":
+        result["vacuum_analyze_seconds"] = vacuum_analyze(url)
+        log(f"{backend}: VACUUM ANALYZE {result['vacuum_analyze_seconds']:.0f} s")
+    result["database_bytes"] = database_size(backend, url)
+    result["payer_lines"] = payer_lines(url)
+    result["check_timeout"] = args.check_timeout
+
+    engine = make_engine(url)
+    measure.set_statement_timeout(engine, args.check_timeout)
+    rng = random.Random(generate.SEED + 1)
+    log(f"{backend}: balance queries")
+    result["balances"] = measure.balance_queries(engine, args.patients, rng)
+    result["plans"] = measure.explain_balances(engine)
+    result["loadavg"]["after_balances"] = loadavg()
+    log(f"{backend}: {args.iterations} x record_payment + allocate")
+    result["services"] = measure.post_and_allocate(engine, args.iterations, rng)
+    result["loadavg"]["after_services"] = loadavg()
+    log(f"{backend}: check_ledger")
+    result["check"] = measure.check_ledger_time(engine)
+    result["check_plans"] = measure.explain_entries_without_postings(engine)
+    log(f"{backend}: memory of the Python-side checks")
+    result["check_memory"] = measure.stage_memory(url, MEMORY_STAGES)
+    result["loadavg"]["after_check"] = loadavg()
+    log(f"{backend}: payer balances with the proposed covering index")
+    result["proposed_index"] = measure.payer_balances_with_covering_index(engine)
+    engine.dispose()
+    result["max_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result["finished"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    return result
+
+
+def machine() -> dict[str, Any]:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        mem_kib = next(
+            int(line.split()[1])
+            for line in Path("/proc/meminfo").read_text().splitlines()
+            if line.startswith("MemTotal")
+        )
+    except (OSError, StopIteration):
+        mem_kib = 0
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(BENCH), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.strip()
+    except OSError:
+        commit = ""
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gib": round(mem_kib / 1024 / 1024, 1),
+        "os": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+        "sqlalchemy": importlib_metadata.version("SQLAlchemy"),
+        "psycopg": importlib_metadata.version("psycopg"),
+        "commit": commit,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--iterations", type=int, default=500)
+    parser.add_argument("--patients", type=int, default=200, help="patients to query")
+    parser.add_argument("--batch-rows", type=int, default=100_000, help="postings per flush")
+    parser.add_argument("--pg-url", default=DEFAULT_PG)
+    parser.add_argument(
+        "--check-timeout",
+        type=int,
+        default=600,
+        help="PostgreSQL statement timeout (s) for the measurements",
+    )
+    parser.add_argument("--results", type=Path, default=BENCH / "RESULTS.md")
+    parser.add_argument(
+        "--render-only", action="store_true", help="rewrite RESULTS.md from the kept figures"
+    )
+    args = parser.parse_args(argv)
+    backends = ("sqlite", "postgresql") if args.backend == "both" else (args.backend,)
+    DATA.mkdir(exist_ok=True)
+    for backend in () if args.render_only else backends:
+        found = run_backend(backend, args)
+        found["machine"] = machine()
+        (DATA / f"results-{backend}-{args.scale:g}.json").write_text(
+            json.dumps(found, indent=2, default=str)
+        )
+    figures = {}
+    for backend in ("sqlite", "postgresql"):
+        path = DATA / f"results-{backend}-{args.scale:g}.json"
+        if path.exists():
+            figures[backend] = json.loads(path.read_text())
+    args.results.write_text(report.render(figures, args.scale))
+    log(f"wrote {args.results}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
