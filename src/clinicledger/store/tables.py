@@ -195,7 +195,15 @@ postings = Table(
     Column("payment_id", ForeignKey("payments.id"), nullable=True),
     Column("reason", String(40), nullable=True),
     Index("ix_postings_patient", "patient_id", "account"),
-    Index("ix_postings_payer", "payer_id", "account"),
+    # covering: a payer's balance is read from the index alone (migration 0005)
+    Index(
+        "ix_postings_payer",
+        "payer_id",
+        "account",
+        "effective_date",
+        "recorded_at",
+        "amount_cents",
+    ),
     Index("ix_postings_line", "line_id", "account"),
     Index("ix_postings_payment", "payment_id", "account"),
     Index("ix_postings_invoice", "invoice_id"),
