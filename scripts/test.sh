@@ -15,6 +15,7 @@ if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
   for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
 fi
 export CLINICLEDGER_TEST_PG="${CLINICLEDGER_TEST_PG:-postgresql+psycopg://postgres@127.0.0.1:5432/postgres}"
+export CLINICLEDGER_TEST_SLOW=1  # the whole suite, demo through the command line included
 
 .venv/bin/ruff check src tests bench
 .venv/bin/ruff format --check src tests bench
