@@ -323,3 +323,24 @@ def test_an_entry_can_be_undone_only_once_even_past_the_checks(practice, engine)
         uow.append(undo)
     assert caught.value.code == "allocation_undone"
     assert_sound(engine)
+
+
+def test_free_text_longer_than_is_kept_is_refused(practice, engine) -> None:
+    from clinicledger.domain.errors import InvalidInput
+
+    with pytest.raises(InvalidInput) as caught:
+        payments.record_payment(
+            practice.uow(),
+            from_code="P1",
+            amount_cents=100,
+            method=PaymentMethod.CASH,
+            received_date=D(2018, 3, 1),
+            location_code="MAIN",
+            reference="R" * 101,
+        )
+    assert caught.value.message == "reference: is 101 characters long; at most 100 are kept"
+    with pytest.raises(InvalidInput) as caught:
+        payments.refund(
+            practice.uow(), payment_id=pay(practice, 100), amount_cents=50, reason="x" * 501
+        )
+    assert caught.value.code == "text_too_long"

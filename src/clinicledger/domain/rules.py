@@ -309,6 +309,20 @@ def check_name(name: str, *, field: str = "name") -> str:
     return cleaned
 
 
+def check_text(text: str | None, *, field: str, max_length: int) -> str | None:
+    """Optional free text (a reference, a note): at most ``max_length`` characters."""
+    if text is None:
+        return None
+    cleaned = text.strip()
+    if len(cleaned) > max_length:
+        raise InvalidInput(
+            field,
+            f"is {len(cleaned)} characters long; at most {max_length} are kept",
+            code="text_too_long",
+        )
+    return cleaned or None
+
+
 def check_abn(abn: str, *, field: str = "abn") -> str:
     """An Australian Business Number: 11 digits passing the ATO's modulus-89 check."""
     digits = abn.replace(" ", "")

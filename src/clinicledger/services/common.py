@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, Engine
 
 from clinicledger.domain.errors import InvalidInput, UserError
+from clinicledger.domain.rules import check_text
 from clinicledger.store import ledger
 from clinicledger.store.uow import UnitOfWork
 
@@ -43,11 +44,15 @@ def require_initialised(conn: Connection) -> None:
         )
 
 
+MAX_REASON_LENGTH = 500
+MAX_NOTE_LENGTH = 2000
+
+
 def require_reason(text: str) -> str:
     cleaned = " ".join(text.split())
     if not cleaned:
         raise InvalidInput("reason", "a reason is required", code="reason_missing")
-    return cleaned
+    return str(check_text(cleaned, field="reason", max_length=MAX_REASON_LENGTH))
 
 
 def practice_instant(engine: Engine, value: dt.datetime) -> dt.datetime:

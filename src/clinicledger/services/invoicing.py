@@ -21,9 +21,10 @@ from clinicledger.domain.rules import (
     charge_postings,
     check_line_reduction,
     check_period_open,
+    check_text,
     transfer_postings,
 )
-from clinicledger.services.common import business_today, require_reason
+from clinicledger.services.common import MAX_NOTE_LENGTH, business_today, require_reason
 from clinicledger.services.payments import unallocate_in
 from clinicledger.store import ledger
 from clinicledger.store import tables as t
@@ -239,6 +240,7 @@ def adjust_line(
 ) -> int:
     """Reduce what is owed on a line (write-off, discount, fee correction). By default the
     invoice's billed-to party's portion; ``patient_portion`` for a payer-billed line's gap."""
+    note = check_text(note, field="note", max_length=MAX_NOTE_LENGTH)
     with uow:
         row = _live_line(uow, line_id)
         payer_id = _portion_payer(row, patient_portion)

@@ -19,12 +19,18 @@ from clinicledger.domain.rules import (
     allocation_postings,
     check_allocation,
     check_period_open,
+    check_text,
     plan_oldest_first,
     receipt_postings,
     refund_postings,
     reversal_postings,
 )
-from clinicledger.services.common import business_today, check_not_future, require_reason
+from clinicledger.services.common import (
+    MAX_NOTE_LENGTH,
+    business_today,
+    check_not_future,
+    require_reason,
+)
 from clinicledger.store import ledger
 from clinicledger.store import tables as t
 from clinicledger.store.uow import UnitOfWork
@@ -54,6 +60,8 @@ def record_payment(
 ) -> int:
     """Money received from a patient or a payer; until applied it is unallocated."""
     check_positive(amount_cents, field="amount")
+    reference = check_text(reference, field="reference", max_length=100)
+    note = check_text(note, field="note", max_length=MAX_NOTE_LENGTH)
     if processor_fee_cents is not None and not 0 <= processor_fee_cents <= amount_cents:
         raise InvalidInput(
             "fee", "the processor fee must be between 0.00 and the amount", code="fee_out_of_range"
