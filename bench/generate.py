@@ -5,10 +5,12 @@ money rows are built with the domain's own posting rules (``charge_postings``,
 ``receipt_postings``, ``allocation_postings``) and wrapped in ``Entry`` (which refuses an
 entry that does not sum to zero), so the journal is what the services would have written:
 
-- one unit of work per invoice, payment and allocation call, each stamped by a ledger clock
-  that is strictly increasing (``recorded_at``), entries in id order;
+- one unit of work per invoice, payment and allocation call, each stamped once by a
+  ledger clock that is strictly increasing from one unit of work to the next; the entries
+  and audit records of a unit of work share its ``recorded_at`` (as ``UnitOfWork.stamp``),
+  entries in id order;
 - postings carry their entry's ``effective_date`` and ``recorded_at``;
-- invoices and payments carry their unit of work's ``now``; allocations are dated on the
+- invoices and payments carry their unit of work's stamp; allocations are dated on the
   practice's business date (Australia/Sydney) of their ``recorded_at``;
 - every change has its hash-chained audit record, as ``UnitOfWork.audit`` writes it.
 
@@ -438,13 +440,15 @@ class Generator:
         self._stamp_us = (start - EPOCH) // dt.timedelta(microseconds=1)
         self._step_us = max(1, BUSINESS_SECONDS * 1_000_000 // max(1, stamps))
 
-    def _stamp(self) -> tuple[dt.datetime, str]:
-        """The next ``recorded_at`` (strictly increasing), as a datetime and as stored."""
+    def _begin(self) -> str:
+        """A new unit of work: the next ``recorded_at`` (strictly increasing from one unit
+        of work to the next, shared by all its entries and audit records, as
+        ``UnitOfWork.stamp``); returned as stored."""
         self._stamp_us += self._step_us
         value = EPOCH + dt.timedelta(microseconds=self._stamp_us)
         self._stamp_dt = value
         self._stamp_text = sqlite_instant(value)
-        return value, self._stamp_text
+        return self._stamp_text
 
     # -- rows --
 
@@ -454,8 +458,8 @@ class Generator:
         return value
 
     def _audit(self, action: str, subject: str, detail: dict[str, Any]) -> None:
-        """As ``UnitOfWork.audit``: its own stamp, chained to the previous record."""
-        recorded_at, text = self._stamp()
+        """As ``UnitOfWork.audit``: the unit of work's stamp, chained to the previous record."""
+        recorded_at, text = self._stamp_dt, self._stamp_text
         body = json.dumps(detail, sort_keys=True, default=str)
         digest = hashlib.sha256(
             "\x1f".join(
@@ -468,8 +472,9 @@ class Generator:
         self.prev_hash = digest
 
     def _append(self, entry: Entry) -> int:
-        """As ``UnitOfWork.append``: the entry and its postings, under the next stamp."""
-        _, text = self._stamp()
+        """As ``UnitOfWork.append``: the entry and its postings, under the unit of work's
+        stamp."""
+        text = self._stamp_text
         entry_id = self._take_id("entries")
         effective = entry.effective_date.isoformat()
         self.buffers["entries"].append(
@@ -527,9 +532,8 @@ class Generator:
         lines: Sequence[tuple[int, int, int, bool]],  # provider, item, fee, taxable
     ) -> list[LineRef]:
         """``invoicing.create_invoice``: invoice, lines, a charge entry per line, audit."""
+        now_text = self._begin()
         invoice_id = self._take_id("invoices")
-        # the unit of work's now is its first stamp; peek at it without consuming it
-        now_text = sqlite_instant(EPOCH + dt.timedelta(microseconds=self._stamp_us + self._step_us))
         self.buffers["invoices"].append(
             (
                 invoice_id,
@@ -601,8 +605,8 @@ class Generator:
         reference: str | None = None,
     ) -> PaymentRef:
         """``payments.record_payment``: payment row, receipt entry, audit."""
+        now_text = self._begin()
         payment_id = self._take_id("payments")
-        now_text = sqlite_instant(EPOCH + dt.timedelta(microseconds=self._stamp_us + self._step_us))
         self.buffers["payments"].append(
             (
                 payment_id,
@@ -641,8 +645,10 @@ class Generator:
     def _allocate(
         self, payment: PaymentRef, targets: Sequence[tuple[LineRef, int]], day: dt.date
     ) -> None:
-        """``payments.allocate``: an allocation entry and an audit record per target, dated
-        on the business day (every stamp of ``day`` is within its opening hours)."""
+        """``payments.allocate``: one unit of work; an allocation entry and an audit record
+        per target, dated on the business day (every stamp of ``day`` is within its opening
+        hours)."""
+        self._begin()
         for line, amount_cents in targets:
             # the allocation posts to the portion of the paying party, as the service does
             portion = LineRef(
@@ -672,11 +678,14 @@ class Generator:
 
     def _masters(self) -> None:
         rng = self.rng
-        self._start_day(FIRST_DAY - dt.timedelta(days=1), 10 + self.patient_count + 100)
+        units = 1 + len(LOCATIONS) + PROVIDERS + self.patient_count + len(PAYERS) + len(ITEMS)
+        self._start_day(FIRST_DAY - dt.timedelta(days=1), units)
+        self._begin()
         self.buffers["practice"].append((1, PRACTICE_NAME, None, True, "Australia/Sydney", "AUD"))
         self._audit("practice.create", "practice", {"name": PRACTICE_NAME})
 
         def master(kind: str, table: str, row: Row) -> int:
+            self._begin()
             new_id = self._take_id(table)
             self.buffers[table].append((new_id, *row))
             self._audit(f"{kind}.create", f"{kind}:{row[0]}", {"id": new_id})
@@ -726,25 +735,23 @@ class Generator:
 
     @staticmethod
     def stamps_of(unit: Unit) -> int:
-        """How many clock stamps a unit takes (an entry or an audit record each)."""
+        """How many clock stamps (units of work) a unit of the day takes."""
         kind = unit[0]
         if kind == "episode":
-            return {"desk": 6, "two_lines": 9, "instalments": 6, "prepay": 2, "unpaid": 2}[unit[1]]
+            return {"desk": 3, "two_lines": 3, "instalments": 3, "prepay": 1, "unpaid": 1}[unit[1]]
         if kind == "payer_batch":
-            return 2 * int(unit[1])
-        if kind == "instalment":
-            return 4
-        if kind == "remittance":
-            return 2 + 2 * len(unit[2])
+            return int(unit[1])  # an invoice each
+        if kind in ("instalment", "remittance"):
+            return 2  # record the payment, allocate it
         raise ValueError(kind)
 
     @staticmethod
     def followup_stamps(unit: Unit) -> int:
         """Stamps of the follow-up a unit schedules (an instalment, a remittance)."""
         if unit[0] == "episode" and unit[1] == "instalments":
-            return 4
+            return 2
         if unit[0] == "payer_batch":
-            return 2 + 2 * int(unit[1])
+            return 2
         return 0
 
     def _run_unit(self, unit: Unit, day: dt.date, day_index: int) -> None:

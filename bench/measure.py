@@ -8,10 +8,11 @@ import statistics
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Engine, event, exists, func, select, text
+from sqlalchemy import Connection, Engine, event, func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from clinicledger.domain.journal import Account
@@ -94,6 +95,7 @@ def post_and_allocate(engine: Engine, iterations: int, rng: random.Random) -> di
     """``record_payment`` then ``allocate``, each its own unit of work, one after another."""
     with engine.connect().execution_options(sqlite_begin="DEFERRED") as conn:
         last = conn.execute(select(t.ledger_clock.c.last_recorded_at)).scalar_one()
+        first_entry = conn.execute(select(func.max(t.entries.c.id) + 1)).scalar_one()
         conn.rollback()
     targets = owing_patient_lines(engine, iterations, rng)
     if len(targets) < iterations:
@@ -127,6 +129,7 @@ def post_and_allocate(engine: Engine, iterations: int, rng: random.Random) -> di
     pairs = [a + b for a, b in zip(record_s, allocate_s, strict=True)]
     return {
         "iterations": iterations,
+        "first_entry": first_entry,
         "seconds": elapsed,
         "payments_per_s": iterations / elapsed,
         "record_payment": summary_ms(record_s),
@@ -147,37 +150,41 @@ def _time_each(codes: list[str], call: Callable[[str], object]) -> list[float]:
     return times
 
 
-def balance_queries(engine: Engine, patients: int, rng: random.Random) -> dict[str, Any]:
-    """``services.balances.balance`` for random patients and every payer: now, and as of /
-    as known at the middle of the history."""
-    with engine.connect().execution_options(sqlite_begin="DEFERRED") as conn:
+MID_DATE = dt.date(2024, 6, 30)
+MID_KNOWN = dt.datetime(2024, 6, 30, 14, 0, tzinfo=dt.UTC)
+
+
+def balance_sample(engine: Engine, patients: int, rng: random.Random) -> dict[str, list[str]]:
+    """Random patient codes and every payer code."""
+    with reading_conn(engine) as conn:
         patient_count = conn.execute(select(func.count()).select_from(t.patients)).scalar_one()
         payer_codes = list(conn.execute(select(t.payers.c.code).order_by(t.payers.c.id)).scalars())
-        conn.rollback()
     sample = rng.sample(range(1, patient_count + 1), min(patients, patient_count))
-    patient_codes = [f"P{n:06d}" for n in sample]
+    return {"patients": [f"P{n:06d}" for n in sample], "payers": payer_codes}
+
+
+def balance_queries(engine: Engine, sample: dict[str, list[str]]) -> dict[str, Any]:
+    """``services.balances.balance`` for the sampled patients and every payer: now, and as
+    of / as known at the middle of the history."""
+    patients, payers = sample["patients"], sample["payers"]
     balance(engine, patient_code="P000001")  # warm the pool; not counted
-    mid_date = dt.date(2024, 6, 30)
-    mid_known = dt.datetime(2024, 6, 30, 14, 0, tzinfo=dt.UTC)
     results: dict[str, Any] = {}
-    results["patient"] = summary_ms(
-        _time_each(patient_codes, lambda c: balance(engine, patient_code=c))
-    )
-    results["payer"] = summary_ms(_time_each(payer_codes, lambda c: balance(engine, payer_code=c)))
+    results["patient"] = summary_ms(_time_each(patients, lambda c: balance(engine, patient_code=c)))
+    results["payer"] = summary_ms(_time_each(payers, lambda c: balance(engine, payer_code=c)))
     results["patient_as_known_at"] = summary_ms(
         _time_each(
-            patient_codes,
-            lambda c: balance(engine, patient_code=c, as_of=mid_date, as_known_at=mid_known),
+            patients,
+            lambda c: balance(engine, patient_code=c, as_of=MID_DATE, as_known_at=MID_KNOWN),
         )
     )
     results["payer_as_known_at"] = summary_ms(
         _time_each(
-            payer_codes,
-            lambda c: balance(engine, payer_code=c, as_of=mid_date, as_known_at=mid_known),
+            payers,
+            lambda c: balance(engine, payer_code=c, as_of=MID_DATE, as_known_at=MID_KNOWN),
         )
     )
     per_payer = {}
-    for code in payer_codes:
+    for code in payers:
         t0 = time.perf_counter()
         balance(engine, payer_code=code)
         per_payer[code] = (time.perf_counter() - t0) * 1000
@@ -185,59 +192,60 @@ def balance_queries(engine: Engine, patients: int, rng: random.Random) -> dict[s
     return results
 
 
+def captured_sql(engine: Engine, call: Callable[[], object]) -> list[tuple[str, Any]]:
+    """The statements (and parameters) ``call`` sends that read the postings."""
+    seen: list[tuple[str, Any]] = []
+
+    def listener(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if "postings" in statement:
+            seen.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        call()
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    return seen
+
+
 def explain_balances(engine: Engine, *, patient: bool = True) -> dict[str, str]:
-    """The plans of the two sums ``ledger.party_balance`` runs, for the busiest payer and a
-    patient (EXPLAIN ANALYZE on PostgreSQL, EXPLAIN QUERY PLAN on SQLite)."""
-    with engine.connect().execution_options(sqlite_begin="DEFERRED") as conn:
-        payer_id = conn.execute(
-            select(t.payers.c.id).where(t.payers.c.code == "MEDICARE")
-        ).scalar_one()
-        queries = {
-            "payer RECEIVABLE sum (MEDICARE)": select(
-                func.coalesce(func.sum(P.c.amount_cents), 0)
-            ).where(P.c.payer_id == payer_id, P.c.account == Account.RECEIVABLE.value),
-            "payer RECEIVABLE sum as known at (MEDICARE)": select(
-                func.coalesce(func.sum(P.c.amount_cents), 0)
-            ).where(
-                P.c.payer_id == payer_id,
-                P.c.account == Account.RECEIVABLE.value,
-                P.c.effective_date <= dt.date(2024, 6, 30),
-                P.c.recorded_at <= dt.datetime(2024, 6, 30, 14, 0),
-            ),
-            "patient RECEIVABLE sum (P000001)": select(
-                func.coalesce(func.sum(P.c.amount_cents), 0)
-            ).where(
-                P.c.patient_id == 1,
-                P.c.payer_id.is_(None),
-                P.c.account == Account.RECEIVABLE.value,
-            ),
-        }
-        if not patient:
-            del queries["patient RECEIVABLE sum (P000001)"]
-        plans: dict[str, str] = {}
-        for label, stmt in queries.items():
-            sql = str(stmt.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
-            if engine.dialect.name == "postgresql":
-                rows = conn.execute(text("EXPLAIN (ANALYZE, BUFFERS) " + sql)).scalars().all()
-                plans[label] = sql + "\n\n" + "\n".join(rows)
-            else:
-                rows = conn.execute(text("EXPLAIN QUERY PLAN " + sql)).all()
-                plans[label] = sql + "\n\n" + "\n".join(str(r[-1]) for r in rows)
-        conn.rollback()
+    """The plans of the statements ``services.balances.balance`` sends for the busiest
+    payer and for a patient, captured as sent (EXPLAIN ANALYZE on PostgreSQL, EXPLAIN
+    QUERY PLAN on SQLite)."""
+    mid_date, mid_known = MID_DATE, MID_KNOWN
+    calls: dict[str, Callable[[], object]] = {
+        "payer balance (MEDICARE)": lambda: balance(engine, payer_code="MEDICARE"),
+        "payer balance as of / as known at 2024-06-30 (MEDICARE)": lambda: balance(
+            engine, payer_code="MEDICARE", as_of=mid_date, as_known_at=mid_known
+        ),
+    }
+    if patient:
+        calls["patient balance (P000001)"] = lambda: balance(engine, patient_code="P000001")
+        calls["patient balance as of / as known at 2024-06-30 (P000001)"] = lambda: balance(
+            engine, patient_code="P000001", as_of=mid_date, as_known_at=mid_known
+        )
+    postgres = engine.dialect.name == "postgresql"
+    prefix = "EXPLAIN (ANALYZE, BUFFERS) " if postgres else "EXPLAIN QUERY PLAN "
+    plans: dict[str, str] = {}
+    for label, call in calls.items():
+        parts: list[str] = []
+        for statement, parameters in captured_sql(engine, call):
+            with reading_conn(engine) as conn:
+                rows = conn.exec_driver_sql(prefix + statement, parameters).all()
+            plan = "\n".join(str(r[0] if postgres else r[-1]) for r in rows)
+            parts.append(f"{statement.strip()}\n-- parameters: {parameters}\n\n{plan}")
+        plans[label] = "\n\n".join(parts)
     return plans
 
 
 # --- check ---------------------------------------------------------------------------------
 
-CHECK_STAGES = (
-    "_unbalanced_entries",
-    "_entries_without_postings",
-    "_posting_times",
-    "_clock_order",
-    "_over_applied_payments",
-    "_over_credited_lines",
-    "_audit_chain",
-)
+
+def check_stages() -> tuple[str, ...]:
+    """The checks ``check_ledger`` runs, in order: the module's private functions its code
+    calls (so that a check added later is timed too)."""
+    names = check.check_ledger.__code__.co_names
+    return tuple(n for n in names if n.startswith("_") and callable(getattr(check, n, None)))
 
 
 def _error_text(exc: DBAPIError) -> str:
@@ -249,7 +257,7 @@ def check_ledger_time(engine: Engine) -> dict[str, Any]:
     module's check functions are wrapped for this process only). If a check is cancelled
     by the statement timeout, the checks it did not reach are then timed on their own."""
     stages: dict[str, dict[str, Any]] = {}
-    originals = {name: getattr(check, name) for name in CHECK_STAGES if hasattr(check, name)}
+    originals = {name: getattr(check, name) for name in check_stages()}
 
     def timed(name: str, function: Callable[..., list[Any]]) -> Callable[..., list[Any]]:
         def wrapper(*args: Any, **kwargs: Any) -> list[Any]:
@@ -302,7 +310,6 @@ def check_ledger_time(engine: Engine) -> dict[str, Any]:
                 "alone": True,
             }
     result["stages"] = stages
-    result["proposed"] = proposed_checks(engine)
     return result
 
 
@@ -313,65 +320,35 @@ def reading_conn(engine: Engine) -> Iterator[Connection]:
         yield conn
 
 
-def proposed_checks(engine: Engine) -> dict[str, Any]:
-    """The replacement proposed for ``_entries_without_postings``: NOT EXISTS (an anti-join
-    on ix_postings_entry_id) instead of NOT IN (which PostgreSQL cannot hash at this size
-    and so rescans the postings once per entry)."""
-    E = t.entries
-    stmt = select(E.c.id).where(~exists().where(P.c.entry_id == E.c.id))
-    t0 = time.perf_counter()
-    with reading_conn(engine) as conn:
-        rows = conn.execute(stmt).all()
-    return {
-        "_entries_without_postings as NOT EXISTS": {
-            "seconds": time.perf_counter() - t0,
-            "violations": len(rows),
-        }
-    }
-
-
-def explain_entries_without_postings(engine: Engine) -> str:
-    """The plan (no ANALYZE) of check's NOT IN query, and of the NOT EXISTS replacement."""
-    E = t.entries
-    statements = {
-        "as in services/check.py (NOT IN)": select(E.c.id).where(~E.c.id.in_(select(P.c.entry_id))),
-        "proposed (NOT EXISTS)": select(E.c.id).where(~exists().where(P.c.entry_id == E.c.id)),
-    }
-    parts: list[str] = []
-    with reading_conn(engine) as conn:
-        for label, stmt in statements.items():
-            sql = str(stmt.compile(dialect=engine.dialect))
-            prefix = "EXPLAIN " if engine.dialect.name == "postgresql" else "EXPLAIN QUERY PLAN "
-            rows = conn.execute(text(prefix + sql)).all()
-            plan = "\n".join(
-                str(r[0] if engine.dialect.name == "postgresql" else r[-1]) for r in rows
-            )
-            parts.append(f"-- {label}\n{sql}\n\n{plan}")
-    return "\n\n".join(parts)
-
-
 # --- the proposed payer index --------------------------------------------------------------
 
-PROPOSED_PAYER_INDEX = {
+PROPOSED_INDEXES = {
     "postgresql": (
-        "CREATE INDEX ix_postings_payer ON postings (payer_id, account) "
-        "INCLUDE (amount_cents, effective_date, recorded_at)"
+        "CREATE INDEX ix_postings_patient ON postings (patient_id, account, effective_date) "
+        "INCLUDE (recorded_at, payer_id, amount_cents)",
+        "CREATE INDEX ix_postings_payer ON postings (payer_id, account, effective_date) "
+        "INCLUDE (recorded_at, amount_cents)",
     ),
     "sqlite": (
+        "CREATE INDEX ix_postings_patient ON postings "
+        "(patient_id, account, effective_date, recorded_at, payer_id, amount_cents)",
         "CREATE INDEX ix_postings_payer ON postings "
-        "(payer_id, account, effective_date, recorded_at, amount_cents)"
+        "(payer_id, account, effective_date, recorded_at, amount_cents)",
     ),
 }
 
 
-def payer_balances_with_covering_index(engine: Engine) -> dict[str, Any]:
-    """Replace ix_postings_payer (payer_id, account) by a covering index, as a migration
-    would, then time the payer balances again (only in this bench database)."""
+def balances_with_covering_indexes(engine: Engine, sample: dict[str, list[str]]) -> dict[str, Any]:
+    """Replace ix_postings_patient and ix_postings_payer (party, account) by covering
+    indexes that also range over effective_date, as a migration would, then time the same
+    balances again (only in this bench database)."""
     dialect = engine.dialect.name
     t0 = time.perf_counter()
     with engine.connect() as conn:
+        conn.execute(text("DROP INDEX ix_postings_patient"))
         conn.execute(text("DROP INDEX ix_postings_payer"))
-        conn.execute(text(PROPOSED_PAYER_INDEX[dialect]))
+        for ddl in PROPOSED_INDEXES[dialect]:
+            conn.execute(text(ddl))
         conn.commit()
     build = time.perf_counter() - t0
     vacuum = 0.0
@@ -380,62 +357,34 @@ def payer_balances_with_covering_index(engine: Engine) -> dict[str, Any]:
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("VACUUM ANALYZE postings"))
         vacuum = time.perf_counter() - t0
-    with reading_conn(engine) as conn:
-        payer_codes = list(conn.execute(select(t.payers.c.code).order_by(t.payers.c.id)).scalars())
-    balance(engine, payer_code=payer_codes[0])  # warm, as before
-    mid_date = dt.date(2024, 6, 30)
-    mid_known = dt.datetime(2024, 6, 30, 14, 0, tzinfo=dt.UTC)
-    per_payer: dict[str, float] = {}
-    for code in payer_codes:
-        t0 = time.perf_counter()
-        balance(engine, payer_code=code)
-        per_payer[code] = (time.perf_counter() - t0) * 1000
-    return {
-        "ddl": PROPOSED_PAYER_INDEX[dialect],
-        "build_seconds": build,
-        "vacuum_seconds": vacuum,
-        "payer": summary_ms(_time_each(payer_codes, lambda c: balance(engine, payer_code=c))),
-        "payer_as_known_at": summary_ms(
-            _time_each(
-                payer_codes,
-                lambda c: balance(engine, payer_code=c, as_of=mid_date, as_known_at=mid_known),
-            )
-        ),
-        "per_payer_ms": per_payer,
-        "plans": explain_balances(engine, patient=False),
-    }
+    found = balance_queries(engine, sample)
+    found.update(
+        ddl=list(PROPOSED_INDEXES[dialect]),
+        build_seconds=build,
+        vacuum_seconds=vacuum,
+        plans=explain_balances(engine),
+        open_period=open_period_payer_sums(engine, sample),
+    )
+    return found
 
 
 # --- memory of the Python-side checks ------------------------------------------------------
 
 
-def _audit_chain_streamed(conn: Connection) -> list[str]:
-    """``check._audit_chain`` with the rows streamed (``yield_per``: a server-side cursor
-    on PostgreSQL) instead of fetched all at once; the proposed change."""
-    from clinicledger.store.uow import GENESIS_HASH, audit_hash
-
-    found: list[str] = []
-    previous = GENESIS_HASH
-    rows = conn.execution_options(yield_per=10_000).execute(
-        select(t.audit_log).order_by(t.audit_log.c.id)
-    )
-    for row in rows:
-        expected = audit_hash(
-            previous, row.recorded_at, row.actor, row.action, row.subject, row.detail
-        )
-        if row.prev_hash != previous or row.hash != expected:
-            found.append(str(row.id))
-        previous = row.hash
-    return found
+def peak_rss_mib() -> float:
+    """This process's peak resident memory (VmHWM: unlike getrusage, not inherited from the
+    parent across fork and exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def _run_stage_here(url: str, stage: str) -> dict[str, Any]:
-    import resource
-
     from clinicledger.store.engine import make_engine
 
     engine = make_engine(url)
-    function = _audit_chain_streamed if stage == "_audit_chain_streamed" else getattr(check, stage)
+    function = getattr(check, stage)
     t0 = time.perf_counter()
     with reading_conn(engine) as conn:
         found = function(conn)
@@ -444,7 +393,7 @@ def _run_stage_here(url: str, stage: str) -> dict[str, Any]:
     return {
         "seconds": seconds,
         "violations": len(found),
-        "max_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "max_rss_mib": peak_rss_mib(),
     }
 
 
@@ -468,3 +417,146 @@ if __name__ == "__main__":
     import sys
 
     print(json.dumps(_run_stage_here(sys.argv[1], sys.argv[2])))
+
+
+# --- fidelity: generated rows against rows the services write ------------------------------
+
+DIMENSIONS = (
+    "patient_id",
+    "payer_id",
+    "provider_id",
+    "location_id",
+    "invoice_id",
+    "line_id",
+    "payment_id",
+    "reason",
+)
+
+
+def _entry_shapes(conn: Connection, entry_ids: list[int]) -> dict[str, set[tuple[Any, ...]]]:
+    """Per entry kind, the shapes of its entries: each posting's account, sign and which
+    dimensions it carries, and whether it carries its entry's dates."""
+    E = t.entries
+    shapes: dict[int, list[tuple[Any, ...]]] = {}
+    kinds: dict[int, str] = {}
+    for chunk in range(0, len(entry_ids), 2000):
+        rows = conn.execute(
+            select(E.c.kind, E.c.effective_date.label("e_date"), E.c.recorded_at.label("e_at"), P)
+            .join(P, P.c.entry_id == E.c.id)
+            .where(E.c.id.in_(entry_ids[chunk : chunk + 2000]))
+        ).all()
+        for r in rows:
+            kinds[r.entry_id] = r.kind
+            shapes.setdefault(r.entry_id, []).append(
+                (
+                    r.account,
+                    (r.amount_cents > 0) - (r.amount_cents < 0),
+                    tuple(getattr(r, d) is not None for d in DIMENSIONS),
+                    r.effective_date == r.e_date and r.recorded_at == r.e_at,
+                )
+            )
+    found: dict[str, set[tuple[Any, ...]]] = {}
+    for entry_id, postings in shapes.items():
+        found.setdefault(kinds[entry_id], set()).add(tuple(sorted(postings)))
+    return found
+
+
+def fidelity(engine: Engine, first_service_entry: int, rng: random.Random) -> dict[str, Any]:
+    """Write a few invoices through ``services.invoicing.create_invoice`` (a taxable item,
+    an untaxed one, one billed to a payer), then compare the shapes of the entries the
+    services wrote (charges, payments, allocations) with those of generated entries of the
+    same kinds, and check that each unit of work's entries and audit records share one
+    ``recorded_at``."""
+    from clinicledger.domain.rules import LineKind
+    from clinicledger.services.invoicing import LineSpec, create_invoice
+
+    with reading_conn(engine) as conn:
+        last = conn.execute(select(t.ledger_clock.c.last_recorded_at)).scalar_one()
+    now = (last + dt.timedelta(minutes=5)).replace(tzinfo=dt.UTC)
+    today = now.astimezone(ZONE).date()
+    for n, (item, billed_to) in enumerate((("RPT1", None), ("10961", None), ("23", "MEDICARE"))):
+        create_invoice(
+            UnitOfWork(engine, now=now + dt.timedelta(seconds=n), actor="bench"),
+            patient_code=f"P{n + 1:06d}",
+            location_code="CBD",
+            billed_to_code=billed_to,
+            lines=[
+                LineSpec(
+                    kind=LineKind.SERVICE,
+                    item_code=item,
+                    provider_code="PR01",
+                    service_date=today,
+                ),
+                LineSpec(
+                    kind=LineKind.SERVICE,
+                    item_code="GYM1",
+                    provider_code="PR02",
+                    service_date=today,
+                ),
+            ],
+        )
+    E = t.entries
+    with reading_conn(engine) as conn:
+        service_ids = list(
+            conn.execute(select(E.c.id).where(E.c.id >= first_service_entry)).scalars()
+        )
+        generated_ids = rng.sample(
+            range(1, first_service_entry), min(20_000, first_service_entry - 1)
+        )
+        service = _entry_shapes(conn, service_ids)
+        generated = _entry_shapes(conn, generated_ids)
+        # every audit record written by the services shares its stamp with an entry
+        entry_stamps = set(
+            conn.execute(select(E.c.recorded_at).where(E.c.id >= first_service_entry)).scalars()
+        )
+        audit_stamps = set(
+            conn.execute(
+                select(t.audit_log.c.recorded_at).where(
+                    t.audit_log.c.recorded_at >= min(entry_stamps)
+                )
+            ).scalars()
+        )
+    kinds: dict[str, Any] = {}
+    for kind, shapes in service.items():
+        missing = shapes - generated.get(kind, set())
+        kinds[kind] = {
+            "shapes": len(shapes),
+            "missing_in_generated": [list(m) for m in missing],
+        }
+    return {
+        "kinds": kinds,
+        "same_shapes": all(not k["missing_in_generated"] for k in kinds.values()),
+        "audit_shares_entry_stamps": audit_stamps == entry_stamps,
+    }
+
+
+CLOSE_DATE = dt.date(2025, 9, 30)
+
+
+def open_period_payer_sums(engine: Engine, sample: dict[str, list[str]]) -> dict[str, Any]:
+    """What a payer's balance would cost if a balance were kept at each period close: the
+    sum of its postings dated after the last close (here 2025-09-30), one read transaction
+    each, through the indexes in place. Not a service: the design proposed for payers."""
+    with reading_conn(engine) as conn:
+        ids = dict(conn.execute(select(t.payers.c.code, t.payers.c.id)).tuples().all())
+    accounts = (Account.RECEIVABLE.value, Account.UNALLOCATED.value)
+
+    def open_sum(code: str) -> None:
+        with reading_conn(engine) as conn:
+            conn.execute(
+                select(P.c.account, func.sum(P.c.amount_cents))
+                .where(
+                    P.c.payer_id == ids[code],
+                    P.c.account.in_(accounts),
+                    P.c.effective_date > CLOSE_DATE,
+                )
+                .group_by(P.c.account)
+            ).all()
+
+    open_sum(sample["payers"][0])  # warm, as the balances were
+    times = _time_each(sample["payers"], open_sum)
+    return {
+        "close": CLOSE_DATE.isoformat(),
+        "payer": summary_ms(times),
+        "per_payer_ms": {c: s * 1000 for c, s in zip(sample["payers"], times, strict=True)},
+    }

@@ -43,89 +43,160 @@ def generate_stage_order(figures: dict[str, Any]) -> list[str]:
     return [name for name in order if name in found] + [n for n in found if n not in order]
 
 
+SLOW_MS = 50.0
+
+
+def _plan_for(found: dict[str, Any], key: str) -> str:
+    """The captured plan of the balance query measured under ``key``."""
+    party = "payer" if key.startswith("payer") else "patient"
+    dated = key.endswith("as_known_at")
+    for label, plan in found.get("plans", {}).items():
+        if label.startswith(f"{party} balance") and ("as known at" in label) == dated:
+            return str(plan)
+    return ""
+
+
+def _index_in(plan: str) -> str | None:
+    for word in plan.replace("(", " ").split():
+        if word.startswith("ix_postings_"):
+            return word
+    return None
+
+
 def findings(figures: dict[str, dict[str, Any]], backends: Sequence[str], add: Any) -> None:
     """What the figures say, worded from the figures themselves."""
     add("## Findings")
     add("")
-    worst_patient = max(figures[b]["balances"]["patient"]["max_ms"] for b in backends)
-    add(
-        f"- Patient balances are fast on both backends (max {_ms(worst_patient)} ms over "
-        f"{figures[backends[0]]['balances']['patient']['n']} random patients)."
-    )
-    slow = [
-        b
-        for b in backends
-        if max(figures[b]["balances"]["per_payer_ms"].values()) > 50
-        or figures[b]["balances"]["payer"]["max_ms"] > 50
-    ]
-    if slow:
-        parts = []
-        for b in slow:
-            f = figures[b]["balances"]
-            parts.append(
-                f"{NAMES[b]} median {_ms(f['payer']['median_ms'])} ms, max "
-                f"{_ms(f['payer']['max_ms'])} ms, MEDICARE warm "
-                f"{_ms(f['per_payer_ms'].get('MEDICARE', 0.0))} ms"
-            )
-        add(
-            "- **Payer balances are slow**: " + "; ".join(parts) + ". A payer's balance sums "
-            "every RECEIVABLE posting it ever had; `ix_postings_payer (payer_id, account)` finds "
-            "them but each one costs a table lookup for `amount_cents` (PostgreSQL: a bitmap "
-            "heap scan over some 20,000 pages for MEDICARE). Proposed migration: replace it by "
-            "a covering index (PostgreSQL `(payer_id, account) INCLUDE (amount_cents, "
-            "effective_date, recorded_at)`, SQLite `(payer_id, account, effective_date, "
-            "recorded_at, amount_cents)`)."
+    for key, label in BALANCE_ROWS:
+        slow = [b for b in backends if figures[b]["balances"][key]["max_ms"] > SLOW_MS]
+        figures_text = "; ".join(
+            f"{NAMES[b]} median {_ms(figures[b]['balances'][key]['median_ms'])} ms, max "
+            f"{_ms(figures[b]['balances'][key]['max_ms'])} ms"
+            for b in backends
         )
-        with_index = [b for b in slow if "proposed_index" in figures[b]]
-        if with_index:
-            add(
-                "  Measured here: "
-                + "; ".join(
-                    f"{NAMES[b]} median {_ms(figures[b]['proposed_index']['payer']['median_ms'])}"
-                    f" ms, max {_ms(figures[b]['proposed_index']['payer']['max_ms'])} ms, "
-                    "MEDICARE "
-                    f"{_ms(figures[b]['proposed_index']['per_payer_ms'].get('MEDICARE', 0.0))} ms"
-                    for b in with_index
+        if not slow:
+            add(f"- {label.capitalize()}: fast ({figures_text}).")
+            continue
+        add(
+            f"- **{label.capitalize()}: slow** on {' and '.join(NAMES[b] for b in slow)} "
+            f"({figures_text})."
+        )
+        for b in slow:
+            plan = _plan_for(figures[b], key)
+            index = _index_in(plan)
+            if index == "ix_postings_account_effective":
+                add(
+                    f"  {NAMES[b]} plans it on `ix_postings_account_effective (account, "
+                    "effective_date)` (migration 0004): it walks every RECEIVABLE and "
+                    "UNALLOCATED posting of every party up to the date and filters on the "
+                    "party afterwards. SQLite has no statistics (nothing runs ANALYZE), so "
+                    "it prefers that index's range term to the party index's two equalities "
+                    "(after an ANALYZE it picks the party index again)."
                 )
-                + ". The cost stays linear in the payer's history; beyond this size, keep a "
-                "balance per party and account at each period close (closed periods cannot "
-                "change) and sum only the postings dated after it."
+            elif index is not None and ("COVERING INDEX" in plan or "Index Only Scan" in plan):
+                add(
+                    f"  {NAMES[b]} already reads it from `{index}` alone (a covering index "
+                    "scan, no table lookups), but that is one index entry per posting of the "
+                    "party's whole history"
+                    + (
+                        f" (MEDICARE: {_n(figures[b]['payer_lines'].get('MEDICARE', 0))} lines)"
+                        if "payer" in key and "payer_lines" in figures[b]
+                        else ""
+                    )
+                    + ", so it grows with the history."
+                )
+            elif index is not None:
+                add(
+                    f"  {NAMES[b]} finds the rows through `{index}`, then reads each posting "
+                    "from the table for `amount_cents`"
+                    + (" (a bitmap heap scan)" if "Bitmap Heap Scan" in plan else "")
+                    + ": the cost grows with the party's whole history"
+                    + (
+                        f" (MEDICARE: {_n(figures[b]['payer_lines'].get('MEDICARE', 0))} lines)."
+                        if "payer" in key and "payer_lines" in figures[b]
+                        else "."
+                    )
+                )
+    with_index = [b for b in backends if "proposed_index" in figures[b]]
+    if with_index:
+        payer_covered = any(
+            "COVERING INDEX" in _plan_for(figures[b], "payer")
+            or "Index Only Scan" in _plan_for(figures[b], "payer")
+            for b in with_index
+        )
+        add(
+            "- **Proposed** (a migration; measured in the bench database only, src/ unchanged): "
+            "make both party indexes covering and ranging over the date, so every balance sum "
+            "is one index range scan that SQLite prefers even without statistics"
+            + (
+                " (`ix_postings_payer` already is covering; the one that matters is "
+                "`ix_postings_patient`):"
+                if payer_covered
+                else ":"
             )
-    unfinished = [b for b in backends if "error" in figures[b]["check"]["whole"]]
+        )
+        for b in with_index:
+            for ddl in figures[b]["proposed_index"]["ddl"]:
+                add(f"  - {NAMES[b]}: `{ddl}`")
+        for b in with_index:
+            after = figures[b]["proposed_index"]
+            changes = ", ".join(
+                f"{label} max {_ms(figures[b]['balances'][key]['max_ms'])} -> "
+                f"{_ms(after[key]['max_ms'])} ms (median "
+                f"{_ms(figures[b]['balances'][key]['median_ms'])} -> "
+                f"{_ms(after[key]['median_ms'])})"
+                for key, label in BALANCE_ROWS
+            )
+            add(f"  - {NAMES[b]} with them: {changes}.")
+        opened = [b for b in with_index if "open_period" in figures[b]["proposed_index"]]
+        add(
+            "  A payer's balance still grows with its history. Past this size, keep each "
+            "party's balance per account at every period close (a closed period cannot "
+            "change, so the figure is final) and sum only the postings dated after it"
+            + (
+                ": with a close at "
+                f"{figures[opened[0]]['proposed_index']['open_period']['close']} that sum "
+                "takes "
+                + "; ".join(
+                    f"{NAMES[b]} median "
+                    f"{_ms(figures[b]['proposed_index']['open_period']['payer']['median_ms'])}"
+                    f" ms, max "
+                    f"{_ms(figures[b]['proposed_index']['open_period']['payer']['max_ms'])} ms"
+                    for b in opened
+                )
+                + " for the payers."
+                if opened
+                else "."
+            )
+        )
     for b in backends:
         c = figures[b]["check"]
-        if b in unfinished:
+        if "error" in c["whole"]:
             stuck = [n for n, v in c["stages"].items() if "error" in v]
-            proposed = c.get("proposed", {}).get("_entries_without_postings as NOT EXISTS")
             add(
-                f"- **check_ledger does not finish on {NAMES[b]}**: "
-                f"`{', '.join(stuck)}` was cancelled after {_s(c['whole']['seconds'])} s. "
-                "`entries.id NOT IN (SELECT entry_id FROM postings)` cannot be hashed in "
-                "work_mem at this size, so PostgreSQL rescans the materialised postings once "
-                "per entry (the plan below: `NOT (SubPlan 1)` over a Materialize of all the "
-                "postings, not a hashed SubPlan). "
-                "Proposed: `NOT EXISTS (SELECT 1 FROM postings WHERE postings.entry_id = "
-                "entries.id)`, a merge anti join"
-                + (f": {_s(proposed['seconds'])} s here." if proposed else ".")
+                f"- **check_ledger does not finish on {NAMES[b]}**: `{', '.join(stuck)}` was "
+                f"cancelled by the statement timeout after {_s(c['whole']['seconds'])} s."
             )
         else:
+            slowest = max(c["stages"].items(), key=lambda kv: kv[1]["seconds"], default=None)
             add(
                 f"- check_ledger on {NAMES[b]}: {_s(c['whole']['seconds'])} s for "
-                f"{_n(c['whole']['entries'])} entries, {c['whole']['violations']} violations "
-                "(the generated ledger is sound)."
+                f"{_n(c['whole']['entries'])} entries and {_n(c['whole']['postings'])} postings, "
+                f"{c['whole']['violations']} violations (the generated journal is sound)"
+                + (
+                    f"; the slowest check is `{slowest[0]}` ({_s(slowest[1]['seconds'])} s)."
+                    if slowest
+                    else "."
+                )
             )
-    memory = [b for b in backends if "check_memory" in figures[b]]
-    for b in memory:
+    for b in [b for b in backends if "check_memory" in figures[b]]:
         m = figures[b]["check_memory"]
-        if "_audit_chain" in m and m["_audit_chain"]["max_rss_mib"] > 500:
+        worst = max(m.items(), key=lambda kv: kv[1]["max_rss_mib"])
+        if worst[1]["max_rss_mib"] > 500:
             add(
-                f"- On {NAMES[b]}, `check._audit_chain` holds the whole audit log in client "
-                f"memory ({_n(m['_audit_chain']['max_rss_mib'])} MiB peak for "
-                f"{_n(figures[b]['load']['rows']['audit_log'])} records: psycopg fetches a "
-                "result completely unless asked to stream). Proposed: "
-                "`conn.execution_options(yield_per=10_000).execute(...)` in `_audit_chain` and "
-                "`_clock_order`; measured "
-                f"{_n(m.get('_audit_chain_streamed', {}).get('max_rss_mib', 0))} MiB, same time."
+                f"- On {NAMES[b]}, `check.{worst[0]}` alone peaks at "
+                f"{_n(worst[1]['max_rss_mib'])} MiB of client memory: it does not stream "
+                "its rows."
             )
     add("")
 
@@ -171,6 +242,26 @@ def render(figures: dict[str, dict[str, Any]], scale: float) -> str:
         + "."
     )
     add("")
+
+    for b in backends:
+        fid = figures[b].get("fidelity")
+        if fid is None:
+            continue
+        kinds = ", ".join(
+            f"{k} ({v['shapes']} shape{'s' if v['shapes'] != 1 else ''})"
+            for k, v in fid["kinds"].items()
+        )
+        verdict = "the same" if fid["same_shapes"] else "**not** the same"
+        stamps = "share" if fid["audit_shares_entry_stamps"] else "do **not** share"
+        add(
+            f"Fidelity on {NAMES[b]}: the entries the services wrote during the bench "
+            f"({kinds}; charges from three invoices made through `create_invoice`) have "
+            f"{verdict} posting shapes (account, sign, dimensions carried, entry dates "
+            "copied) as a random 20,000 generated entries of the same kinds; their audit "
+            f"records {stamps} their unit of work's `recorded_at`; `check_ledger` (below) "
+            "finds no violation in the generated journal."
+        )
+        add("")
 
     # load
     add("## Bulk load")
@@ -289,8 +380,7 @@ def render(figures: dict[str, dict[str, Any]], scale: float) -> str:
     add("")
     add(
         "Per payer, one call each, ms (payer-billed lines are 30% of all lines); the last "
-        "columns are after replacing `ix_postings_payer (payer_id, account)` by a covering "
-        "index (see below):"
+        "columns are with the proposed covering indexes (see below):"
     )
     add("")
     head = "| payer | lines billed |"
@@ -316,24 +406,20 @@ def render(figures: dict[str, dict[str, Any]], scale: float) -> str:
     add("")
     proposed = [b for b in backends if "proposed_index" in figures[b]]
     if proposed:
-        add("### Payer balances with the proposed covering index")
+        add("### Balances with the proposed covering indexes")
         add("")
         add(
             "Measured in the bench database only (src/ is unchanged): `DROP INDEX "
-            "ix_postings_payer` and then"
+            "ix_postings_patient; DROP INDEX ix_postings_payer;` and then"
         )
         add("")
         for b in proposed:
             p = figures[b]["proposed_index"]
-            add(
-                f"- {NAMES[b]}: `{p['ddl']}` (built in {_s(p['build_seconds'])} s"
-                + (
-                    f", then VACUUM ANALYZE postings {_s(p['vacuum_seconds'])} s"
-                    if p["vacuum_seconds"]
-                    else ""
-                )
-                + ")"
-            )
+            vacuum = p["vacuum_seconds"]
+            after = f", then VACUUM ANALYZE postings {_s(vacuum)} s" if vacuum else ""
+            add(f"- {NAMES[b]} (built in {_s(p['build_seconds'])} s{after}):")
+            for ddl in p["ddl"]:
+                add(f"  `{ddl}`")
         add("")
         head = "| query | n |"
         rule = "|---|---:|"
@@ -343,15 +429,31 @@ def render(figures: dict[str, dict[str, Any]], scale: float) -> str:
         add(head)
         add(rule)
         for key, label in BALANCE_ROWS:
-            if key not in figures[proposed[0]]["proposed_index"]:
-                continue
+            n = figures[proposed[0]]["proposed_index"][key]["n"]
+            line = f"| {label}, covering indexes | {n} |"
+            for b in proposed:
+                q = figures[b]["proposed_index"][key]
+                line += f" {_ms(q['median_ms'])} | {_ms(q['p95_ms'])} | {_ms(q['max_ms'])} |"
+            add(line)
+        if all("open_period" in figures[b]["proposed_index"] for b in proposed):
+            first_open = figures[proposed[0]]["proposed_index"]["open_period"]
             line = (
-                f"| {label}, covering index | {figures[proposed[0]]['proposed_index'][key]['n']} |"
+                f"| payer postings dated after a close at {first_open['close']} (the sum a "
+                f"per-close balance would leave) | {first_open['payer']['n']} |"
             )
             for b in proposed:
-                s = figures[b]["proposed_index"][key]
-                line += f" {_ms(s['median_ms'])} | {_ms(s['p95_ms'])} | {_ms(s['max_ms'])} |"
+                q = figures[b]["proposed_index"]["open_period"]["payer"]
+                line += f" {_ms(q['median_ms'])} | {_ms(q['p95_ms'])} | {_ms(q['max_ms'])} |"
             add(line)
+            if any(
+                figures[b]["proposed_index"]["open_period"].get("added_after_the_run")
+                for b in proposed
+            ):
+                add("")
+                add(
+                    "(The last row was measured on the same databases right after the run, "
+                    "before `measure.open_period_payer_sums` became part of it.)"
+                )
         add("")
 
     # check
@@ -361,8 +463,7 @@ def render(figures: dict[str, dict[str, Any]], scale: float) -> str:
         "Run once after the service iterations, timing each of its checks as it goes. "
         "PostgreSQL ran with a statement timeout of "
         f"{first.get('check_timeout', 600)} s; a check marked *alone* was not reached by "
-        "check_ledger (an earlier check was cancelled) and was timed on its own afterwards. "
-        "The last row is the replacement proposed for `_entries_without_postings`."
+        "check_ledger (an earlier check was cancelled) and was timed on its own afterwards."
     )
     add("")
     add("| check |" + "".join(f" {NAMES[b]} s |" for b in backends))
@@ -391,11 +492,6 @@ def render(figures: dict[str, dict[str, Any]], scale: float) -> str:
                 for b in backends
             )
         )
-    for name in first["check"].get("proposed", {}):
-        add(
-            f"| proposed: {name} |"
-            + "".join(cell(figures[b]["check"]["proposed"][name]) for b in backends)
-        )
     add("")
     add(
         "Peak memory of the bench process (load, queries, check; on SQLite it includes the "
@@ -407,9 +503,8 @@ def render(figures: dict[str, dict[str, Any]], scale: float) -> str:
     memory = [b for b in backends if "check_memory" in figures[b]]
     if memory:
         add(
-            "The two checks that loop in Python, each run alone in a fresh process (peak "
-            "resident memory of that process; `_audit_chain_streamed` is the proposed "
-            "variant, the same loop over `execution_options(yield_per=10_000)`):"
+            "The two checks that loop over rows in Python, each run alone in a fresh process "
+            "(peak resident memory of that process, VmHWM):"
         )
         add("")
         add("| check |" + "".join(f" {NAMES[b]} s | {NAMES[b]} peak MiB |" for b in memory))
@@ -421,15 +516,6 @@ def render(figures: dict[str, dict[str, Any]], scale: float) -> str:
                 line += f" {_s(m['seconds'])} | {_n(m['max_rss_mib'])} |" if m else " | |"
             add(line)
         add("")
-    for b in backends:
-        if "check_plans" in figures[b]:
-            add(f"{NAMES[b]} plans of `_entries_without_postings` (EXPLAIN, no ANALYZE):")
-            add("")
-            add("```")
-            add(figures[b]["check_plans"].strip())
-            add("```")
-            add("")
-
     # plans
     add("## Query plans of the balance sums")
     add("")
@@ -442,7 +528,7 @@ def render(figures: dict[str, dict[str, Any]], scale: float) -> str:
             add("```")
             add("")
         for label, plan in figures[b].get("proposed_index", {}).get("plans", {}).items():
-            add(f"{NAMES[b]}, {label}, with the covering index:")
+            add(f"{NAMES[b]}, {label}, with the covering indexes:")
             add("")
             add("```")
             add(plan.strip())
@@ -456,7 +542,7 @@ def render(figures: dict[str, dict[str, Any]], scale: float) -> str:
     add(f"- CPU: {m['cpu']}, {m['cores']} cores; memory {m['memory_gib']} GiB; {m['os']}")
     add(
         f"- Python {m['python']}, SQLAlchemy {m['sqlalchemy']}, psycopg {m['psycopg']}; "
-        f"clinicledger at commit {m['commit']} (plus the work in progress of that moment)"
+        f"clinicledger at commit {m['commit']}"
     )
     for b in backends:
         add(f"- {NAMES[b]}: {figures[b]['server']}")
@@ -473,7 +559,7 @@ def render(figures: dict[str, dict[str, Any]], scale: float) -> str:
     add("## Reproduce")
     add("")
     add("```sh")
-    add(f".venv/bin/python bench/run.py --backend both --scale {scale:g}")
+    add(f".venv/bin/python bench/run.py --backend both --scale {scale:g} --snapshot")
     add(".venv/bin/python bench/run.py --backend sqlite --scale 0.01   # smoke run, seconds")
     add(".venv/bin/python bench/run.py --render-only --scale 1   # RESULTS.md from kept figures")
     add("```")
@@ -483,7 +569,9 @@ def render(figures: dict[str, dict[str, Any]], scale: float) -> str:
         "(`--pg-url`; the database is dropped and recreated), SQLite at "
         "`bench/data/clinicledger_bench.db`; raw figures in `bench/data/results-*.json`. "
         "The generator is `bench/generate.py` (its docstring gives the episode mix), the "
-        "measurements `bench/measure.py`."
+        "measurements `bench/measure.py`. `--snapshot` runs on a copy of `src/` at the "
+        "current commit (`git archive`), so that both backends measure the same code and "
+        "migrations while src/ is being edited; without it the working tree is measured."
     )
     add("")
     return "\n".join(out)

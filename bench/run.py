@@ -16,10 +16,10 @@ import json
 import os
 import platform
 import random
-import resource
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 from importlib import metadata as importlib_metadata
 from pathlib import Path
@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+import clinicledger
 import generate
 import measure
 import report
@@ -38,7 +39,8 @@ BENCH = Path(__file__).resolve().parent
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/clinicledger_bench"
 DATA = BENCH / "data"
-MEMORY_STAGES = ("_clock_order", "_audit_chain", "_audit_chain_streamed")
+SNAPSHOT_ENV = "CLINICLEDGER_BENCH_SNAPSHOT"
+MEMORY_STAGES = ("_clock_order", "_audit_chain")
 
 
 def log(message: str) -> None:
@@ -190,22 +192,24 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
     measure.set_statement_timeout(engine, args.check_timeout)
     rng = random.Random(generate.SEED + 1)
     log(f"{backend}: balance queries")
-    result["balances"] = measure.balance_queries(engine, args.patients, rng)
+    sample = measure.balance_sample(engine, args.patients, rng)
+    result["balances"] = measure.balance_queries(engine, sample)
     result["plans"] = measure.explain_balances(engine)
     result["loadavg"]["after_balances"] = loadavg()
     log(f"{backend}: {args.iterations} x record_payment + allocate")
     result["services"] = measure.post_and_allocate(engine, args.iterations, rng)
     result["loadavg"]["after_services"] = loadavg()
+    result["fidelity"] = measure.fidelity(engine, result["services"]["first_entry"], rng)
+    log(f"{backend}: fidelity {result['fidelity']}")
     log(f"{backend}: check_ledger")
     result["check"] = measure.check_ledger_time(engine)
-    result["check_plans"] = measure.explain_entries_without_postings(engine)
     log(f"{backend}: memory of the Python-side checks")
     result["check_memory"] = measure.stage_memory(url, MEMORY_STAGES)
     result["loadavg"]["after_check"] = loadavg()
-    log(f"{backend}: payer balances with the proposed covering index")
-    result["proposed_index"] = measure.payer_balances_with_covering_index(engine)
+    log(f"{backend}: balances with the proposed covering indexes")
+    result["proposed_index"] = measure.balances_with_covering_indexes(engine, sample)
     engine.dispose()
-    result["max_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result["max_rss_mib"] = measure.peak_rss_mib()
     result["finished"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     return result
 
@@ -224,15 +228,11 @@ def machine() -> dict[str, Any]:
         )
     except (OSError, StopIteration):
         mem_kib = 0
-    try:
-        commit = subprocess.run(
-            ["git", "-C", str(BENCH), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=False,
-        ).stdout.strip()
-    except OSError:
-        commit = ""
+    snapshot = os.environ.get(SNAPSHOT_ENV)
+    if snapshot:
+        commit = f"{snapshot[:12]} (a snapshot of that commit, `--snapshot`)"
+    else:
+        commit = f"{git_head()[:12]} plus the uncommitted work of that moment"
     return {
         "cpu": cpu,
         "cores": os.cpu_count(),
@@ -242,7 +242,35 @@ def machine() -> dict[str, Any]:
         "sqlalchemy": importlib_metadata.version("SQLAlchemy"),
         "psycopg": importlib_metadata.version("psycopg"),
         "commit": commit,
+        "clinicledger_from": str(Path(clinicledger.__file__).parent),
     }
+
+
+def git_head() -> str:
+    try:
+        return subprocess.run(
+            ["git", "-C", str(BENCH), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return ""
+
+
+def run_on_snapshot(argv: list[str]) -> None:
+    """Re-run this script on a copy of ``src/`` at the current commit, so that every
+    backend measures the same code and migrations while others keep editing src/."""
+    commit = git_head()
+    dest = Path(tempfile.gettempdir()) / f"clinicledger-bench-src-{commit[:12]}"
+    if not (dest / "src").exists():
+        dest.mkdir(parents=True, exist_ok=True)
+        command = ["git", "-C", str(BENCH.parent), "archive", commit, "src"]
+        archive = subprocess.run(command, capture_output=True, check=True)
+        subprocess.run(["tar", "-x", "-C", str(dest)], input=archive.stdout, check=True)
+    env = dict(os.environ, PYTHONPATH=str(dest / "src"), **{SNAPSHOT_ENV: commit})
+    args = [a for a in argv if a != "--snapshot"]
+    os.execve(sys.executable, [sys.executable, str(Path(__file__).resolve()), *args], env)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -263,15 +291,38 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--render-only", action="store_true", help="rewrite RESULTS.md from the kept figures"
     )
+    parser.add_argument(
+        "--snapshot",
+        action="store_true",
+        help="measure a copy of src/ at the current commit (in the temporary directory)",
+    )
+    parser.add_argument("--no-render", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    backends = ("sqlite", "postgresql") if args.backend == "both" else (args.backend,)
+    if args.snapshot and not os.environ.get(SNAPSHOT_ENV):
+        run_on_snapshot(sys.argv[1:] if argv is None else argv)
     DATA.mkdir(exist_ok=True)
-    for backend in () if args.render_only else backends:
-        found = run_backend(backend, args)
+    if args.backend == "both" and not args.render_only:
+        # one process per backend, so that each one's peak memory is its own
+        for backend in ("sqlite", "postgresql"):
+            subprocess.run(
+                [
+                    sys.executable,
+                    str(Path(__file__).resolve()),
+                    *("--backend", backend, "--scale", str(args.scale)),
+                    *("--iterations", str(args.iterations), "--patients", str(args.patients)),
+                    *("--batch-rows", str(args.batch_rows), "--pg-url", args.pg_url),
+                    *("--check-timeout", str(args.check_timeout), "--no-render"),
+                ],
+                check=True,
+            )
+    elif not args.render_only:
+        found = run_backend(args.backend, args)
         found["machine"] = machine()
-        (DATA / f"results-{backend}-{args.scale:g}.json").write_text(
+        (DATA / f"results-{args.backend}-{args.scale:g}.json").write_text(
             json.dumps(found, indent=2, default=str)
         )
+    if args.no_render:
+        return 0
     figures = {}
     for backend in ("sqlite", "postgresql"):
         path = DATA / f"results-{backend}-{args.scale:g}.json"
