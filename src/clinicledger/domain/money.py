@@ -44,8 +44,20 @@ def cents_from_text(
     return cents
 
 
+# Twelve digits of dollars, as cents_from_text reads them: sums of millions of such amounts
+# still fit the database's 64-bit integers.
+MAX_AMOUNT_CENTS = 10**14 - 1
+
+
 def check_positive(cents: int, *, field: str) -> int:
-    """Refuse a zero or negative amount that reached a service without being parsed here."""
+    """Refuse a zero, negative or impossibly large amount that reached a service without
+    being parsed here."""
+    if cents > MAX_AMOUNT_CENTS:
+        raise InvalidInput(
+            field,
+            f"{format_cents(cents)} is more than {format_cents(MAX_AMOUNT_CENTS)}",
+            code="amount_too_large",
+        )
     if cents < 0:
         raise InvalidInput(
             field,

@@ -13,7 +13,7 @@ from sqlalchemy import Row, insert, select, update
 from clinicledger.domain.errors import Conflict, InvalidInput, NotFound
 from clinicledger.domain.ids import format_id
 from clinicledger.domain.journal import Account, Entry, EntryKind, Posting
-from clinicledger.domain.money import format_cents, gst_included_cents
+from clinicledger.domain.money import check_positive, format_cents, gst_included_cents
 from clinicledger.domain.rules import (
     AdjustmentReason,
     LineKind,
@@ -157,6 +157,8 @@ def _resolve_line(uow: UnitOfWork, spec: LineSpec, n: int, today: dt.date) -> di
     """The values of a line's row, from its spec; errors name the line by position."""
     conn = uow.conn
     field = f"line {n}"
+    if spec.fee_cents is not None:
+        check_positive(spec.fee_cents, field=field)
     values: dict[str, Any] = {
         "kind": spec.kind.value,
         "item_id": None,

@@ -379,6 +379,9 @@ def apply_credit(
                 "name at least one LINE=AMOUNT, or use --auto",
                 code="allocation_target_missing",
             )
+        for line_id, amount in targets:
+            check_positive(amount, field="to")
+            ledger.line_row(uow.conn, line_id, field="to")
         wanted = sum(amount for _, amount in targets)
         if wanted > credit:
             raise OverAllocation(
