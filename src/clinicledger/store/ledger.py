@@ -188,11 +188,12 @@ def live_allocations(
     conn: Connection, line_id: int | None = None, payment_id: int | None = None
 ) -> tuple[LiveAllocation, ...]:
     """Allocations not yet undone, oldest first."""
-    undone = select(t.entries.c.reverses).where(t.entries.c.reverses.is_not(None))
+    undoing = t.entries.alias("undoing")
+    undone = select(undoing.c.id).where(undoing.c.reverses == t.entries.c.id).exists()
     conditions = [
         t.entries.c.kind.in_(("allocation", "credit_applied")),
         P.c.account == Account.RECEIVABLE.value,
-        t.entries.c.id.not_in(undone),
+        ~undone,
     ]
     if line_id is not None:
         conditions.append(P.c.line_id == line_id)

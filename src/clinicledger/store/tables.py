@@ -194,7 +194,16 @@ postings = Table(
     Column("line_id", ForeignKey("lines.id"), nullable=True),
     Column("payment_id", ForeignKey("payments.id"), nullable=True),
     Column("reason", String(40), nullable=True),
-    Index("ix_postings_patient", "patient_id", "account"),
+    # covering: a patient's balance as of a date reads the patient's postings alone (0006)
+    Index(
+        "ix_postings_patient",
+        "patient_id",
+        "account",
+        "effective_date",
+        "recorded_at",
+        "payer_id",
+        "amount_cents",
+    ),
     # covering: a payer's balance is read from the index alone (migration 0005)
     Index(
         "ix_postings_payer",
