@@ -12,7 +12,7 @@ from sqlalchemy import Row, insert, select, update
 
 from clinicledger.domain.errors import Conflict, InvalidInput, NotFound
 from clinicledger.domain.ids import format_id
-from clinicledger.domain.journal import Account, Entry, EntryKind, Posting
+from clinicledger.domain.journal import Entry, EntryKind
 from clinicledger.domain.money import check_positive, format_cents, gst_included_cents
 from clinicledger.domain.rules import (
     AdjustmentReason,
@@ -329,37 +329,7 @@ def delete_line(uow: UnitOfWork, *, line_id: int, reason: str, cascade: bool = F
             )
         for allocation in applied:
             unallocate_in(uow, allocation.id, f"line {label} deleted: {reason}", today)
-        sums = uow.conn.execute(
-            select(
-                t.postings.c.account,
-                t.postings.c.patient_id,
-                t.postings.c.payer_id,
-                t.postings.c.provider_id,
-                t.postings.c.location_id,
-                t.postings.c.invoice_id,
-                t.postings.c.reason,
-                t.postings.c.amount_cents,
-            ).where(t.postings.c.line_id == line_id)
-        ).all()
-        totals: dict[tuple[Any, ...], int] = {}
-        for s in sums:
-            key = tuple(s[:7])
-            totals[key] = totals.get(key, 0) + int(s.amount_cents)
-        postings = tuple(
-            Posting(
-                account=Account(key[0]),
-                amount_cents=-amount,
-                patient_id=key[1],
-                payer_id=key[2],
-                provider_id=key[3],
-                location_id=key[4],
-                invoice_id=key[5],
-                line_id=line_id,
-                reason=key[6],
-            )
-            for key, amount in sorted(totals.items(), key=lambda kv: repr(kv[0]))
-            if amount != 0
-        )
+        postings = tuple(p.negated() for p in ledger.line_totals(uow.conn, line_id))
         entry_id = uow.append(
             Entry(
                 kind=EntryKind.LINE_DELETION, effective_date=today, reason=reason, postings=postings

@@ -127,6 +127,44 @@ def entry_postings(conn: Connection, entry_id: int) -> tuple[Posting, ...]:
     )
 
 
+def line_totals(conn: Connection, line_id: int) -> tuple[Posting, ...]:
+    """What a line holds in each account, per portion and dimension (zero sums left out):
+    the postings whose negation brings the line back to nothing."""
+    dims = (
+        P.c.account,
+        P.c.patient_id,
+        P.c.payer_id,
+        P.c.provider_id,
+        P.c.location_id,
+        P.c.invoice_id,
+        P.c.payment_id,
+        P.c.reason,
+    )
+    total = func.sum(P.c.amount_cents)
+    rows = conn.execute(
+        select(*dims, total.label("cents"))
+        .where(P.c.line_id == line_id)
+        .group_by(*dims)
+        .having(total != 0)
+        .order_by(*dims)
+    ).all()
+    return tuple(
+        Posting(
+            account=Account(r.account),
+            amount_cents=int(r.cents),
+            patient_id=r.patient_id,
+            payer_id=r.payer_id,
+            provider_id=r.provider_id,
+            location_id=r.location_id,
+            invoice_id=r.invoice_id,
+            line_id=line_id,
+            payment_id=r.payment_id,
+            reason=r.reason,
+        )
+        for r in rows
+    )
+
+
 def _sum(conn: Connection, *conditions: ColumnElement[bool]) -> int:
     total = conn.execute(
         select(func.coalesce(func.sum(P.c.amount_cents), 0)).where(*conditions)
