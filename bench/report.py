@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import generate
@@ -574,4 +575,9 @@ def render(figures: dict[str, dict[str, Any]], scale: float) -> str:
         "migrations while src/ is being edited; without it the working tree is measured."
     )
     add("")
+    # written by hand from `run.py --reports-only` (bench/reports.py); kept across renders
+    timings = Path(__file__).resolve().parent / "report_timings.md"
+    if timings.exists():
+        add(timings.read_text().rstrip())
+        add("")
     return "\n".join(out)

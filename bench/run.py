@@ -32,6 +32,7 @@ import clinicledger
 import generate
 import measure
 import report
+import reports
 from clinicledger.store import schema
 from clinicledger.store.engine import make_engine
 
@@ -273,6 +274,30 @@ def run_on_snapshot(argv: list[str]) -> None:
     os.execve(sys.executable, [sys.executable, str(Path(__file__).resolve()), *args], env)
 
 
+def run_reports_only(args: argparse.Namespace) -> int:
+    """Time the reports on the existing database(s); keep the figures as JSON and print
+    the Markdown tables (RESULTS.md is not re-rendered)."""
+    backends = ("sqlite", "postgresql") if args.backend == "both" else (args.backend,)
+    for backend in backends:
+        url = f"sqlite:///{DATA / 'clinicledger_bench.db'}" if backend == "sqlite" else args.pg_url
+        engine = make_engine(url)
+        log(f"{backend}: timing reports (load {loadavg()})")
+        found = reports.report_timings(
+            engine,
+            patients=args.report_patients,
+            warm=args.report_warm,
+            cap=args.report_cap,
+            rng=random.Random(3),
+            log=log,
+        )
+        engine.dispose()
+        found["loadavg_after"] = loadavg()
+        found["when"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        (DATA / f"reports-{backend}.json").write_text(json.dumps(found, indent=2, default=str))
+        print(reports.render(backend, found), flush=True)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
@@ -297,7 +322,17 @@ def main(argv: list[str] | None = None) -> int:
         help="measure a copy of src/ at the current commit (in the temporary directory)",
     )
     parser.add_argument("--no-render", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--reports-only",
+        action="store_true",
+        help="time every report on the existing database (no reload); see bench/reports.py",
+    )
+    parser.add_argument("--report-patients", type=int, default=5)
+    parser.add_argument("--report-warm", type=int, default=2, help="warm runs per report")
+    parser.add_argument("--report-cap", type=float, default=120.0, help="seconds per run")
     args = parser.parse_args(argv)
+    if args.reports_only:
+        return run_reports_only(args)
     if args.snapshot and not os.environ.get(SNAPSHOT_ENV):
         run_on_snapshot(sys.argv[1:] if argv is None else argv)
     DATA.mkdir(exist_ok=True)
