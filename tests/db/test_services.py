@@ -344,3 +344,16 @@ def test_free_text_longer_than_is_kept_is_refused(practice, engine) -> None:
             practice.uow(), payment_id=pay(practice, 100), amount_cents=50, reason="x" * 501
         )
     assert caught.value.code == "text_too_long"
+
+
+def test_an_id_past_the_integer_range_is_not_found_on_every_backend(practice, engine) -> None:
+    from clinicledger.domain.errors import NotFound
+
+    for call in (
+        lambda: payments.allocate(practice.uow(), payment_id=2**31, targets=[(1, 100)]),
+        lambda: payments.unallocate(practice.uow(), allocation_id=2**31, reason="x"),
+        lambda: invoicing.set_insurance_status(practice.uow(), line_id=2**31, open_=True),
+        lambda: balances.balance(engine, invoice_number=2**31),
+    ):
+        with pytest.raises(NotFound):
+            call()

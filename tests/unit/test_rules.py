@@ -181,3 +181,10 @@ def test_ids_round_trip_and_refuse_other_kinds() -> None:
         parse_id("payment", "L-000042")
     with pytest.raises(InvalidInput):
         parse_id("line", "L-0")
+
+
+def test_ids_past_the_database_integer_range_name_nothing() -> None:
+    assert parse_id("line", "L-2147483647") == 2**31 - 1
+    with pytest.raises(InvalidInput) as caught:
+        parse_id("line", "L-2147483648")
+    assert caught.value.message == "line: 'L-2147483648' is not a line id"

@@ -14,6 +14,15 @@ PREFIXES = {
     "entry": "E",
 }
 
+# Ids are the database's 32-bit INTEGER keys: a larger number names nothing (and must not
+# reach the database, where PostgreSQL would refuse it as out of range).
+MAX_ID = 2**31 - 1
+
+
+def in_id_range(number: int) -> bool:
+    return 0 < number <= MAX_ID
+
+
 _ID = re.compile(r"^(?:(?P<prefix>[A-Za-z]+)-)?0*(?P<number>\d{1,18})$")
 
 
@@ -32,7 +41,7 @@ def parse_id(kind: str, text: str, *, field: str | None = None) -> int:
             code="id_malformed",
         )
     number = int(match["number"])
-    if number == 0:
+    if not in_id_range(number):
         raise InvalidInput(
             field or kind, f"'{text}' is not {_article(kind)} {kind} id", code="id_malformed"
         )

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, select
 
 from clinicledger.domain.errors import InvalidInput, NotFound
-from clinicledger.domain.ids import format_id
+from clinicledger.domain.ids import format_id, in_id_range
 from clinicledger.services.common import reading, require_initialised
 from clinicledger.store import ledger
 from clinicledger.store import tables as t
@@ -61,9 +61,13 @@ def balance(
                 unallocated_cents=found.unallocated_cents,
             )
         if invoice_number is not None:
-            invoice_id = conn.execute(
-                select(t.invoices.c.id).where(t.invoices.c.number == invoice_number)
-            ).scalar_one_or_none()
+            invoice_id = (
+                conn.execute(
+                    select(t.invoices.c.id).where(t.invoices.c.number == invoice_number)
+                ).scalar_one_or_none()
+                if in_id_range(invoice_number)
+                else None
+            )
             if invoice_id is None:
                 raise NotFound("invoice", format_id("invoice", invoice_number), field="invoice")
             owing = ledger.receivable_balance(

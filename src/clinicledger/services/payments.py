@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Row, and_, func, insert, select, update
 
 from clinicledger.domain.errors import Conflict, InvalidInput, NotFound, OverAllocation
-from clinicledger.domain.ids import format_id
+from clinicledger.domain.ids import format_id, in_id_range
 from clinicledger.domain.journal import ALLOCATION_KINDS, Account, Entry, EntryKind
 from clinicledger.domain.money import check_positive, format_cents
 from clinicledger.domain.rules import (
@@ -265,7 +265,11 @@ def unallocate_in(uow: UnitOfWork, allocation_id: int, reason: str, today: dt.da
     """The reversing entry of an allocation, inside the caller's unit of work."""
     conn = uow.conn
     label = format_id("allocation", allocation_id)
-    entry = conn.execute(select(t.entries).where(t.entries.c.id == allocation_id)).one_or_none()
+    entry = (
+        conn.execute(select(t.entries).where(t.entries.c.id == allocation_id)).one_or_none()
+        if in_id_range(allocation_id)
+        else None
+    )
     if entry is None or entry.kind not in {k.value for k in ALLOCATION_KINDS}:
         raise NotFound("allocation", label, field="allocation")
     undone = conn.execute(

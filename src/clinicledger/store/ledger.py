@@ -15,7 +15,7 @@ from sqlalchemy import Connection, Row, case, func, select
 from sqlalchemy.sql import ColumnElement
 
 from clinicledger.domain.errors import NotFound
-from clinicledger.domain.ids import format_id
+from clinicledger.domain.ids import format_id, in_id_range
 from clinicledger.domain.journal import Account, Posting
 from clinicledger.domain.rules import LineRef, PaymentRef
 from clinicledger.store import tables as t
@@ -64,6 +64,8 @@ def practice_row(conn: Connection) -> Row[Any] | None:
 
 
 def line_row(conn: Connection, line_id: int, *, field: str = "line") -> Row[Any]:
+    if not in_id_range(line_id):
+        raise NotFound("line", format_id("line", line_id), field=field)
     row = conn.execute(
         select(
             t.lines,
@@ -92,6 +94,8 @@ def line_ref(row: Row[Any], *, payer_id: int | None) -> LineRef:
 
 
 def payment_row(conn: Connection, payment_id: int, *, field: str = "payment") -> Row[Any]:
+    if not in_id_range(payment_id):
+        raise NotFound("payment", format_id("payment", payment_id), field=field)
     row = conn.execute(select(t.payments).where(t.payments.c.id == payment_id)).one_or_none()
     if row is None:
         raise NotFound("payment", format_id("payment", payment_id), field=field)
