@@ -20,8 +20,8 @@ Any other exception than a ``UserError`` fails the test: a failure prints the ca
 each with what the model expected. Bad input the services must refuse, as DESIGN.md has
 them validate for every adapter (the command line's ``cents_from_text`` is not enough, the
 web API calls the same services): money of 0.00 or less, including a line's fee and a
-target of ``apply_credit``; money beyond what a BIGINT column holds; a payment reference
-longer than its column.
+target of ``apply_credit``; money past 999999999999.99 (or past what a BIGINT holds); an id
+past what an INTEGER column holds; a payment reference longer than its column.
 """
 
 from __future__ import annotations
@@ -90,8 +90,11 @@ REASON = "entered in error"
 BLANK = "   "
 LONG_REFERENCE = "R" * 101  # payments.reference is String(100)
 CODE_CHARS = frozenset(string.ascii_letters + string.digits + "._-/")
-TOO_MANY_CENTS = 2**63  # one more than a BIGINT holds
+# Amounts are bounded at twelve digits of dollars, as ``cents_from_text`` reads them; 2**63
+# is also past what a BIGINT column holds.
+TOO_MANY_CENTS = (10**14, 2**63)
 UNKNOWN_ID_GAP = 1000  # an id this far past the largest known one names nothing
+ID_BEYOND_INTEGER = 2**31  # "L-2147483648" parses as an id; the id columns are INTEGER
 
 SETTINGS = settings(
     max_examples=35,
@@ -102,8 +105,8 @@ SETTINGS = settings(
 
 
 def amount_ok(cents: int) -> bool:
-    """Money given to a service: more than 0.00, and storable (BIGINT)."""
-    return 0 < cents < TOO_MANY_CENTS
+    """Money given to a service: more than 0.00, at most 999999999999.99."""
+    return 0 < cents < TOO_MANY_CENTS[0]
 
 
 def code_ok(code: str) -> bool:
@@ -185,11 +188,11 @@ class KnownAt:
 class LedgerMachine(RuleBasedStateMachine):
     """The services against a fresh ledger; ``fresh_engine`` is set per backend."""
 
-    fresh_engine: ClassVar[Callable[[], tuple[Engine, bool]]]
+    fresh_engine: ClassVar[Callable[[], tuple[Engine, Callable[[], None]]]]
 
     def __init__(self) -> None:
         super().__init__()
-        self.engine, self.owns_engine = type(self).fresh_engine()
+        self.engine, self.cleanup = type(self).fresh_engine()
         self.clock = Clock(self.engine)
         masters.init_ledger(self.engine, self.clock.uow)
         self.ids: dict[str, dict[str, int]] = {kind: {} for kind in NAMES}
@@ -205,8 +208,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self.known: list[KnownAt] = []
 
     def teardown(self) -> None:
-        if self.owns_engine:
-            self.engine.dispose()
+        self.cleanup()
 
     # ------------------------------------------------------------------ drawing inputs
 
@@ -235,14 +237,14 @@ class LedgerMachine(RuleBasedStateMachine):
 
     def draw_amount(self, data: st.DataObject, limit: int | None, label: str = "amount") -> int:
         """Mostly a fitting amount (1..limit, often all of it); now and then more than
-        ``limit``, zero, less than zero, or more than a BIGINT column holds."""
+        ``limit``, zero, less than zero, or more than any amount may be."""
         how = self.pick(
             data, ["within", "within", "all"], ["over", "over", "zero", "negative", "huge"], label
         )
         if how == "zero":
             return 0
         if how == "huge":
-            return TOO_MANY_CENTS
+            return data.draw(st.sampled_from(TOO_MANY_CENTS), label=label)
         if how == "negative":
             return -data.draw(st.integers(1, 10_000), label=label)
         if limit is None or limit < 1:
@@ -256,10 +258,11 @@ class LedgerMachine(RuleBasedStateMachine):
     def draw_id(
         self, data: st.DataObject, known: Sequence[int], preferred: Sequence[int], label: str
     ) -> int:
-        """Mostly a preferred id, else any known one; one time in ten one naming nothing."""
-        unknown = max(known, default=0) + UNKNOWN_ID_GAP
+        """Mostly a preferred id, else any known one; one time in ten one naming nothing
+        (just past the known ones, 0, or past what a 32-bit id column holds)."""
         if not known or data.draw(st.integers(0, 9), label=f"{label}: unknown") == 9:
-            return unknown
+            unknowns = [max(known, default=0) + UNKNOWN_ID_GAP, 0, ID_BEYOND_INTEGER]
+            return data.draw(st.sampled_from(unknowns), label=label)
         if preferred and data.draw(st.integers(0, 4), label=f"{label}: any") < 4:
             return data.draw(st.sampled_from(sorted(preferred)), label=label)
         return data.draw(st.sampled_from(sorted(known)), label=label)
@@ -440,15 +443,15 @@ class LedgerMachine(RuleBasedStateMachine):
     ) -> None:
         """``masters.add_<master>``; ``valid`` says whether the other values are."""
         name_field = {"item": "description", "product": "title"}.get(master, "name")
+        # Patients and payers share one set of codes ("payment record --from CODE").
+        other_party = {"patient": "payer", "payer": "patient"}.get(master)
         valid = (
             valid
             and not stale
             and code_ok(code)
             and name_ok(name)
             and code not in self.ids[master]
-            # patients and payers share one set of codes ("payment --from CODE")
-            and code
-            not in self.ids.get({"patient": "payer", "payer": "patient"}.get(master, ""), {})
+            and (other_party is None or code not in self.ids[other_party])
             and (master != "product" or name not in self.products)
             and amount_ok(values.get("fee_cents", 1))
         )
@@ -570,7 +573,7 @@ class LedgerMachine(RuleBasedStateMachine):
         elif fee_how == "negative":
             fee = -data.draw(st.integers(1, 5_000), label="fee")
         elif fee_how == "huge":
-            fee = TOO_MANY_CENTS
+            fee = data.draw(st.sampled_from(TOO_MANY_CENTS), label="fee")
         flags = {
             "client_billable": data.draw(st.booleans(), label="client_billable"),
             "insurance_open": data.draw(st.booleans(), label="insurance_open"),
@@ -1345,24 +1348,34 @@ class LedgerMachine(RuleBasedStateMachine):
                 assert view.balance_cents == charges - unallocated
 
 
+Cleanup = Callable[[], None]
+
+
 def backend_engines(
     engine: Engine, request: pytest.FixtureRequest, tmp_path: Path
-) -> Callable[[], tuple[Engine, bool]]:
-    """A fresh, empty ledger database per run of the machine: (engine, owned by the run)."""
+) -> Callable[[], tuple[Engine, Cleanup]]:
+    """A fresh, empty ledger database per run of the machine, and how to let it go."""
     if engine.dialect.name == "sqlite":
         template = request.getfixturevalue("sqlite_template")
         numbers = itertools.count()
 
-        def fresh_sqlite() -> tuple[Engine, bool]:
+        def fresh_sqlite() -> tuple[Engine, Cleanup]:
             path = tmp_path / f"ledger-{next(numbers)}.db"
             shutil.copy(template, path)
-            return make_engine(str(path)), True
+            made = make_engine(str(path))
+
+            def cleanup() -> None:  # shrinking runs the machine hundreds of times
+                made.dispose()
+                for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+                    leftover.unlink(missing_ok=True)
+
+            return made, cleanup
 
         return fresh_sqlite
 
-    def fresh_postgresql() -> tuple[Engine, bool]:
+    def fresh_postgresql() -> tuple[Engine, Cleanup]:
         reset_pg(engine)
-        return engine, False
+        return engine, lambda: None
 
     return fresh_postgresql
 
