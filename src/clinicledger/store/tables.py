@@ -140,6 +140,7 @@ lines = Table(
     Column("client_billable", Boolean, nullable=False, server_default="1"),
     Column("insurance_status", String(10), nullable=False, server_default="closed"),
     Column("deleted_at", DateTime, nullable=True),
+    Index("ix_lines_service_date", "service_date"),
 )
 
 payments = Table(
