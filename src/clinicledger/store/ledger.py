@@ -111,24 +111,26 @@ def payment_ref(row: Row[Any]) -> PaymentRef:
     )
 
 
+def _posting(row: Any) -> Posting:
+    """A row with the postings table's dimension columns and ``amount_cents``."""
+    return Posting(
+        account=Account(row.account),
+        amount_cents=int(row.amount_cents),
+        patient_id=row.patient_id,
+        payer_id=row.payer_id,
+        provider_id=row.provider_id,
+        location_id=row.location_id,
+        invoice_id=row.invoice_id,
+        line_id=row.line_id,
+        payment_id=row.payment_id,
+        reason=row.reason,
+    )
+
+
 def entry_postings(conn: Connection, entry_id: int) -> tuple[Posting, ...]:
     """The postings of one entry, as domain values."""
     rows = conn.execute(select(P).where(P.c.entry_id == entry_id).order_by(P.c.id)).all()
-    return tuple(
-        Posting(
-            account=Account(r.account),
-            amount_cents=int(r.amount_cents),
-            patient_id=r.patient_id,
-            payer_id=r.payer_id,
-            provider_id=r.provider_id,
-            location_id=r.location_id,
-            invoice_id=r.invoice_id,
-            line_id=r.line_id,
-            payment_id=r.payment_id,
-            reason=r.reason,
-        )
-        for r in rows
-    )
+    return tuple(_posting(r) for r in rows)
 
 
 def line_totals(conn: Connection, line_id: int) -> tuple[Posting, ...]:
@@ -141,32 +143,19 @@ def line_totals(conn: Connection, line_id: int) -> tuple[Posting, ...]:
         P.c.provider_id,
         P.c.location_id,
         P.c.invoice_id,
+        P.c.line_id,
         P.c.payment_id,
         P.c.reason,
     )
     total = func.sum(P.c.amount_cents)
     rows = conn.execute(
-        select(*dims, total.label("cents"))
+        select(*dims, total.label("amount_cents"))
         .where(P.c.line_id == line_id)
         .group_by(*dims)
         .having(total != 0)
         .order_by(*dims)
     ).all()
-    return tuple(
-        Posting(
-            account=Account(r.account),
-            amount_cents=int(r.cents),
-            patient_id=r.patient_id,
-            payer_id=r.payer_id,
-            provider_id=r.provider_id,
-            location_id=r.location_id,
-            invoice_id=r.invoice_id,
-            line_id=line_id,
-            payment_id=r.payment_id,
-            reason=r.reason,
-        )
-        for r in rows
-    )
+    return tuple(_posting(r) for r in rows)
 
 
 def _sum(conn: Connection, *conditions: ColumnElement[bool]) -> int:
