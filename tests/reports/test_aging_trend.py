@@ -11,10 +11,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from clinicledger.domain.dates import month_ends
 from clinicledger.domain.errors import InvalidInput
 from clinicledger.domain.rules import AdjustmentReason, LineKind, PayerKind, PaymentMethod
 from clinicledger.render.formats import to_csv, to_json_data
-from clinicledger.reports.aging_trend import aging_chart, aging_trend, month_ends
+from clinicledger.reports.aging_trend import aging_chart, aging_trend
 from clinicledger.reports.base import ReportParams
 from clinicledger.services import invoicing, masters, payments
 from clinicledger.services.common import reading

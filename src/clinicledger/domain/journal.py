@@ -22,6 +22,7 @@ class Account(enum.StrEnum):
     WRITE_OFF = "WRITE_OFF"  # adjusted off a line, with a reason
     REFUNDED = "REFUNDED"  # paid back out
     OPENING_BALANCE = "OPENING_BALANCE"  # balances brought in from another program
+    RETAINED = "RETAINED"  # small overpayment kept as a liability, by payment
 
 
 class EntryKind(enum.StrEnum):

@@ -8,7 +8,8 @@ invoice date), in days. Brackets of ``interval_days`` (option, default 30): 0-29
 60-89 and 90 or more. Unapplied credit is not netted off: these are the debts.
 
 Month ends are those from ``from_date`` to ``to_date`` inclusive (both required), at most
-:data:`MONTHS_MAX` of them. Filters: ``location`` and ``provider`` (the line's).
+:data:`MONTHS_MAX` of them. Filters: ``location`` (the invoice's) and ``provider`` (the
+line's). A month end inside a closed period is read from its closing's kept balances.
 """
 
 from __future__ import annotations
@@ -22,13 +23,12 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 from sqlalchemy.sql import ColumnElement
 
+from clinicledger.domain.dates import month_ends
 from clinicledger.domain.errors import InvalidInput
 from clinicledger.domain.journal import Account
 from clinicledger.reports.base import Column, Report, ReportParams
 from clinicledger.store import ledger
 from clinicledger.store import tables as t
-
-P = t.postings
 
 MONTHS_MAX = 240  # twenty years of month ends
 INTERVAL_DAYS_DEFAULT = 30
@@ -68,21 +68,6 @@ def interval_option(options: Mapping[str, Any]) -> int:
     return int(text)
 
 
-def month_ends(first: dt.date, last: dt.date) -> tuple[dt.date, ...]:
-    """The last days of the months that end within [first, last]."""
-    ends: list[dt.date] = []
-    year, month = first.year, first.month
-    while True:
-        following = dt.date(year + month // 12, month % 12 + 1, 1)
-        end = following - dt.timedelta(days=1)
-        if end > last:
-            break
-        if end >= first:
-            ends.append(end)
-        year, month = following.year, following.month
-    return tuple(ends)
-
-
 def aging_trend(conn: Connection, params: ReportParams) -> Report:
     zone = ledger.practice_zone(conn)
     interval = interval_option(params.options)
@@ -97,35 +82,31 @@ def aging_trend(conn: Connection, params: ReportParams) -> Report:
             f"{len(ends)} month ends asked for; at most {MONTHS_MAX}",
             code="range_too_long",
         )
-    filters: list[ColumnElement[bool]] = [P.c.account == Account.RECEIVABLE.value]
-    if params.as_known_at is not None:
-        filters.append(P.c.recorded_at <= params.as_known_at)
+    filters: list[ColumnElement[bool]] = []
     if params.location is not None:
-        filters.append(P.c.location_id == ledger.id_for_code(conn, "location", params.location))
+        location_id = ledger.id_for_code(conn, "location", params.location)
+        filters.append(t.invoices.c.location_id == location_id)
     if params.provider is not None:
-        filters.append(P.c.provider_id == ledger.id_for_code(conn, "provider", params.provider))
+        provider_id = ledger.id_for_code(conn, "provider", params.provider)
+        filters.append(t.lines.c.provider_id == provider_id)
     base_date = func.coalesce(t.lines.c.service_date, t.invoices.c.invoice_date)
-    owing = func.sum(P.c.amount_cents)
 
     rows = []
     for end in ends:
         # Only the portions still owing come back, not every line ever charged.
+        owing = ledger.account_balances(
+            conn, Account.RECEIVABLE, as_of=end, as_known_at=params.as_known_at
+        )
         portions = conn.execute(
-            select(
-                P.c.payer_id,
-                base_date.label("base_date"),
-                owing.label("owing_cents"),
-            )
-            .join(t.lines, t.lines.c.id == P.c.line_id)
+            select(owing.c.payer_id, base_date.label("base_date"), owing.c.amount_cents)
+            .join(t.lines, t.lines.c.id == owing.c.line_id)
             .join(t.invoices, t.invoices.c.id == t.lines.c.invoice_id)
-            .where(*filters, P.c.effective_date <= end)
-            .group_by(P.c.line_id, P.c.payer_id, base_date)
-            .having(owing > 0)
+            .where(owing.c.amount_cents > 0, *filters)
         ).all()
         brackets = [0] * BRACKETS
         patients = payers = 0
         for portion in portions:
-            cents = int(portion.owing_cents)
+            cents = int(portion.amount_cents)
             age_days = max(0, (end - portion.base_date).days)
             brackets[min(age_days // interval, BRACKETS - 1)] += cents
             if portion.payer_id is None:

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from clinicledger.domain.dates import month_end
+
 MONEY_SUFFIX = "_cents"
 
 
@@ -98,25 +100,20 @@ def preset_range(name: str, today: dt.date) -> tuple[dt.date, dt.date]:
         start = today - dt.timedelta(days=today.weekday())
         return start, start + dt.timedelta(days=6)
     if name == "this-month":
-        return today.replace(day=1), _month_end(today)
+        return today.replace(day=1), month_end(today)
     if name == "last-month":
         end = today.replace(day=1) - dt.timedelta(days=1)
         return end.replace(day=1), end
     if name == "this-quarter":
         first_month = 3 * ((today.month - 1) // 3) + 1
         start = today.replace(month=first_month, day=1)
-        return start, _month_end(start.replace(month=first_month + 2))
+        return start, month_end(start.replace(month=first_month + 2))
     year = today.year if today.month >= 7 else today.year - 1
     if name == "last-financial-year":
         year -= 1
     elif name != "this-financial-year":
         raise ValueError(f"unknown preset {name!r}")
     return dt.date(year, 7, 1), dt.date(year + 1, 6, 30)
-
-
-def _month_end(day: dt.date) -> dt.date:
-    following = (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-    return following - dt.timedelta(days=1)
 
 
 def utc_bounds(

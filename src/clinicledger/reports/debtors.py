@@ -6,6 +6,8 @@ included) or a payer (its portions of lines, across patients). What a line porti
 the sum of its RECEIVABLE postings with ``effective_date <= as_of`` and
 ``recorded_at <= as_known_at``, so the listing's total is, to the cent, the sum of every
 party's ``charges_cents`` (``store/ledger.py`` ``party_balance``) at the same moment.
+It is read as the latest closing's kept balances plus the postings after it
+(``ledger.account_balances``), which is the same sum.
 
 - Age of a debt = ``as_of`` minus the line's service date (the invoice date for a product),
   in brackets of ``interval_days`` (default 30: 0-29, 30-59, 60-89, 90+).
@@ -41,8 +43,6 @@ from clinicledger.domain.rules import PayerKind
 from clinicledger.reports.base import Column, Report, ReportParams, columns_of, local_time
 from clinicledger.store import ledger
 from clinicledger.store import tables as t
-
-P = t.postings
 
 BILLED_TO = ("patient", *(kind.value for kind in PayerKind))
 DETAILS = ("summary", "detailed")
@@ -86,8 +86,8 @@ class DebtorLineRow:
     owing_cents: int
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class _Portion:
+@dataclass(slots=True, kw_only=True)
+class _Portion:  # not frozen: tens of thousands are built per listing, and frozen is slower
     debtor: tuple[str, int]  # ("patient", id) or ("payer", id)
     invoice_number: int
     line_id: int
@@ -235,85 +235,85 @@ def _debtors(
     billed_to: str | None,
     interval: int,
 ) -> dict[tuple[str, int], _Debtor]:
-    """Every line portion owing something (not zero) at the moment, by debtor."""
-    owing = func.sum(P.c.amount_cents)
-    portions = (
-        select(
-            P.c.line_id,
-            P.c.payer_id,
-            P.c.patient_id,
-            owing.label("owing_cents"),
-        )
-        .where(
-            P.c.account == Account.RECEIVABLE.value,
-            *ledger.time_conditions(as_of, params.as_known_at),
-        )
-        .group_by(P.c.line_id, P.c.payer_id, P.c.patient_id)
-        .having(owing != 0)
-        .subquery()
+    """Every line portion owing something (not zero) at the moment, by debtor.
+
+    Tens of thousands of portions on a large practice: the rows are read by position and
+    the small master tables (locations, providers, payers) from dictionaries."""
+    portions = ledger.account_balances(
+        conn, Account.RECEIVABLE, as_of=as_of, as_known_at=params.as_known_at
     )
-    line_patient = t.patients.alias("line_patient")
-    debtor_patient = t.patients.alias("debtor_patient")
     query = (
         select(
             portions.c.line_id,
             portions.c.payer_id,
-            portions.c.patient_id,
-            portions.c.owing_cents,
+            portions.c.patient_id,  # a portion's patient is its line's, billed to whom it may
+            portions.c.amount_cents,
             t.invoices.c.number,
-            func.coalesce(t.lines.c.service_date, t.invoices.c.invoice_date).label("debt_date"),
-            t.locations.c.code.label("location"),
-            t.providers.c.name.label("provider"),
-            line_patient.c.name.label("line_patient"),
-            debtor_patient.c.name.label("patient_name"),
-            debtor_patient.c.code.label("patient_code"),
-            t.payers.c.name.label("payer_name"),
-            t.payers.c.code.label("payer_code"),
-            t.payers.c.kind.label("payer_kind"),
+            func.coalesce(t.lines.c.service_date, t.invoices.c.invoice_date),
+            t.invoices.c.location_id,
+            t.lines.c.provider_id,
+            t.patients.c.name,
+            t.patients.c.code,
         )
         .select_from(portions)
         .join(t.lines, t.lines.c.id == portions.c.line_id)
         .join(t.invoices, t.invoices.c.id == t.lines.c.invoice_id)
-        .join(t.locations, t.locations.c.id == t.invoices.c.location_id)
-        .outerjoin(t.providers, t.providers.c.id == t.lines.c.provider_id)
-        .outerjoin(line_patient, line_patient.c.id == t.invoices.c.patient_id)
-        .outerjoin(debtor_patient, debtor_patient.c.id == portions.c.patient_id)
-        .outerjoin(t.payers, t.payers.c.id == portions.c.payer_id)
+        .outerjoin(t.patients, t.patients.c.id == portions.c.patient_id)
     )
     if params.location is not None:
-        query = query.where(t.locations.c.code == params.location)
+        location_id = ledger.id_for_code(conn, "location", params.location)
+        query = query.where(t.invoices.c.location_id == location_id)
     if params.provider is not None:
-        query = query.where(t.providers.c.code == params.provider)
+        provider_id = ledger.id_for_code(conn, "provider", params.provider)
+        query = query.where(t.lines.c.provider_id == provider_id)
+    payers = {r.id: r for r in conn.execute(select(t.payers))}
     if billed_to == "patient":
         query = query.where(portions.c.payer_id.is_(None))
     elif billed_to is not None:
-        query = query.where(t.payers.c.kind == billed_to)
+        query = query.where(
+            portions.c.payer_id.in_([r.id for r in payers.values() if r.kind == billed_to])
+        )
+    locations = dict(conn.execute(select(t.locations.c.id, t.locations.c.code)).all())
+    providers = dict(conn.execute(select(t.providers.c.id, t.providers.c.name)).all())
 
     found: dict[tuple[str, int], _Debtor] = {}
-    for r in conn.execute(query).all():
-        if r.payer_id is not None:
-            key = ("payer", int(r.payer_id))
-            made = _Debtor(name=r.payer_name, code=r.payer_code, kind=r.payer_kind)
-        else:
-            key = ("patient", int(r.patient_id))
-            made = _Debtor(name=r.patient_name, code=r.patient_code, kind="patient")
-        age = (as_of - r.debt_date).days if as_of is not None else 0
-        found.setdefault(key, made).portions.append(
+    last = BRACKETS - 1
+    for (
+        line_id,
+        payer_id,
+        patient_id,
+        owing_cents,
+        number,
+        debt_date,
+        location_id,
+        provider_id,
+        patient_name,
+        patient_code,
+    ) in conn.execute(query):
+        key = ("payer", payer_id) if payer_id is not None else ("patient", patient_id)
+        debtor = found.get(key)
+        if debtor is None:
+            if payer_id is not None:
+                payer = payers[payer_id]
+                debtor = _Debtor(name=payer.name, code=payer.code, kind=payer.kind)
+            else:
+                debtor = _Debtor(name=patient_name, code=patient_code, kind="patient")
+            found[key] = debtor
+        age = (as_of - debt_date).days if as_of is not None else 0
+        debtor.portions.append(
             _Portion(
                 debtor=key,
-                invoice_number=int(r.number),
-                line_id=int(r.line_id),
-                location=r.location,
-                provider=r.provider,
-                patient=r.line_patient,
-                service_date=r.debt_date,
+                invoice_number=number,
+                line_id=line_id,
+                location=locations[location_id],
+                provider=providers.get(provider_id),
+                patient=patient_name,
+                service_date=debt_date,
                 age_days=age,
-                bracket=None if age < 0 else min(age // interval, BRACKETS - 1),
-                owing_cents=int(r.owing_cents),
+                bracket=None if age < 0 else min(age // interval, last),
+                owing_cents=int(owing_cents),
             )
         )
-    for debtor in found.values():
-        debtor.portions.sort(key=lambda p: (p.service_date, p.invoice_number, p.line_id))
     return found
 
 
@@ -327,14 +327,14 @@ def _credit(
     counts it."""
     if not debtors_found:
         return {}
-    held = (-func.sum(P.c.amount_cents)).label("credit_cents")
+    unapplied = ledger.account_balances(
+        conn, Account.UNALLOCATED, as_of=as_of, as_known_at=params.as_known_at
+    )
+    held = (-func.sum(unapplied.c.amount_cents)).label("credit_cents")
     rows = conn.execute(
-        select(P.c.payer_id, P.c.patient_id, held)
-        .where(
-            P.c.account == Account.UNALLOCATED.value,
-            *ledger.time_conditions(as_of, params.as_known_at),
+        select(unapplied.c.payer_id, unapplied.c.patient_id, held).group_by(
+            unapplied.c.payer_id, unapplied.c.patient_id
         )
-        .group_by(P.c.payer_id, P.c.patient_id)
     ).all()
     credit: dict[tuple[str, int], int] = defaultdict(int)
     for r in rows:
@@ -343,6 +343,10 @@ def _credit(
         elif r.patient_id is not None:
             credit[("patient", int(r.patient_id))] += int(r.credit_cents)
     return dict(credit)
+
+
+def _portion_order(p: _Portion) -> tuple[dt.date, int, int]:
+    return p.service_date, p.invoice_number, p.line_id
 
 
 def _ordered(found: dict[tuple[str, int], _Debtor], order: str | None) -> list[_Debtor]:
@@ -452,7 +456,7 @@ def _detailed(
             owing_cents=p.owing_cents,
         )
         for d in ordered
-        for p in d.portions
+        for p in sorted(d.portions, key=_portion_order)
     )
     portions = [p for d in ordered for p in d.portions]
     held = sum(credit.get(d.portions[0].debtor, 0) for d in ordered)

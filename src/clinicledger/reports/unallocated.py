@@ -21,8 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, case, func, select
-from sqlalchemy.sql import ColumnElement
+from sqlalchemy import Connection, case, select
 
 from clinicledger.domain.errors import InvalidInput
 from clinicledger.domain.ids import format_id
@@ -30,11 +29,6 @@ from clinicledger.domain.journal import Account
 from clinicledger.reports.base import Report, ReportParams, columns_of, local_time
 from clinicledger.store import ledger
 from clinicledger.store import tables as t
-
-P = t.postings
-
-# Not yet an ``Account`` member: the retain-funds use case comes later (reference 004).
-RETAINED_ACCOUNT = "RETAINED"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -69,27 +63,12 @@ def require_as_of(params: ReportParams) -> dt.date:
 
 
 def _balances(
-    conn: Connection, params: ReportParams, as_of: dt.date, account: str
+    conn: Connection, params: ReportParams, as_of: dt.date, account: Account
 ) -> Sequence[Any]:
     """Payments with a balance on ``account`` at ``as_of``, with their details, in location,
     received date and id order."""
-    conditions: list[ColumnElement[bool]] = [
-        P.c.account == account,
-        P.c.effective_date <= as_of,
-    ]
-    if params.as_known_at is not None:
-        conditions.append(P.c.recorded_at <= params.as_known_at)
-    balance = -func.sum(P.c.amount_cents)
-    per_payment = (
-        select(
-            P.c.payment_id,
-            balance.label("balance_cents"),
-            func.max(P.c.recorded_at).label("last_recorded_at"),
-        )
-        .where(*conditions)
-        .group_by(P.c.payment_id)
-        .having(balance != 0)
-        .subquery()
+    per_payment = ledger.account_balances(
+        conn, account, as_of=as_of, as_known_at=params.as_known_at
     )
     pay = t.payments
     query = (
@@ -103,7 +82,7 @@ def _balances(
             pay.c.method,
             pay.c.reference,
             pay.c.amount_cents,
-            per_payment.c.balance_cents,
+            (-per_payment.c.amount_cents).label("balance_cents"),
             per_payment.c.last_recorded_at,
         )
         .join(per_payment, per_payment.c.payment_id == pay.c.id)
@@ -132,7 +111,7 @@ def unallocated(conn: Connection, params: ReportParams) -> Report:
             unallocated_cents=int(r.balance_cents),
             age_days=(as_of - r.received_date).days,
         )
-        for r in _balances(conn, params, as_of, Account.UNALLOCATED.value)
+        for r in _balances(conn, params, as_of, Account.UNALLOCATED)
     )
     retained = tuple(
         RetainedRow(
@@ -145,7 +124,7 @@ def unallocated(conn: Connection, params: ReportParams) -> Report:
             retained_cents=int(r.balance_cents),
             retained_at=local_time(r.last_recorded_at, zone),
         )
-        for r in _balances(conn, params, as_of, RETAINED_ACCOUNT)
+        for r in _balances(conn, params, as_of, Account.RETAINED)
     )
     parameters = params.describe(zone)
     return Report(

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Row, case, func, select
+from sqlalchemy import Connection, Row, Subquery, case, func, select, union_all
 from sqlalchemy.sql import ColumnElement
 
 from clinicledger.domain.errors import NotFound
@@ -317,3 +317,94 @@ def receivable_balance(
 def closed_through(conn: Connection) -> dt.date | None:
     row = practice_row(conn)
     return None if row is None else row.closed_through
+
+
+# The balances a closing keeps (tables.closing_balances), and what identifies each one.
+KEPT_BALANCES: dict[Account, tuple[str, ...]] = {
+    Account.RECEIVABLE: ("line_id", "payer_id", "patient_id"),  # a line portion
+    Account.UNALLOCATED: ("payment_id", "payer_id", "patient_id"),  # a payment's unapplied
+    Account.RETAINED: ("payment_id", "payer_id", "patient_id"),  # a payment's retained
+}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Closing:
+    id: int
+    as_of: dt.date
+    recorded_at: dt.datetime
+
+
+def closing_before(
+    conn: Connection, as_of: dt.date | None, as_known_at: dt.datetime | None
+) -> Closing | None:
+    """The latest closing on or before ``as_of`` that was made by ``as_known_at``."""
+    c = t.closings
+    query = select(c.c.id, c.c.as_of, c.c.recorded_at).order_by(c.c.as_of.desc()).limit(1)
+    if as_of is not None:
+        query = query.where(c.c.as_of <= as_of)
+    if as_known_at is not None:
+        query = query.where(c.c.recorded_at <= as_known_at)
+    row = conn.execute(query).one_or_none()
+    return None if row is None else Closing(id=row.id, as_of=row.as_of, recorded_at=row.recorded_at)
+
+
+def balances_since(
+    closing: Closing | None,
+    account: Account,
+    *,
+    as_of: dt.date | None,
+    as_known_at: dt.datetime | None,
+) -> Subquery:
+    """Every non-zero balance of ``account`` (one of :data:`KEPT_BALANCES`) as of
+    ``as_of`` as known at ``as_known_at``: ``closing``'s kept balances plus the postings
+    dated after it. Columns: the account's keys, ``amount_cents`` and ``last_recorded_at``.
+
+    Exact because a closed period cannot change: nothing dated on or before a closing is
+    recorded after it, so if the closing was made by ``as_known_at`` it holds exactly the
+    postings up to its date that were known then."""
+    keys = KEPT_BALANCES[account]
+    later = [P.c.account == account.value, *time_conditions(as_of, as_known_at)]
+    parts = []
+    if closing is not None:
+        kept = t.closing_balances
+        kept_rows = select(
+            *(kept.c[k] for k in keys),
+            kept.c.amount_cents,
+            kept.c.last_recorded_at,
+        ).where(kept.c.closing_id == closing.id, kept.c.account == account.value)
+        if as_of == closing.as_of:  # nothing after it: the kept balances, as they are
+            return kept_rows.subquery()
+        later.append(P.c.effective_date > closing.as_of)
+        parts.append(kept_rows)
+    parts.append(
+        select(
+            *(P.c[k] for k in keys),
+            P.c.amount_cents,
+            P.c.recorded_at.label("last_recorded_at"),
+        ).where(*later)
+    )
+    rows = union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
+    total = func.sum(rows.c.amount_cents)
+    return (
+        select(
+            *(rows.c[k] for k in keys),
+            total.label("amount_cents"),
+            func.max(rows.c.last_recorded_at).label("last_recorded_at"),
+        )
+        .group_by(*(rows.c[k] for k in keys))
+        .having(total != 0)
+        .subquery()
+    )
+
+
+def account_balances(
+    conn: Connection,
+    account: Account,
+    *,
+    as_of: dt.date | None,
+    as_known_at: dt.datetime | None,
+) -> Subquery:
+    """:func:`balances_since` the latest closing that applies: one closed month's kept
+    balances and the postings after it, rather than all of history."""
+    closing = closing_before(conn, as_of, as_known_at)
+    return balances_since(closing, account, as_of=as_of, as_known_at=as_known_at)

@@ -258,4 +258,34 @@ saved_reports = Table(
     Column("recorded_at", DateTime, nullable=False),
 )
 
-APPEND_ONLY_TABLES = ("entries", "postings", "audit_log")
+# Closing balances (migration 0008). Closing a period writes, for each month end inside it
+# (and for the closing date itself), what every line portion owes (RECEIVABLE, by line,
+# billed-to party and patient) and what every payment holds (UNALLOCATED and RETAINED, by
+# payment and party), zero balances left out. A closed period cannot change, so these are
+# final: a balance as of D is the latest closing on or before D plus the postings dated
+# after it, instead of a sum over all history (store/ledger.py ``account_balances``).
+closings = Table(
+    "closings",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("as_of", Date, nullable=False, unique=True),
+    Column("recorded_at", DateTime, nullable=False),
+)
+
+closing_balances = Table(
+    "closing_balances",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("closing_id", ForeignKey("closings.id"), nullable=False),
+    Column("account", String(30), nullable=False),
+    Column("line_id", ForeignKey("lines.id"), nullable=True),
+    Column("payment_id", ForeignKey("payments.id"), nullable=True),
+    Column("payer_id", ForeignKey("payers.id"), nullable=True),
+    Column("patient_id", ForeignKey("patients.id"), nullable=True),
+    Column("amount_cents", BigInteger, nullable=False),
+    # the latest recorded_at of the postings summed (retained funds show when last kept)
+    Column("last_recorded_at", DateTime, nullable=False),
+    Index("ix_closing_balances_closing_account", "closing_id", "account"),
+)
+
+APPEND_ONLY_TABLES = ("entries", "postings", "audit_log", "closings", "closing_balances")
