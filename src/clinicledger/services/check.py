@@ -16,6 +16,7 @@ from clinicledger.domain.ids import format_id
 from clinicledger.domain.journal import Account
 from clinicledger.domain.money import format_cents
 from clinicledger.services.common import reading, require_initialised
+from clinicledger.store import ledger
 from clinicledger.store import tables as t
 from clinicledger.store.uow import GENESIS_HASH, audit_hash
 
@@ -44,6 +45,7 @@ def check_ledger(engine: Engine) -> CheckResult:
         found += _entries_without_postings(conn)
         found += _posting_times(conn)
         found += _clock_order(conn)
+        found += _closings(conn)
         found += _over_applied_payments(conn)
         found += _over_credited_lines(conn)
         found += _audit_chain(conn)
@@ -94,9 +96,20 @@ def _posting_times(conn: Connection) -> list[Violation]:
 
 
 def _clock_order(conn: Connection) -> list[Violation]:
+    """Entries are recorded in id order, and none is dated inside a period that had been
+    closed when it was recorded (so every closing's kept balances stay final)."""
+    closes = conn.execute(
+        select(t.closings.c.recorded_at, func.max(t.closings.c.as_of).label("through"))
+        .group_by(t.closings.c.recorded_at)
+        .order_by(t.closings.c.recorded_at)
+    ).all()
     found: list[Violation] = []
     previous = None
-    for row in _stream(conn, select(E.c.id, E.c.recorded_at).order_by(E.c.id)):
+    closed_through = None
+    upcoming = iter(closes)
+    close = next(upcoming, None)
+    query = select(E.c.id, E.c.recorded_at, E.c.effective_date).order_by(E.c.id)
+    for row in _stream(conn, query):
         if previous is not None and row.recorded_at < previous:
             found.append(
                 Violation(
@@ -106,6 +119,58 @@ def _clock_order(conn: Connection) -> list[Violation]:
                 )
             )
         previous = row.recorded_at
+        while close is not None and close.recorded_at < row.recorded_at:
+            closed_through = close.through
+            close = next(upcoming, None)
+        if closed_through is not None and row.effective_date <= closed_through:
+            found.append(
+                Violation(
+                    code="entry_in_closed_period",
+                    message=f"entry {format_id('entry', row.id)} is dated "
+                    f"{row.effective_date.isoformat()}, inside the period closed through "
+                    f"{closed_through.isoformat()} before it was recorded",
+                )
+            )
+    return found
+
+
+def _closings(conn: Connection) -> list[Violation]:
+    """Each closing keeps exactly the balances the journal gives at its date: the closing
+    before it plus the postings in between (the first one: all postings up to it)."""
+    found: list[Violation] = []
+    previous: ledger.Closing | None = None
+    for row in conn.execute(select(t.closings).order_by(t.closings.c.as_of)).all():
+        closing = ledger.Closing(id=row.id, as_of=row.as_of, recorded_at=row.recorded_at)
+        for account, keys in ledger.KEPT_BALANCES.items():
+            expected = ledger.balances_since(
+                previous, account, as_of=closing.as_of, as_known_at=closing.recorded_at
+            )
+            kept = t.closing_balances
+            kept_rows = conn.execute(
+                select(*(kept.c[k] for k in keys), kept.c.amount_cents).where(
+                    kept.c.closing_id == closing.id, kept.c.account == account.value
+                )
+            ).all()
+            want = {
+                tuple(r[:-1]): int(r[-1])
+                for r in conn.execute(
+                    select(*(expected.c[k] for k in keys), expected.c.amount_cents)
+                )
+            }
+            have = {tuple(r[:-1]): int(r[-1]) for r in kept_rows}
+            if have != want:
+                differing = sum(
+                    1 for key in have.keys() | want.keys() if have.get(key) != want.get(key)
+                )
+                found.append(
+                    Violation(
+                        code="closing_mismatch",
+                        message=f"the {account.value} balances kept at the closing of "
+                        f"{closing.as_of.isoformat()} differ from the journal "
+                        f"({differing} balance(s))",
+                    )
+                )
+        previous = closing
     return found
 
 
