@@ -248,8 +248,7 @@ def _lines(conn: Connection, patient_id: int, params: ReportParams) -> tuple[_Li
             date.label("date"),
             t.invoices.c.number,
             t.providers.c.name.label("provider"),
-            t.items.c.code.label("item"),
-            t.products.c.title.label("product"),
+            ledger.service_label().label("service"),
             money.c.responsibility,
             money.c.paid,
             money.c.credit,
@@ -275,7 +274,7 @@ def _lines(conn: Connection, patient_id: int, params: ReportParams) -> tuple[_Li
         row = ClientReconciliationRow(
             date=r.date,
             provider=r.provider,
-            service=_service(r),
+            service=r.service,
             status=_status(r, insurance[r.id], params.as_known_at),
             client_responsibility_cents=responsibility,
             client_paid_cents=paid,
@@ -289,16 +288,6 @@ def _lines(conn: Connection, patient_id: int, params: ReportParams) -> tuple[_Li
         )
         made.append(_Line(row=row, listed=listed, future_charge_cents=int(r.future or 0)))
     return tuple(made)
-
-
-def _service(r: Any) -> str:
-    if r.kind == "cancellation":
-        return "Cancellation"
-    if r.kind == "product":
-        return str(r.product)
-    if r.kind == "opening":
-        return "Opening balance"
-    return str(r.item)
 
 
 def _status(r: Any, insurance: str, as_known_at: dt.datetime | None) -> str:

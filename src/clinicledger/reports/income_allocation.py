@@ -63,12 +63,6 @@ def income_allocation(conn: Connection, params: ReportParams) -> Report:
         EntryKind.CREDIT_APPLIED.value,
         EntryKind.UNALLOCATION.value,
     ]
-    service_label = case(
-        (t.lines.c.kind == "cancellation", literal("Cancellation")),
-        (t.lines.c.kind == "product", t.products.c.title),
-        (t.lines.c.kind == "opening", literal("Opening balance")),
-        else_=t.items.c.code,
-    )
     applied = (
         select(
             E.c.id.label("entry_id"),
@@ -80,7 +74,7 @@ def income_allocation(conn: Connection, params: ReportParams) -> Report:
             t.invoices.c.number.label("bill"),
             t.payments.c.method,
             (-P.c.amount_cents).label("amount_cents"),
-            service_label.label("services"),
+            ledger.service_label().label("services"),
             t.lines.c.service_date,
             t.payments.c.note,
         )

@@ -102,6 +102,10 @@ def income_by_provider(conn: Connection, params: ReportParams) -> Report:
         E.c.kind.in_(INCOME_KINDS),
         E.c.effective_date >= params.from_date,
         E.c.effective_date <= params.to_date,
+        # the same dates, copied on the postings: lets the planner read one period of
+        # receivable postings by (account, effective_date), statistics or not
+        P.c.effective_date >= params.from_date,
+        P.c.effective_date <= params.to_date,
     ]
     if params.as_known_at is not None:
         in_period.append(E.c.recorded_at <= params.as_known_at)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, case, func, literal, select
+from sqlalchemy import Connection, func, select
 from sqlalchemy.sql import ColumnElement
 
 from clinicledger.domain.ids import format_id
@@ -62,20 +62,21 @@ def unearned(conn: Connection, params: ReportParams) -> Report:
         .join(E, E.c.id == P.c.entry_id)
         .where(E.c.kind == EntryKind.LINE_DELETION.value, P.c.effective_date <= as_of, *known)
     )
+    # Found from the lines serviced after as_of (by their index), not from every charge.
+    invoiced_ahead = (
+        select(t.lines.c.id)
+        .join(t.invoices, t.invoices.c.id == t.lines.c.invoice_id)
+        .where(t.lines.c.service_date > as_of, t.invoices.c.invoice_date <= as_of)
+    )
     charged = [
         E.c.kind == EntryKind.CHARGE.value,
         P.c.account == Account.RECEIVABLE.value,
-        t.invoices.c.invoice_date <= as_of,
-        t.lines.c.service_date > as_of,
+        P.c.line_id.in_(invoiced_ahead),
         P.c.line_id.not_in(deleted),
         *known,
     ]
     if params.location is not None:
         charged.append(t.locations.c.code == params.location)
-    item_label = case(
-        (t.lines.c.kind == "cancellation", literal("Cancellation")),
-        else_=t.items.c.code,
-    )
     base = (
         P.join(E, E.c.id == P.c.entry_id)
         .join(t.lines, t.lines.c.id == P.c.line_id)
@@ -93,12 +94,13 @@ def unearned(conn: Connection, params: ReportParams) -> Report:
             t.lines.c.service_date,
             t.patients.c.name.label("patient"),
             t.providers.c.name.label("provider"),
-            item_label.label("item"),
+            ledger.service_label().label("item"),
         )
         .select_from(
             base.outerjoin(t.patients, t.patients.c.id == t.invoices.c.patient_id)
             .outerjoin(t.providers, t.providers.c.id == t.lines.c.provider_id)
             .outerjoin(t.items, t.items.c.id == t.lines.c.item_id)
+            .outerjoin(t.products, t.products.c.id == t.lines.c.product_id)
         )
         .where(*charged)
         .order_by(t.locations.c.code, t.lines.c.service_date, P.c.line_id)

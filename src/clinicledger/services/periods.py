@@ -1,5 +1,6 @@
 """Closing a period: no later entry may carry an effective date inside it, and its
-receivable and unapplied balances are kept at each month end (``closings``)."""
+receivable and unapplied balances are kept at each month end (``closings``). A close is
+also when SQLite's planner statistics are refreshed."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from clinicledger.domain.errors import Conflict
 from clinicledger.services.common import business_today, check_not_future
 from clinicledger.store import ledger
 from clinicledger.store import tables as t
+from clinicledger.store.engine import refresh_planner_statistics
 from clinicledger.store.uow import UnitOfWork
 
 
@@ -30,6 +32,7 @@ def close_period(uow: UnitOfWork, *, through: dt.date) -> None:
             update(t.practice).where(t.practice.c.id == 1).values(closed_through=through)
         )
         kept = _keep_closing_balances(uow, through)
+        refresh_planner_statistics(uow.conn)  # a month end: the ledger has grown
         uow.audit(
             "period.close",
             "practice",

@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Row, Subquery, case, func, select, union_all
+from sqlalchemy import Connection, Row, Subquery, case, func, literal, select, union_all
 from sqlalchemy.sql import ColumnElement
 
 from clinicledger.domain.errors import NotFound
 from clinicledger.domain.ids import format_id, in_id_range
 from clinicledger.domain.journal import Account, Posting
-from clinicledger.domain.rules import LineRef, PaymentRef
+from clinicledger.domain.rules import LineKind, LineRef, PaymentRef
 from clinicledger.store import tables as t
 
 P = t.postings
@@ -108,6 +108,18 @@ def payment_ref(row: Row[Any]) -> PaymentRef:
         patient_id=row.patient_id,
         payer_id=row.payer_id,
         location_id=row.location_id,
+    )
+
+
+def service_label() -> ColumnElement[Any]:
+    """A line's service as the reports name it (reference 000, "Services"): the item code,
+    "Cancellation" for a cancellation fee, the product's title, or "Opening balance". The
+    query must join ``lines`` and outer-join ``items`` and ``products``."""
+    return case(
+        (t.lines.c.kind == LineKind.CANCELLATION.value, literal("Cancellation")),
+        (t.lines.c.kind == LineKind.PRODUCT.value, t.products.c.title),
+        (t.lines.c.kind == LineKind.OPENING.value, literal("Opening balance")),
+        else_=t.items.c.code,
     )
 
 

@@ -175,6 +175,7 @@ entries = Table(
     # fails on this constraint even if a bug lets two clerks past the checks.
     Column("reverses", ForeignKey("entries.id"), nullable=True, unique=True),
     Index("ix_entries_kind_effective", "kind", "effective_date"),
+    Index("ix_entries_kind_recorded", "kind", "recorded_at"),
 )
 
 postings = Table(
