@@ -583,8 +583,11 @@ app.add_typer(period_app, name="period")
 @period_app.command("close")
 def period_close(through: Annotated[str, typer.Argument(metavar="YYYY-MM-DD")]) -> None:
     day = parse_date(through, field="date")
-    periods.close_period(settings.uow(), through=day)
-    out({"closed_through": day.isoformat()}, f"closed everything up to {day.isoformat()}")
+    kept = [d.isoformat() for d in periods.close_period(settings.uow(), through=day)]
+    out(
+        {"closed_through": day.isoformat(), "balances_kept_at": kept},
+        f"closed everything up to {day.isoformat()}; balances kept at {', '.join(kept)}",
+    )
 
 
 @app.command()

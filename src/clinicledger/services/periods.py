@@ -17,8 +17,9 @@ from clinicledger.store.engine import refresh_planner_statistics
 from clinicledger.store.uow import UnitOfWork
 
 
-def close_period(uow: UnitOfWork, *, through: dt.date) -> None:
-    """Close everything up to and including ``through``. A close cannot be undone."""
+def close_period(uow: UnitOfWork, *, through: dt.date) -> list[dt.date]:
+    """Close everything up to and including ``through``. A close cannot be undone. Returns
+    the dates whose balances were kept: the month ends not kept before, and ``through``."""
     with uow:
         check_not_future(through, business_today(uow), field="date")
         closed = ledger.closed_through(uow.conn)
@@ -39,6 +40,7 @@ def close_period(uow: UnitOfWork, *, through: dt.date) -> None:
             {"through": through.isoformat(), "closings": [d.isoformat() for d in kept]},
         )
         uow.commit()
+    return kept
 
 
 def _keep_closing_balances(uow: UnitOfWork, through: dt.date) -> list[dt.date]:
