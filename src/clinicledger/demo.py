@@ -222,7 +222,7 @@ class Demo:
         self.now = max(dt.datetime.combine(day, dt.time(8)), self.now + dt.timedelta(minutes=1))
         return UnitOfWork(self.engine, now=self.now, strict_clock=True)
 
-    def later(self, day: dt.date, action: Callable[[dt.date], None]) -> None:
+    def later(self, day: dt.date, action: Callable[[dt.date], object]) -> None:
         if day <= END:
             self.agenda[day].append(action)
 
