@@ -210,7 +210,7 @@ class Demo:
     engine: Engine
     rng: random.Random
     now: dt.datetime = field(default_factory=lambda: dt.datetime.combine(START, dt.time(7)))
-    agenda: dict[dt.date, list[Callable[[dt.date], None]]] = field(
+    agenda: dict[dt.date, list[Callable[[dt.date], object]]] = field(
         default_factory=lambda: defaultdict(list)
     )
     fund_lines: list[tuple[int, int, str]] = field(default_factory=list)  # line, fee, patient
