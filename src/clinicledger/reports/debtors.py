@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -88,7 +88,6 @@ class DebtorLineRow:
 
 @dataclass(slots=True, kw_only=True)
 class _Portion:  # not frozen: tens of thousands are built per listing, and frozen is slower
-    debtor: tuple[str, int]  # ("patient", id) or ("payer", id)
     invoice_number: int
     line_id: int
     location: str
@@ -100,12 +99,37 @@ class _Portion:  # not frozen: tens of thousands are built per listing, and froz
     owing_cents: int
 
 
+NOT_OWING = -(10**9)  # the "oldest debt" of a debtor owing nothing yet
+
+
 @dataclass(slots=True, kw_only=True)
 class _Debtor:
+    """A debtor's portions, and their sums kept as they are added (so that ordering and
+    summing tens of thousands of debtors never walks their portions again)."""
+
+    key: tuple[str, int]
     name: str
     code: str
     kind: str
     portions: list[_Portion] = field(default_factory=list)
+    owing_cents: int = 0
+    bracket_cents: list[int] = field(default_factory=lambda: [0] * BRACKETS)
+    not_yet_due_cents: int = 0
+    oldest_days: int = NOT_OWING  # age of the oldest portion owing more than nothing
+
+    def add(self, portion: _Portion) -> None:
+        self.portions.append(portion)
+        cents = portion.owing_cents
+        self.owing_cents += cents
+        if portion.bracket is None:
+            self.not_yet_due_cents += cents
+        else:
+            self.bracket_cents[portion.bracket] += cents
+        if cents > 0 and portion.age_days > self.oldest_days:
+            self.oldest_days = portion.age_days
+
+    def emptied(self) -> _Debtor:
+        return _Debtor(key=self.key, name=self.name, code=self.code, kind=self.kind)
 
 
 def bracket_keys(interval_days: int) -> tuple[str, ...]:
@@ -144,11 +168,7 @@ def debtors(conn: Connection, params: ReportParams) -> Report:
 
     found = _debtors(conn, params, as_of, billed_to, interval)
     if older_than is not None:
-        found = {
-            key: d
-            for key, d in found.items()
-            if any(p.owing_cents > 0 and p.age_days >= older_than for p in d.portions)
-        }
+        found = {key: d for key, d in found.items() if d.oldest_days >= older_than}
     credit = _credit(conn, params, as_of, found)
     held = sum(credit.get(key, 0) for key in found)
     if held:
@@ -169,10 +189,10 @@ def debtors(conn: Connection, params: ReportParams) -> Report:
         by_location: dict[str, dict[tuple[str, int], _Debtor]] = defaultdict(dict)
         for key, d in found.items():
             for portion in d.portions:
-                into = by_location[portion.location].setdefault(
-                    key, _Debtor(name=d.name, code=d.code, kind=d.kind)
-                )
-                into.portions.append(portion)
+                into = by_location[portion.location].get(key)
+                if into is None:
+                    into = by_location[portion.location][key] = d.emptied()
+                into.add(portion)
         sections = tuple(part(f"debtors: {loc}", by_location[loc]) for loc in sorted(by_location))
         whole = part("debtors", found)
         return Report(
@@ -289,20 +309,19 @@ def _debtors(
         provider_id,
         patient_name,
         patient_code,
-    ) in conn.execute(query):
+    ) in conn.execute(query).all():
         key = ("payer", payer_id) if payer_id is not None else ("patient", patient_id)
         debtor = found.get(key)
         if debtor is None:
             if payer_id is not None:
                 payer = payers[payer_id]
-                debtor = _Debtor(name=payer.name, code=payer.code, kind=payer.kind)
+                debtor = _Debtor(key=key, name=payer.name, code=payer.code, kind=payer.kind)
             else:
-                debtor = _Debtor(name=patient_name, code=patient_code, kind="patient")
+                debtor = _Debtor(key=key, name=patient_name, code=patient_code, kind="patient")
             found[key] = debtor
         age = (as_of - debt_date).days if as_of is not None else 0
-        debtor.portions.append(
+        debtor.add(
             _Portion(
-                debtor=key,
                 invoice_number=number,
                 line_id=line_id,
                 location=locations[location_id],
@@ -350,15 +369,9 @@ def _portion_order(p: _Portion) -> tuple[dt.date, int, int]:
 
 
 def _ordered(found: dict[tuple[str, int], _Debtor], order: str | None) -> list[_Debtor]:
-    def total(d: _Debtor) -> int:
-        return sum(p.owing_cents for p in d.portions)
-
-    def oldest(d: _Debtor) -> int:
-        return max((p.age_days for p in d.portions if p.owing_cents > 0), default=-(10**9))
-
     if order == "amount":
-        return sorted(found.values(), key=lambda d: (-total(d), d.name, d.code))
-    return sorted(found.values(), key=lambda d: (-oldest(d), -total(d), d.name, d.code))
+        return sorted(found.values(), key=lambda d: (-d.owing_cents, d.name, d.code))
+    return sorted(found.values(), key=lambda d: (-d.oldest_days, -d.owing_cents, d.name, d.code))
 
 
 def _money_columns(interval: int) -> tuple[Column, ...]:
@@ -374,26 +387,21 @@ def _columns(row_type: type, interval: int) -> tuple[Column, ...]:
     return tuple(named.get(c.field, c) for c in columns_of(row_type))
 
 
-def _bracket_sums(portions: Iterable[_Portion]) -> tuple[list[int], int]:
-    sums = [0] * BRACKETS
-    not_yet_due = 0
-    for p in portions:
-        if p.bracket is None:
-            not_yet_due += p.owing_cents
-        else:
-            sums[p.bracket] += p.owing_cents
-    return sums, not_yet_due
-
-
 def _totals(
-    portions: Sequence[_Portion], interval: int, credit_cents: int, total_key: str
+    debtors: Sequence[_Debtor], interval: int, credit_cents: int, total_key: str
 ) -> dict[str, int | str]:
-    sums, not_yet_due = _bracket_sums(portions)
+    brackets = [0] * BRACKETS
+    not_yet_due = owing = 0
+    for d in debtors:
+        for n, cents in enumerate(d.bracket_cents):
+            brackets[n] += cents
+        not_yet_due += d.not_yet_due_cents
+        owing += d.owing_cents
     totals: dict[str, int | str] = {
-        f"{key}_cents": cents for key, cents in zip(bracket_keys(interval), sums, strict=True)
+        f"{key}_cents": cents for key, cents in zip(bracket_keys(interval), brackets, strict=True)
     }
     totals["not_yet_due_cents"] = not_yet_due
-    totals[total_key] = sum(p.owing_cents for p in portions)
+    totals[total_key] = owing
     totals["credit_cents"] = credit_cents
     return totals
 
@@ -405,30 +413,27 @@ def _summary(
     interval: int,
     credit: dict[tuple[str, int], int],
 ) -> Report:
-    rows = []
-    for d in ordered:
-        sums, not_yet_due = _bracket_sums(d.portions)
-        rows.append(
-            DebtorRow(
-                debtor=d.name,
-                code=d.code,
-                kind=d.kind,
-                bracket_1_cents=sums[0],
-                bracket_2_cents=sums[1],
-                bracket_3_cents=sums[2],
-                bracket_4_cents=sums[3],
-                not_yet_due_cents=not_yet_due,
-                total_cents=sum(p.owing_cents for p in d.portions),
-                credit_cents=credit.get(d.portions[0].debtor, 0),
-            )
+    rows = tuple(
+        DebtorRow(
+            debtor=d.name,
+            code=d.code,
+            kind=d.kind,
+            bracket_1_cents=d.bracket_cents[0],
+            bracket_2_cents=d.bracket_cents[1],
+            bracket_3_cents=d.bracket_cents[2],
+            bracket_4_cents=d.bracket_cents[3],
+            not_yet_due_cents=d.not_yet_due_cents,
+            total_cents=d.owing_cents,
+            credit_cents=credit.get(d.key, 0),
         )
-    portions = [p for d in ordered for p in d.portions]
+        for d in ordered
+    )
     return Report(
         name=name,
         parameters=parameters,
         columns=_columns(DebtorRow, interval),
-        rows=tuple(rows),
-        totals=_totals(portions, interval, sum(r.credit_cents for r in rows), "total_cents"),
+        rows=rows,
+        totals=_totals(ordered, interval, sum(r.credit_cents for r in rows), "total_cents"),
     )
 
 
@@ -458,12 +463,11 @@ def _detailed(
         for d in ordered
         for p in sorted(d.portions, key=_portion_order)
     )
-    portions = [p for d in ordered for p in d.portions]
-    held = sum(credit.get(d.portions[0].debtor, 0) for d in ordered)
+    held = sum(credit.get(d.key, 0) for d in ordered)
     return Report(
         name=name,
         parameters=parameters,
         columns=columns_of(DebtorLineRow),
         rows=rows,
-        totals=_totals(portions, interval, held, "owing_cents"),
+        totals=_totals(ordered, interval, held, "owing_cents"),
     )
