@@ -33,6 +33,7 @@ TODAY = dt.date(2025, 12, 31)
 
 MONTH = ReportParams(from_date=MONTH_FROM, to_date=MONTH_TO)
 MONTH_END = ReportParams(as_of=MONTH_TO)
+OPEN_PERIOD = ReportParams(as_of=dt.date(2025, 12, 20))
 
 # (label, report, params, target seconds)
 PERIOD_CASES: list[tuple[str, str, ReportParams, float]] = [
@@ -45,6 +46,9 @@ PERIOD_CASES: list[tuple[str, str, ReportParams, float]] = [
     ("debtors (as of month end)", "debtors", MONTH_END, 1.0),
     ("unallocated (as of month end)", "unallocated", MONTH_END, 1.0),
     ("unearned (as of month end)", "unearned", MONTH_END, 1.0),
+    # In the open period (after the last closing, 2025-11-30): a closing plus 20 days
+    ("debtors (open period, as of 2025-12-20)", "debtors", OPEN_PERIOD, 1.0),
+    ("unallocated (open period, as of 2025-12-20)", "unallocated", OPEN_PERIOD, 1.0),
     ("debtors (yearly, as of 2025-06-30)", "debtors", ReportParams(as_of=YEAR_AS_OF), 5.0),
     (
         "income-by-provider (yearly)",

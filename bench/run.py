@@ -33,8 +33,10 @@ import generate
 import measure
 import report
 import reports
+from clinicledger.services import periods
 from clinicledger.store import schema
 from clinicledger.store.engine import make_engine
+from clinicledger.store.uow import UnitOfWork
 
 BENCH = Path(__file__).resolve().parent
 
@@ -132,6 +134,29 @@ def pg_server_version(url: str) -> str:
     return f"{version} ({', '.join(f'{k}={v}' for k, v in settings.items())})"
 
 
+def close_period(url: str) -> dict[str, Any]:
+    """Close the period through the last month end before the practice's latest business
+    day, through the service, as the practice manager would at each month end (here once,
+    after three years: the costliest close there is). Point-in-time reports then read the
+    kept month-end balances."""
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        latest = conn.execute(text("SELECT max(effective_date) FROM entries")).scalar_one()
+    latest = dt.date.fromisoformat(str(latest)[:10])
+    through = latest.replace(day=1) - dt.timedelta(days=1)
+    t0 = time.perf_counter()
+    periods.close_period(
+        UnitOfWork(engine, now=dt.datetime.now(dt.UTC), actor="bench"), through=through
+    )
+    seconds = time.perf_counter() - t0
+    with engine.connect() as conn:
+        closings, kept = conn.execute(
+            text("SELECT count(DISTINCT closing_id), count(*) FROM closing_balances")
+        ).one()
+    engine.dispose()
+    return {"through": through.isoformat(), "seconds": seconds, "closings": closings, "kept": kept}
+
+
 def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
     plan = generate.Plan.for_scale(args.scale)
     result: dict[str, Any] = {
@@ -185,6 +210,12 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
     if backend == "postgresql":
         result["vacuum_analyze_seconds"] = vacuum_analyze(url)
         log(f"{backend}: VACUUM ANALYZE {result['vacuum_analyze_seconds']:.0f} s")
+    log(f"{backend}: closing the period")
+    result["close"] = close_period(url)
+    log(
+        f"{backend}: closed through {result['close']['through']} in "
+        f"{result['close']['seconds']:.0f} s"
+    )
     result["database_bytes"] = database_size(backend, url)
     result["payer_lines"] = payer_lines(url)
     result["check_timeout"] = args.check_timeout
