@@ -371,9 +371,10 @@ def balances_since(
     ``as_of`` as known at ``as_known_at``: ``closing``'s kept balances plus the postings
     dated after it. Columns: the account's keys, ``amount_cents`` and ``last_recorded_at``.
 
-    Exact because a closed period cannot change: nothing dated on or before a closing is
-    recorded after it, so if the closing was made by ``as_known_at`` it holds exactly the
-    postings up to its date that were known then."""
+    ``closing`` must be on or before ``as_of`` and made by ``as_known_at``. Then this is
+    exact, because a closed period cannot change: nothing dated on or before a closing is
+    recorded after it, so the closing holds exactly the postings up to its date that were
+    known at ``as_known_at`` (``check`` proves both halves of that)."""
     keys = KEPT_BALANCES[account]
     later = [P.c.account == account.value, *time_conditions(as_of, as_known_at)]
     parts = []
