@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, case, select
+from sqlalchemy import Connection, case, func, select
 
 from clinicledger.domain.errors import InvalidInput
 from clinicledger.domain.ids import format_id
@@ -29,6 +29,8 @@ from clinicledger.domain.journal import Account
 from clinicledger.reports.base import Report, ReportParams, columns_of, local_time
 from clinicledger.store import ledger
 from clinicledger.store import tables as t
+
+P = t.postings
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -71,20 +73,28 @@ def _balances(
         conn, account, as_of=as_of, as_known_at=params.as_known_at
     )
     pay = t.payments
-    query = (
-        select(
-            pay.c.id,
-            t.locations.c.code.label("location"),
-            pay.c.received_date,
-            case((pay.c.patient_id.is_not(None), t.patients.c.name), else_=t.payers.c.name).label(
-                "received_from"
-            ),
-            pay.c.method,
-            pay.c.reference,
-            pay.c.amount_cents,
-            (-per_payment.c.amount_cents).label("balance_cents"),
-            per_payment.c.last_recorded_at,
+    columns = [
+        pay.c.id,
+        t.locations.c.code.label("location"),
+        pay.c.received_date,
+        case((pay.c.patient_id.is_not(None), t.patients.c.name), else_=t.payers.c.name).label(
+            "received_from"
+        ),
+        pay.c.method,
+        pay.c.reference,
+        pay.c.amount_cents,
+        (-per_payment.c.amount_cents).label("balance_cents"),
+    ]
+    if account is Account.RETAINED:
+        # when last retained or cleared: a look-up by payment for each of the few listed
+        last = select(func.max(P.c.recorded_at)).where(
+            P.c.payment_id == pay.c.id,
+            P.c.account == account.value,
+            *ledger.time_conditions(as_of, params.as_known_at),
         )
+        columns.append(last.scalar_subquery().label("last_recorded_at"))
+    query = (
+        select(*columns)
         .join(per_payment, per_payment.c.payment_id == pay.c.id)
         .join(t.locations, t.locations.c.id == pay.c.location_id)
         .outerjoin(t.patients, t.patients.c.id == pay.c.patient_id)

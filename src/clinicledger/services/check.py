@@ -6,6 +6,7 @@ the first; an empty result means the ledger is sound.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -135,42 +136,46 @@ def _clock_order(conn: Connection) -> list[Violation]:
 
 
 def _closings(conn: Connection) -> list[Violation]:
-    """Each closing keeps exactly the balances the journal gives at its date: the closing
-    before it plus the postings in between (the first one: all postings up to it)."""
+    """Each closing keeps exactly the balances the journal gives at its date, each one
+    once: checked against the last closing found right plus the postings in between (the
+    first one against all postings up to it), so one wrong closing is reported once."""
     found: list[Violation] = []
-    previous: ledger.Closing | None = None
+    kept = t.closing_balances
+    last_right: ledger.Closing | None = None
     for row in conn.execute(select(t.closings).order_by(t.closings.c.as_of)).all():
         closing = ledger.Closing(id=row.id, as_of=row.as_of, recorded_at=row.recorded_at)
+        right = True
         for account, keys in ledger.KEPT_BALANCES.items():
             expected = ledger.balances_since(
-                previous, account, as_of=closing.as_of, as_known_at=closing.recorded_at
+                last_right, account, as_of=closing.as_of, as_known_at=closing.recorded_at
             )
-            kept = t.closing_balances
-            kept_rows = conn.execute(
-                select(*(kept.c[k] for k in keys), kept.c.amount_cents).where(
-                    kept.c.closing_id == closing.id, kept.c.account == account.value
-                )
-            ).all()
-            want = {
-                tuple(r[:-1]): int(r[-1])
+            want = Counter(
+                tuple(r)
                 for r in conn.execute(
                     select(*(expected.c[k] for k in keys), expected.c.amount_cents)
                 )
-            }
-            have = {tuple(r[:-1]): int(r[-1]) for r in kept_rows}
-            if have != want:
-                differing = sum(
-                    1 for key in have.keys() | want.keys() if have.get(key) != want.get(key)
+            )
+            have = Counter(
+                tuple(r)
+                for r in conn.execute(
+                    select(*(kept.c[k] for k in keys), kept.c.amount_cents).where(
+                        kept.c.closing_id == closing.id, kept.c.account == account.value
+                    )
                 )
+            )
+            if have != want:
+                right = False
+                differing = (have - want).total() + (want - have).total()
                 found.append(
                     Violation(
                         code="closing_mismatch",
                         message=f"the {account.value} balances kept at the closing of "
                         f"{closing.as_of.isoformat()} differ from the journal "
-                        f"({differing} balance(s))",
+                        f"({differing} row(s) wrong or missing)",
                     )
                 )
-        previous = closing
+        if right:
+            last_right = closing
     return found
 
 

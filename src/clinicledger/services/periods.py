@@ -64,13 +64,12 @@ def _keep_closing_balances(uow: UnitOfWork, through: dt.date) -> list[dt.date]:
             balances = ledger.balances_since(previous, account, as_of=as_of, as_known_at=None)
             conn.execute(
                 insert(t.closing_balances).from_select(
-                    ["closing_id", "account", *keys, "amount_cents", "last_recorded_at"],
+                    ["closing_id", "account", *keys, "amount_cents"],
                     select(
                         literal(closing_id),
                         literal(account.value),
                         *(balances.c[k] for k in keys),
                         balances.c.amount_cents,
-                        balances.c.last_recorded_at,
                     ),
                 )
             )

@@ -369,7 +369,7 @@ def balances_since(
 ) -> Subquery:
     """Every non-zero balance of ``account`` (one of :data:`KEPT_BALANCES`) as of
     ``as_of`` as known at ``as_known_at``: ``closing``'s kept balances plus the postings
-    dated after it. Columns: the account's keys, ``amount_cents`` and ``last_recorded_at``.
+    dated after it. Columns: the account's keys and ``amount_cents``.
 
     ``closing`` must be on or before ``as_of`` and made by ``as_known_at``. Then this is
     exact, because a closed period cannot change: nothing dated on or before a closing is
@@ -380,29 +380,20 @@ def balances_since(
     parts = []
     if closing is not None:
         kept = t.closing_balances
-        kept_rows = select(
-            *(kept.c[k] for k in keys),
-            kept.c.amount_cents,
-            kept.c.last_recorded_at,
-        ).where(kept.c.closing_id == closing.id, kept.c.account == account.value)
+        kept_rows = select(*(kept.c[k] for k in keys), kept.c.amount_cents).where(
+            kept.c.closing_id == closing.id, kept.c.account == account.value
+        )
         if as_of == closing.as_of:  # nothing after it: the kept balances, as they are
             return kept_rows.subquery()
         later.append(P.c.effective_date > closing.as_of)
         parts.append(kept_rows)
-    parts.append(
-        select(
-            *(P.c[k] for k in keys),
-            P.c.amount_cents,
-            P.c.recorded_at.label("last_recorded_at"),
-        ).where(*later)
-    )
+    parts.append(select(*(P.c[k] for k in keys), P.c.amount_cents).where(*later))
     rows = union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
     total = func.sum(rows.c.amount_cents)
     return (
         select(
             *(rows.c[k] for k in keys),
             total.label("amount_cents"),
-            func.max(rows.c.last_recorded_at).label("last_recorded_at"),
         )
         .group_by(*(rows.c[k] for k in keys))
         .having(total != 0)

@@ -284,8 +284,6 @@ closing_balances = Table(
     Column("payer_id", ForeignKey("payers.id"), nullable=True),
     Column("patient_id", ForeignKey("patients.id"), nullable=True),
     Column("amount_cents", BigInteger, nullable=False),
-    # the latest recorded_at of the postings summed (retained funds show when last kept)
-    Column("last_recorded_at", DateTime, nullable=False),
     Index("ix_closing_balances_closing_account", "closing_id", "account"),
 )
 

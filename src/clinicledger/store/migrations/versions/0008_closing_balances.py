@@ -40,7 +40,6 @@ def upgrade() -> None:
         sa.Column("payer_id", sa.Integer(), nullable=True),
         sa.Column("patient_id", sa.Integer(), nullable=True),
         sa.Column("amount_cents", sa.BigInteger(), nullable=False),
-        sa.Column("last_recorded_at", sa.DateTime(), nullable=False),
         sa.ForeignKeyConstraint(["closing_id"], ["closings.id"]),
         sa.ForeignKeyConstraint(["line_id"], ["lines.id"]),
         sa.ForeignKeyConstraint(["payment_id"], ["payments.id"]),
