@@ -6,11 +6,13 @@ import datetime as dt
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError
 
 from clinicledger.domain.errors import Conflict, OverAllocation, PeriodClosed
 from clinicledger.domain.journal import Account, Entry, EntryKind
 from clinicledger.domain.rules import AdjustmentReason, LineKind, PayerKind, PaymentMethod
 from clinicledger.services import balances, check, invoicing, masters, payments, periods
+from clinicledger.services.common import reading
 from clinicledger.services.invoicing import LineSpec
 from clinicledger.store import ledger
 from clinicledger.store import tables as t
@@ -357,3 +359,33 @@ def test_an_id_past_the_integer_range_is_not_found_on_every_backend(practice, en
     ):
         with pytest.raises(NotFound):
             call()
+
+
+def test_a_reading_transaction_sees_one_moment_while_others_write(practice, engine) -> None:
+    """A report's statements all read the same moment: a payment committed meanwhile by
+    another clerk shows in neither the first nor the second read."""
+    pay(practice, 5000)
+
+    def received() -> int:
+        return int(conn.execute(select(func.count()).select_from(t.payments)).scalar_one())
+
+    with reading(engine) as conn:
+        assert received() == 1
+        pay(practice, 7000)  # another connection, committed
+        assert received() == 1
+        total = conn.execute(
+            select(func.sum(t.postings.c.amount_cents)).where(
+                t.postings.c.account == Account.UNALLOCATED.value
+            )
+        ).scalar_one()
+        assert int(total) == -5000
+    with reading(engine) as conn:
+        assert received() == 2
+
+
+def test_a_reading_transaction_cannot_write(practice, engine) -> None:
+    with reading(engine) as conn:
+        if engine.dialect.name == "sqlite":
+            pytest.skip("SQLite's reading transaction is read-only by use, not by setting")
+        with pytest.raises(DBAPIError, match="read-only transaction"):
+            conn.execute(t.ledger_clock.update().values(last_invoice_number=99))
