@@ -33,7 +33,14 @@ from clinicledger.domain.rules import (
     PaymentMethod,
     parse_choice,
 )
-from clinicledger.render.formats import to_csv, to_json, to_table
+from clinicledger.render.formats import (
+    LARGE_TABLE_ROWS,
+    row_count,
+    to_csv,
+    to_json,
+    to_table,
+    to_text,
+)
 from clinicledger.reports.aging_trend import aging_chart
 from clinicledger.reports.base import PRESETS, Report, ReportParams, preset_range
 from clinicledger.services import (
@@ -821,14 +828,17 @@ def report_command(
 
 
 def _write_report(result: Report, format_: str, output: str | None) -> None:
-    if format_ == "table":
+    if format_ == "table" and row_count(result) <= LARGE_TABLE_ROWS:
         from rich.console import Console
 
         with contextlib.ExitStack() as stack:
             handle = stack.enter_context(open(output, "w", encoding="utf-8")) if output else None
             Console(file=handle, width=200 if handle else None).print(to_table(result))
         return
-    text = to_json(result) + "\n" if format_ == "json" else to_csv(result)
+    if format_ == "table":
+        text = to_text(result)
+    else:
+        text = to_json(result) + "\n" if format_ == "json" else to_csv(result)
     if output is None:
         sys.stdout.write(text)
     else:
