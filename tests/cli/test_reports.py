@@ -105,6 +105,18 @@ def test_a_filter_a_report_does_not_take_is_refused(cli: Cli, practice: None) ->
     }
 
 
+def test_an_aging_trend_to_the_end_of_the_calendar_is_refused_by_name(
+    cli: Cli, practice: None
+) -> None:
+    result = cli("report", "aging-trend", "--from", "2024-01-01", "--to", "9999-12-31", json=True)
+    assert result.status == 2
+    assert result.error() == {
+        "code": "range_too_long",
+        "field": "to",
+        "message": "to: --from 2024-01-01 --to 9999-12-31 spans 95712 months; at most 240",
+    }
+
+
 def test_the_aging_chart_is_a_png(cli: Cli, practice: None, tmp_path: Path) -> None:
     chart = tmp_path / "aging.png"
     cli.ok(

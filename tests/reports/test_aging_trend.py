@@ -251,3 +251,12 @@ def run_owing(engine, line_id: int) -> int:
                 )
             ).scalar_one()
         )
+
+
+def test_month_ends_reach_the_end_of_the_calendar() -> None:
+    assert month_ends(D(9999, 11, 15), D(9999, 12, 31)) == (D(9999, 11, 30), D(9999, 12, 31))
+    assert month_ends(D(2024, 12, 1), D(2025, 2, 28)) == (
+        D(2024, 12, 31),
+        D(2025, 1, 31),
+        D(2025, 2, 28),
+    )

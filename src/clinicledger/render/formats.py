@@ -78,6 +78,7 @@ LARGE_TABLE_ROWS = 500
 
 
 def row_count(report: Report) -> int:
+    """Rows of the report and of all its sections."""
     return sum(len(part.rows) for part in (report, *report.sections))
 
 

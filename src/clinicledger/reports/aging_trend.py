@@ -7,8 +7,8 @@ more than zero is owing; its age is M minus the line's service date (for a produ
 invoice date), in days. Brackets of ``interval_days`` (option, default 30): 0-29, 30-59,
 60-89 and 90 or more. Unapplied credit is not netted off: these are the debts.
 
-Month ends are those from ``from_date`` to ``to_date`` inclusive (both required), at most
-:data:`MONTHS_MAX` of them. Filters: ``location`` (the invoice's) and ``provider`` (the
+Month ends are those from ``from_date`` to ``to_date`` inclusive (both required), a span
+of at most :data:`MONTHS_MAX` months. Filters: ``location`` (the invoice's) and ``provider`` (the
 line's). A month end inside a closed period is read from its closing's kept balances.
 """
 
@@ -23,14 +23,14 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 from sqlalchemy.sql import ColumnElement
 
-from clinicledger.domain.dates import month_ends
+from clinicledger.domain.dates import month_ends, months_spanned
 from clinicledger.domain.errors import InvalidInput
 from clinicledger.domain.journal import Account
 from clinicledger.reports.base import Column, Report, ReportParams
 from clinicledger.store import ledger
 from clinicledger.store import tables as t
 
-MONTHS_MAX = 240  # twenty years of month ends
+MONTHS_MAX = 240  # twenty years
 INTERVAL_DAYS_DEFAULT = 30
 INTERVAL_DAYS_MAX = 3650
 BRACKETS = 4
@@ -75,13 +75,16 @@ def aging_trend(conn: Connection, params: ReportParams) -> Report:
         raise InvalidInput(
             "from", "this report needs --from and --to (the months to show)", code="range_missing"
         )
-    ends = month_ends(params.from_date, params.to_date)
-    if len(ends) > MONTHS_MAX:
+    # counted before the month ends are listed: --to 9999-12-31 must not build millennia
+    months = months_spanned(params.from_date, params.to_date)
+    if months > MONTHS_MAX:
         raise InvalidInput(
-            "from",
-            f"{len(ends)} month ends asked for; at most {MONTHS_MAX}",
+            "to",
+            f"--from {params.from_date.isoformat()} --to {params.to_date.isoformat()} spans "
+            f"{months} months; at most {MONTHS_MAX}",
             code="range_too_long",
         )
+    ends = month_ends(params.from_date, params.to_date)
     filters: list[ColumnElement[bool]] = []
     if params.location is not None:
         location_id = ledger.id_for_code(conn, "location", params.location)

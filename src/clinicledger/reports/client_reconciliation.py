@@ -241,7 +241,6 @@ def _lines(conn: Connection, patient_id: int, params: ReportParams) -> tuple[_Li
     query = (
         select(
             t.lines.c.id,
-            t.lines.c.kind,
             t.lines.c.client_billable,
             t.lines.c.insurance_status,
             t.lines.c.deleted_at,

@@ -128,7 +128,7 @@ class _Debtor:
         if cents > 0 and portion.age_days > self.oldest_days:
             self.oldest_days = portion.age_days
 
-    def emptied(self) -> _Debtor:
+    def empty_copy(self) -> _Debtor:
         return _Debtor(key=self.key, name=self.name, code=self.code, kind=self.kind)
 
 
@@ -191,7 +191,7 @@ def debtors(conn: Connection, params: ReportParams) -> Report:
             for portion in d.portions:
                 into = by_location[portion.location].get(key)
                 if into is None:
-                    into = by_location[portion.location][key] = d.emptied()
+                    into = by_location[portion.location][key] = d.empty_copy()
                 into.add(portion)
         sections = tuple(part(f"debtors: {loc}", by_location[loc]) for loc in sorted(by_location))
         whole = part("debtors", found)
@@ -350,10 +350,11 @@ def _credit(
         conn, Account.UNALLOCATED, as_of=as_of, as_known_at=params.as_known_at
     )
     held = (-func.sum(unapplied.c.amount_cents)).label("credit_cents")
+    pay = t.payments
     rows = conn.execute(
-        select(unapplied.c.payer_id, unapplied.c.patient_id, held).group_by(
-            unapplied.c.payer_id, unapplied.c.patient_id
-        )
+        select(pay.c.payer_id, pay.c.patient_id, held)
+        .join(pay, pay.c.id == unapplied.c.payment_id)
+        .group_by(pay.c.payer_id, pay.c.patient_id)
     ).all()
     credit: dict[tuple[str, int], int] = defaultdict(int)
     for r in rows:

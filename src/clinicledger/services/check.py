@@ -143,7 +143,7 @@ def _closings(conn: Connection) -> list[Violation]:
     kept = t.closing_balances
     last_right: ledger.Closing | None = None
     for row in conn.execute(select(t.closings).order_by(t.closings.c.as_of)).all():
-        closing = ledger.Closing(id=row.id, as_of=row.as_of, recorded_at=row.recorded_at)
+        closing = ledger.Closing.of(row)
         right = True
         for account, keys in ledger.KEPT_BALANCES.items():
             expected = ledger.balances_since(
@@ -165,13 +165,14 @@ def _closings(conn: Connection) -> list[Violation]:
             )
             if have != want:
                 right = False
-                differing = (have - want).total() + (want - have).total()
+                # a balance: its keys (a wrong amount is one balance, not two rows)
+                differing = len({r[:-1] for r in (have - want) + (want - have)})
                 found.append(
                     Violation(
                         code="closing_mismatch",
                         message=f"the {account.value} balances kept at the closing of "
                         f"{closing.as_of.isoformat()} differ from the journal "
-                        f"({differing} row(s) wrong or missing)",
+                        f"({differing} balance(s) wrong, missing or kept twice)",
                     )
                 )
         if right:

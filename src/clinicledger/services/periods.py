@@ -1,6 +1,6 @@
 """Closing a period: no later entry may carry an effective date inside it, and its
 receivable and unapplied balances are kept at each month end (``closings``). A close is
-also when SQLite's planner statistics are refreshed."""
+also when the planner statistics are refreshed."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from clinicledger.store.engine import refresh_planner_statistics
 from clinicledger.store.uow import UnitOfWork
 
 
-def close_period(uow: UnitOfWork, *, through: dt.date) -> list[dt.date]:
+def close_period(uow: UnitOfWork, *, through: dt.date) -> tuple[dt.date, ...]:
     """Close everything up to and including ``through``. A close cannot be undone. Returns
     the dates whose balances were kept: the month ends not kept before, and ``through``."""
     with uow:
@@ -43,17 +43,17 @@ def close_period(uow: UnitOfWork, *, through: dt.date) -> list[dt.date]:
     return kept
 
 
-def _keep_closing_balances(uow: UnitOfWork, through: dt.date) -> list[dt.date]:
+def _keep_closing_balances(uow: UnitOfWork, through: dt.date) -> tuple[dt.date, ...]:
     """Keep the balances at each month end not yet kept, up to ``through``, and at
     ``through`` itself; each built from the one before it and the postings in between.
     Returns the dates kept."""
     conn = uow.conn
-    previous = ledger.closing_before(conn, None, None)
+    previous = ledger.closing_before(conn, as_of=None, as_known_at=None)
     if previous is not None:
         first = previous.as_of + dt.timedelta(days=1)
     else:
         first = _first_posting_date(conn) or through
-    dates = [d for d in month_ends(first, through) if d != through] + [through]
+    dates = (*(d for d in month_ends(first, through) if d != through), through)
     for as_of in dates:
         closing_id = conn.execute(
             insert(t.closings)

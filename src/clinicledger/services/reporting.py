@@ -76,8 +76,9 @@ def _cyclic_gc_paused() -> Iterator[None]:
     """A large report builds tens of thousands of small objects that all live until it is
     rendered, and Python's cycle collector would walk them over and over (a third of the
     debtors listing's time on the bench practice). They hold no cycles: reference counting
-    frees them. The collector is left as it was found, so nested or concurrent reports
-    never leave it off."""
+    frees them. Only the report that turned the collector off turns it on again, so it is
+    never left off; with reports in several threads it may come back on before the last
+    one ends, which costs time, not correctness."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:

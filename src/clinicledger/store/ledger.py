@@ -1,7 +1,9 @@
 """Read queries over the journal and the master tables, shared by services and reports.
 
 Every balance is a sum of postings, optionally limited to ``effective_date <= as_of`` and
-``recorded_at <= as_known_at``.
+``recorded_at <= as_known_at``; for the balances a closing keeps (:data:`KEPT_BALANCES`),
+the same sum is read as the latest closing plus the postings after it
+(:func:`account_balances`).
 """
 
 from __future__ import annotations
@@ -331,11 +333,13 @@ def closed_through(conn: Connection) -> dt.date | None:
     return None if row is None else row.closed_through
 
 
-# The balances a closing keeps (tables.closing_balances), and what identifies each one.
+# The balances a closing keeps (tables.closing_balances), and what identifies each one: a
+# line portion (its billed-to party and its patient), or a payment (whose party is the
+# payment's own, whatever its postings carry).
 KEPT_BALANCES: dict[Account, tuple[str, ...]] = {
-    Account.RECEIVABLE: ("line_id", "payer_id", "patient_id"),  # a line portion
-    Account.UNALLOCATED: ("payment_id", "payer_id", "patient_id"),  # a payment's unapplied
-    Account.RETAINED: ("payment_id", "payer_id", "patient_id"),  # a payment's retained
+    Account.RECEIVABLE: ("line_id", "payer_id", "patient_id"),
+    Account.UNALLOCATED: ("payment_id",),
+    Account.RETAINED: ("payment_id",),
 }
 
 
@@ -345,9 +349,14 @@ class Closing:
     as_of: dt.date
     recorded_at: dt.datetime
 
+    @classmethod
+    def of(cls, row: Any) -> Closing:
+        """From a row of ``closings``."""
+        return cls(id=row.id, as_of=row.as_of, recorded_at=row.recorded_at)
+
 
 def closing_before(
-    conn: Connection, as_of: dt.date | None, as_known_at: dt.datetime | None
+    conn: Connection, *, as_of: dt.date | None, as_known_at: dt.datetime | None
 ) -> Closing | None:
     """The latest closing on or before ``as_of`` that was made by ``as_known_at``."""
     c = t.closings
@@ -357,7 +366,7 @@ def closing_before(
     if as_known_at is not None:
         query = query.where(c.c.recorded_at <= as_known_at)
     row = conn.execute(query).one_or_none()
-    return None if row is None else Closing(id=row.id, as_of=row.as_of, recorded_at=row.recorded_at)
+    return None if row is None else Closing.of(row)
 
 
 def balances_since(
@@ -410,5 +419,5 @@ def account_balances(
 ) -> Subquery:
     """:func:`balances_since` the latest closing that applies: one closed month's kept
     balances and the postings after it, rather than all of history."""
-    closing = closing_before(conn, as_of, as_known_at)
+    closing = closing_before(conn, as_of=as_of, as_known_at=as_known_at)
     return balances_since(closing, account, as_of=as_of, as_known_at=as_known_at)
