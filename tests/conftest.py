@@ -9,13 +9,16 @@ PostgreSQL: its own database per xdist worker, truncated before each test).
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import os
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -118,3 +121,38 @@ def clock(engine: Engine) -> Clock:
     made = Clock(engine)
     masters.init_ledger(engine, made.uow)
     return made
+
+
+@pytest.fixture
+def fresh(engine: Engine, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    """For property tests: a function making a new empty ledger for each example, on the
+    ``engine``'s backend; it returns (engine, clock)."""
+    numbers = itertools.count()
+    made: list[Engine] = []
+    sqlite = engine.dialect.name == "sqlite"
+    template = request.getfixturevalue("sqlite_template") if sqlite else None
+
+    def new() -> tuple[Engine, Clock]:
+        if template is not None:
+            path = tmp_path / f"ledger-{next(numbers)}.db"
+            shutil.copy(template, path)
+            ledger_engine = make_engine(str(path))
+            made.append(ledger_engine)
+        else:
+            reset_pg(engine)
+            ledger_engine = engine
+        clock = Clock(ledger_engine)
+        masters.init_ledger(ledger_engine, clock.uow)
+        return ledger_engine, clock
+
+    yield new
+    for e in made:
+        e.dispose()
+
+
+# Hypothesis settings of the property tests that build a ledger per example.
+PROPERTY = settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)

@@ -8,11 +8,10 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
-import shutil
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import event, given
 from hypothesis import strategies as st
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.exc import DBAPIError
@@ -30,8 +29,7 @@ from clinicledger.services.invoicing import LineSpec
 from clinicledger.services.reporting import run_report
 from clinicledger.store import ledger
 from clinicledger.store import tables as t
-from clinicledger.store.engine import make_engine
-from conftest import Clock, reset_pg
+from conftest import PROPERTY, Clock
 
 D = dt.date
 KEPT = tuple(ledger.KEPT_BALANCES)
@@ -680,39 +678,6 @@ DETAILED = {"detail": "detailed", "separate_locations": True}
 
 def outputs(engine, views, today: dt.date) -> list[str]:
     return [to_json(run_report(engine, name, params, today=today)) for name, params in views]
-
-
-@pytest.fixture
-def fresh(engine, request, tmp_path):
-    """A new empty ledger for each example: (engine, clock)."""
-    numbers = itertools.count()
-    made = []
-    sqlite = engine.dialect.name == "sqlite"
-    template = request.getfixturevalue("sqlite_template") if sqlite else None
-
-    def new():
-        if sqlite:
-            path = tmp_path / f"ledger-{next(numbers)}.db"
-            shutil.copy(template, path)
-            ledger_engine = make_engine(str(path))
-            made.append(ledger_engine)
-        else:
-            reset_pg(engine)
-            ledger_engine = engine
-        clock = Clock(ledger_engine)
-        masters.init_ledger(ledger_engine, clock.uow)
-        return ledger_engine, clock
-
-    yield new
-    for e in made:
-        e.dispose()
-
-
-PROPERTY = settings(
-    max_examples=20,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
 
 
 def first_posting_date(engine) -> dt.date | None:

@@ -4,12 +4,10 @@ PostgreSQL, and the property that its total is every party's owing charges."""
 from __future__ import annotations
 
 import datetime as dt
-import itertools
-import shutil
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
@@ -24,8 +22,7 @@ from clinicledger.services.common import reading
 from clinicledger.services.invoicing import LineSpec
 from clinicledger.store import ledger
 from clinicledger.store import tables as t
-from clinicledger.store.engine import make_engine
-from conftest import Clock, reset_pg
+from conftest import PROPERTY, Clock
 
 D = dt.date
 SYDNEY = ZoneInfo("Australia/Sydney")
@@ -455,39 +452,6 @@ def play(clock: Clock, steps) -> list[dt.datetime]:
             event(f"refused: {s[0]}")
         moments.append(clock.now)
     return moments
-
-
-@pytest.fixture
-def fresh(engine, request, tmp_path):
-    """A new empty ledger for each example: (engine, clock)."""
-    numbers = itertools.count()
-    made = []
-    sqlite = engine.dialect.name == "sqlite"
-    template = request.getfixturevalue("sqlite_template") if sqlite else None
-
-    def new():
-        if sqlite:
-            path = tmp_path / f"ledger-{next(numbers)}.db"
-            shutil.copy(template, path)
-            ledger_engine = make_engine(str(path))
-            made.append(ledger_engine)
-        else:
-            reset_pg(engine)
-            ledger_engine = engine
-        clock = Clock(ledger_engine)
-        masters.init_ledger(ledger_engine, clock.uow)
-        return ledger_engine, clock
-
-    yield new
-    for e in made:
-        e.dispose()
-
-
-PROPERTY = settings(
-    max_examples=20,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
 
 
 def party_charges(conn, as_of, as_known_at) -> int:
