@@ -39,7 +39,8 @@ def reading(engine: Engine) -> Iterator[Connection]:
     report's parts and totals agree: SQLite's deferred BEGIN (no write lock) reads one
     snapshot; on PostgreSQL, REPEATABLE READ (a read-only transaction never fails to
     serialise), with memory to sort and group a large report without spilling to disk and
-    no JIT compiling (bench, 1M lines: the debtors listing 1.1 s -> 0.8 s)."""
+    no JIT compiling (bench, 1M lines: the debtors aggregate spilled in 5 batches, and JIT
+    took 90 ms of a 0.4 s statement)."""
     postgresql = engine.dialect.name == "postgresql"
     options = {"isolation_level": "REPEATABLE READ"} if postgresql else {}
     with (
