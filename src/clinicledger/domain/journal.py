@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from clinicledger.domain.errors import InvariantBroken
 
@@ -56,18 +56,7 @@ class Posting:
     reason: str | None = None
 
     def negated(self) -> Posting:
-        return Posting(
-            account=self.account,
-            amount_cents=-self.amount_cents,
-            patient_id=self.patient_id,
-            payer_id=self.payer_id,
-            provider_id=self.provider_id,
-            location_id=self.location_id,
-            invoice_id=self.invoice_id,
-            line_id=self.line_id,
-            payment_id=self.payment_id,
-            reason=self.reason,
-        )
+        return replace(self, amount_cents=-self.amount_cents)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
