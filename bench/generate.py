@@ -47,14 +47,12 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 
+from clinicledger.domain.choices import LineKind, PayerKind, PaymentMethod
 from clinicledger.domain.ids import format_id
 from clinicledger.domain.journal import Entry, EntryKind
 from clinicledger.domain.money import gst_included_cents
-from clinicledger.domain.rules import (
-    LineKind,
+from clinicledger.domain.postings import (
     LineRef,
-    PayerKind,
-    PaymentMethod,
     PaymentRef,
     allocation_postings,
     charge_postings,

@@ -15,11 +15,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, Engine, event, func, select, text
 from sqlalchemy.exc import DBAPIError
 
+from clinicledger.domain.choices import PaymentMethod
 from clinicledger.domain.journal import Account
-from clinicledger.domain.rules import PaymentMethod
 from clinicledger.services import check
 from clinicledger.services.balances import balance
-from clinicledger.services.payments import allocate, record_payment
+from clinicledger.services.payments import Allocate, RecordPayment, allocate, record_payment
 from clinicledger.store import tables as t
 from clinicledger.store.uow import UnitOfWork
 
@@ -110,17 +110,21 @@ def post_and_allocate(engine: Engine, iterations: int, rng: random.Random) -> di
         t0 = time.perf_counter()
         payment_id = record_payment(
             UnitOfWork(engine, now=now, actor="bench"),
-            from_code=target["patient"],
-            amount_cents=int(target["owing"]),
-            method=PaymentMethod.EFTPOS,
-            received_date=received,
-            location_code=target["location"],
+            RecordPayment(
+                from_code=target["patient"],
+                amount_cents=int(target["owing"]),
+                method=PaymentMethod.EFTPOS,
+                received_date=received,
+                location_code=target["location"],
+            ),
         )
         t1 = time.perf_counter()
         allocate(
             UnitOfWork(engine, now=now + dt.timedelta(seconds=1), actor="bench"),
-            payment_id=payment_id,
-            targets=[(int(target["line_id"]), int(target["owing"]))],
+            Allocate(
+                payment_id=payment_id,
+                targets=((int(target["line_id"]), int(target["owing"])),),
+            ),
         )
         t2 = time.perf_counter()
         record_s.append(t1 - t0)
@@ -467,8 +471,8 @@ def fidelity(engine: Engine, first_service_entry: int, rng: random.Random) -> di
     services wrote (charges, payments, allocations) with those of generated entries of the
     same kinds, and check that each unit of work's entries and audit records share one
     ``recorded_at``."""
-    from clinicledger.domain.rules import LineKind
-    from clinicledger.services.invoicing import LineSpec, create_invoice
+    from clinicledger.domain.choices import LineKind
+    from clinicledger.services.invoicing import CreateInvoice, LineSpec, create_invoice
 
     with reading_conn(engine) as conn:
         last = conn.execute(select(t.ledger_clock.c.last_recorded_at)).scalar_one()
@@ -477,23 +481,25 @@ def fidelity(engine: Engine, first_service_entry: int, rng: random.Random) -> di
     for n, (item, billed_to) in enumerate((("RPT1", None), ("10961", None), ("23", "MEDICARE"))):
         create_invoice(
             UnitOfWork(engine, now=now + dt.timedelta(seconds=n), actor="bench"),
-            patient_code=f"P{n + 1:06d}",
-            location_code="CBD",
-            billed_to_code=billed_to,
-            lines=[
-                LineSpec(
-                    kind=LineKind.SERVICE,
-                    item_code=item,
-                    provider_code="PR01",
-                    service_date=today,
+            CreateInvoice(
+                patient_code=f"P{n + 1:06d}",
+                location_code="CBD",
+                billed_to_code=billed_to,
+                lines=(
+                    LineSpec(
+                        kind=LineKind.SERVICE,
+                        item_code=item,
+                        provider_code="PR01",
+                        service_date=today,
+                    ),
+                    LineSpec(
+                        kind=LineKind.SERVICE,
+                        item_code="GYM1",
+                        provider_code="PR02",
+                        service_date=today,
+                    ),
                 ),
-                LineSpec(
-                    kind=LineKind.SERVICE,
-                    item_code="GYM1",
-                    provider_code="PR02",
-                    service_date=today,
-                ),
-            ],
+            ),
         )
     E = t.entries
     with reading_conn(engine) as conn:

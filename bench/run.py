@@ -146,7 +146,8 @@ def close_period(url: str) -> dict[str, Any]:
     through = latest.replace(day=1) - dt.timedelta(days=1)
     t0 = time.perf_counter()
     periods.close_period(
-        UnitOfWork(engine, now=dt.datetime.now(dt.UTC), actor="bench"), through=through
+        UnitOfWork(engine, now=dt.datetime.now(dt.UTC), actor="bench"),
+        periods.ClosePeriod(through=through),
     )
     seconds = time.perf_counter() - t0
     with engine.connect() as conn:

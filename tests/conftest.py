@@ -109,7 +109,7 @@ class Clock:
             self.now = at
         else:
             self.now += dt.timedelta(minutes=1)
-        return UnitOfWork(self.engine, now=self.now, strict_clock=True)
+        return UnitOfWork(self.engine, now=self.now, actor="system", strict_clock=True)
 
     def at_date(self, day: dt.date, hour: int = 10) -> UnitOfWork:
         moment = dt.datetime.combine(day, dt.time(hour))

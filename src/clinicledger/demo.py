@@ -18,27 +18,29 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import func, select
 
-from clinicledger.domain.errors import UserError
-from clinicledger.domain.money import divide_rounded
-from clinicledger.domain.rules import (
+from clinicledger.domain.choices import (
     AdjustmentReason,
+    InsuranceStatus,
     LineKind,
     PayerKind,
     PaymentMethod,
 )
+from clinicledger.domain.errors import Conflict
+from clinicledger.domain.money import divide_rounded
 from clinicledger.reports.summary import LedgerSummary, ledger_summary
 from clinicledger.services import check, invoicing, masters, payments, periods
-from clinicledger.services.common import reading
 from clinicledger.services.invoicing import LineSpec
 from clinicledger.store import ledger
 from clinicledger.store import tables as t
-from clinicledger.store.uow import UnitOfWork
+from clinicledger.store.engine import Engine
+from clinicledger.store.uow import UnitOfWork, reading
 
 START = dt.date(2024, 11, 1)
 END = dt.date(2026, 10, 30)
 DEMO_NAME = "Harbourside Allied Health (demo)"
+DEMO_ACTOR = "demo"  # who the demo's entries and audit records name
 PATIENTS = 400
 
 FIRST_NAMES = (
@@ -220,7 +222,7 @@ class Demo:
     def uow(self, day: dt.date) -> UnitOfWork:
         """A unit of work stamped during ``day``'s opening hours, after the one before."""
         self.now = max(dt.datetime.combine(day, dt.time(8)), self.now + dt.timedelta(minutes=1))
-        return UnitOfWork(self.engine, now=self.now, strict_clock=True)
+        return UnitOfWork(self.engine, now=self.now, actor=DEMO_ACTOR, strict_clock=True)
 
     def later(self, day: dt.date, action: Callable[[dt.date], object]) -> None:
         if day <= END:
@@ -303,7 +305,9 @@ class Demo:
             self.later(month_start.replace(day=19), self.medicare_batch)
         self.later(
             dt.date(2025, 7, 14),
-            lambda d: periods.close_period(self.uow(d), through=dt.date(2025, 6, 30)),
+            lambda d: periods.close_period(
+                self.uow(d), periods.ClosePeriod(through=dt.date(2025, 6, 30))
+            ),
         )
 
     def run(self) -> None:
@@ -335,21 +339,28 @@ class Demo:
         )
         invoice = invoicing.create_invoice(
             self.uow(day),
-            patient_code=p.code,
-            location_code=p.location,
-            billed_to_code=billed_to,
-            lines=[spec],
+            invoicing.CreateInvoice(
+                patient_code=p.code,
+                location_code=p.location,
+                billed_to_code=billed_to,
+                lines=(spec,),
+            ),
         )
         line = invoice.lines[0]
         if rng.random() < 0.01:  # keyed twice by mistake: the copy is deleted
             copy = invoicing.create_invoice(
                 self.uow(day),
-                patient_code=p.code,
-                location_code=p.location,
-                billed_to_code=billed_to,
-                lines=[spec],
+                invoicing.CreateInvoice(
+                    patient_code=p.code,
+                    location_code=p.location,
+                    billed_to_code=billed_to,
+                    lines=(spec,),
+                ),
             )
-            invoicing.delete_line(self.uow(day), line_id=copy.lines[0].id, reason="entered twice")
+            invoicing.delete_line(
+                self.uow(day),
+                invoicing.DeleteLine(line_id=copy.lines[0].id, reason="entered twice"),
+            )
         if p.funding == "fund":
             self.fund_lines.append((line.id, line.amount_cents, p.code))
             return
@@ -363,20 +374,24 @@ class Demo:
             discount = divide_rounded(line.amount_cents, 10)
             invoicing.adjust_line(
                 self.uow(day),
-                line_id=line.id,
-                amount_cents=discount,
-                reason=AdjustmentReason.DISCOUNT,
-                note="concession card",
+                invoicing.AdjustLine(
+                    line_id=line.id,
+                    amount_cents=discount,
+                    reason=AdjustmentReason.DISCOUNT,
+                    note="concession card",
+                ),
             )
         lines = [line.id]
         if rng.random() < 0.05:
             _, title, _ = rng.choice(PRODUCTS)
             sale = invoicing.create_invoice(
                 self.uow(day),
-                patient_code=p.code,
-                location_code=p.location,
-                billed_to_code=None,
-                lines=[LineSpec(kind=LineKind.PRODUCT, product_title=title)],
+                invoicing.CreateInvoice(
+                    patient_code=p.code,
+                    location_code=p.location,
+                    billed_to_code=None,
+                    lines=(LineSpec(kind=LineKind.PRODUCT, product_title=title),),
+                ),
             )
             lines.append(sale.lines[0].id)
         self.settle(p, day, lines)
@@ -384,17 +399,19 @@ class Demo:
     def no_show(self, p: Patient, day: dt.date) -> None:
         invoicing.create_invoice(
             self.uow(day),
-            patient_code=p.code,
-            location_code=p.location,
-            billed_to_code=None,
-            lines=[
-                LineSpec(
-                    kind=LineKind.CANCELLATION,
-                    provider_code=p.provider,
-                    service_date=day,
-                    fee_cents=5000,
-                )
-            ],
+            invoicing.CreateInvoice(
+                patient_code=p.code,
+                location_code=p.location,
+                billed_to_code=None,
+                lines=(
+                    LineSpec(
+                        kind=LineKind.CANCELLATION,
+                        provider_code=p.provider,
+                        service_date=day,
+                        fee_cents=5000,
+                    ),
+                ),
+            ),
         )
         if self.rng.random() < 0.6:
             self.later(
@@ -416,7 +433,9 @@ class Demo:
     def settle(self, p: Patient, day: dt.date, lines: list[int]) -> None:
         """The patient at the desk after a session: credit first, then pay by habit."""
         if self.credit(p) > 0:
-            payments.apply_credit(self.uow(day), patient_code=p.code, targets=None)
+            payments.apply_credit(
+                self.uow(day), payments.ApplyCredit(patient_code=p.code, auto=True)
+            )
         if self.owing(p, lines) == 0:
             return
         if p.habit == "bad":
@@ -447,27 +466,32 @@ class Demo:
     ) -> None:
         payment_id = payments.record_payment(
             self.uow(day),
-            from_code=p.code,
-            amount_cents=amount,
-            method=method,
-            received_date=day,
-            location_code=p.location,
-            note=note,
-            reference=f"R{self.rng.randrange(10**6):06d}"
-            if method is not PaymentMethod.CASH
-            else None,
-            processor_fee_cents=divide_rounded(amount * 15, 1000)
-            if method in (PaymentMethod.CREDIT_CARD, PaymentMethod.ONLINE_CARD)
-            else None,
+            payments.RecordPayment(
+                from_code=p.code,
+                amount_cents=amount,
+                method=method,
+                received_date=day,
+                location_code=p.location,
+                note=note,
+                reference=f"R{self.rng.randrange(10**6):06d}"
+                if method is not PaymentMethod.CASH
+                else None,
+                processor_fee_cents=divide_rounded(amount * 15, 1000)
+                if method in (PaymentMethod.CREDIT_CARD, PaymentMethod.ONLINE_CARD)
+                else None,
+            ),
         )
-        payments.auto_allocate(self.uow(day), payment_id=payment_id)
+        payments.allocate(self.uow(day), payments.Allocate(payment_id=payment_id, auto=True))
         if method is PaymentMethod.CHEQUE and self.rng.random() < 0.15:
             self.later(day + dt.timedelta(days=5), lambda d: self.bounce(p, d, payment_id))
         elif self.rng.random() < 0.01:
             self.later(day + dt.timedelta(days=3), lambda d: self.refund_credit(p, d))
 
     def bounce(self, p: Patient, day: dt.date, payment_id: int) -> None:
-        payments.reverse_payment(self.uow(day), payment_id=payment_id, reason="cheque dishonoured")
+        payments.reverse_payment(
+            self.uow(day),
+            payments.ReversePayment(payment_id=payment_id, reason="cheque dishonoured"),
+        )
         self.pay_owing(p, day, PaymentMethod.EFTPOS)
 
     def refund_credit(self, p: Patient, day: dt.date) -> None:
@@ -487,9 +511,11 @@ class Demo:
             if amount > 0:
                 payments.refund(
                     self.uow(day),
-                    payment_id=payment_id,
-                    amount_cents=amount,
-                    reason="credit returned at patient's request",
+                    payments.Refund(
+                        payment_id=payment_id,
+                        amount_cents=amount,
+                        reason="credit returned at patient's request",
+                    ),
                 )
 
     def write_off(self, p: Patient, day: dt.date, lines: list[int]) -> None:
@@ -498,10 +524,12 @@ class Demo:
             if owing > 0:
                 invoicing.adjust_line(
                     self.uow(day),
-                    line_id=line_id,
-                    amount_cents=owing,
-                    reason=AdjustmentReason.BAD_DEBT,
-                    note="unpaid after 120 days and three reminders",
+                    invoicing.AdjustLine(
+                        line_id=line_id,
+                        amount_cents=owing,
+                        reason=AdjustmentReason.BAD_DEBT,
+                        note="unpaid after 120 days and three reminders",
+                    ),
                 )
 
     # ------------------------------------------------------------------ payers
@@ -527,27 +555,37 @@ class Demo:
         over = self.rng.randrange(1000, 8000) if self.rng.random() < 0.15 else 0
         payment_id = payments.record_payment(
             self.uow(day),
-            from_code=FUND,
-            amount_cents=total + over,
-            method=PaymentMethod.INSURANCE,
-            received_date=day,
-            location_code="HBR",
-            reference=f"EFT{day:%Y%m%d}",
+            payments.RecordPayment(
+                from_code=FUND,
+                amount_cents=total + over,
+                method=PaymentMethod.INSURANCE,
+                received_date=day,
+                location_code="HBR",
+                reference=f"EFT{day:%Y%m%d}",
+            ),
         )
         payments.allocate(
             self.uow(day),
-            payment_id=payment_id,
-            targets=[(line_id, share) for line_id, _, _, share in paid if share],
+            payments.Allocate(
+                payment_id=payment_id,
+                targets=tuple((line_id, share) for line_id, _, _, share in paid if share),
+            ),
         )
         if over and self.rng.random() < 0.7:  # the rest stay unallocated, awaiting a decision
             self.later(day + dt.timedelta(days=30), partial(self.return_overpayment, payment_id))
         for line_id, fee, code, share in paid:
-            invoicing.set_insurance_status(self.uow(day), line_id=line_id, open_=False)
-            invoicing.transfer_to_patient(
+            invoicing.set_insurance_status(
                 self.uow(day),
-                line_id=line_id,
-                amount_cents=fee - share,
-                reason="gap after fund benefit",
+                invoicing.SetInsuranceStatus(line_id=line_id, status=InsuranceStatus.CLOSED),
+            )
+            invoicing.transfer(
+                self.uow(day),
+                invoicing.Transfer(
+                    line_id=line_id,
+                    amount_cents=fee - share,
+                    reason="gap after fund benefit",
+                    to_patient=True,
+                ),
             )
             patient = Patient(
                 code=code, funding="fund", habit="desk", provider="", location="HBR", discipline=""
@@ -561,9 +599,9 @@ class Demo:
             over = ledger.payment_unallocated_cents(conn, payment_id)
         payments.refund(
             self.uow(day),
-            payment_id=payment_id,
-            amount_cents=over,
-            reason="fund overpayment returned",
+            payments.Refund(
+                payment_id=payment_id, amount_cents=over, reason="fund overpayment returned"
+            ),
         )
 
     def pay_gap(self, p: Patient, day: dt.date) -> None:
@@ -581,26 +619,35 @@ class Demo:
         ]
         payment_id = payments.record_payment(
             self.uow(day),
-            from_code=MEDICARE,
-            amount_cents=sum(b for _, b, _ in benefits),
-            method=PaymentMethod.INSURANCE,
-            received_date=day,
-            location_code="HBR",
-            reference=f"BB{day:%Y%m%d}",
+            payments.RecordPayment(
+                from_code=MEDICARE,
+                amount_cents=sum(b for _, b, _ in benefits),
+                method=PaymentMethod.INSURANCE,
+                received_date=day,
+                location_code="HBR",
+                reference=f"BB{day:%Y%m%d}",
+            ),
         )
         payments.allocate(
             self.uow(day),
-            payment_id=payment_id,
-            targets=[(line_id, benefit) for line_id, benefit, _ in benefits],
+            payments.Allocate(
+                payment_id=payment_id,
+                targets=tuple((line_id, benefit) for line_id, benefit, _ in benefits),
+            ),
         )
         for line_id, benefit, fee in benefits:
-            invoicing.set_insurance_status(self.uow(day), line_id=line_id, open_=False)
+            invoicing.set_insurance_status(
+                self.uow(day),
+                invoicing.SetInsuranceStatus(line_id=line_id, status=InsuranceStatus.CLOSED),
+            )
             invoicing.adjust_line(
                 self.uow(day),
-                line_id=line_id,
-                amount_cents=fee - benefit,
-                reason=AdjustmentReason.WRITE_OFF,
-                note="bulk billed: benefit accepted as full payment",
+                invoicing.AdjustLine(
+                    line_id=line_id,
+                    amount_cents=fee - benefit,
+                    reason=AdjustmentReason.WRITE_OFF,
+                    note="bulk billed: benefit accepted as full payment",
+                ),
             )
 
     def insurer_batch(self, day: dt.date) -> None:
@@ -612,20 +659,28 @@ class Demo:
         self.insurer_lines = [entry for entry in self.insurer_lines if entry not in due]
         payment_id = payments.record_payment(
             self.uow(day),
-            from_code=INSURER,
-            amount_cents=sum(fee for _, fee in due),
-            method=PaymentMethod.INSURANCE,
-            received_date=day,
-            location_code="HBR",
-            reference=f"CWI{day:%Y%m%d}",
+            payments.RecordPayment(
+                from_code=INSURER,
+                amount_cents=sum(fee for _, fee in due),
+                method=PaymentMethod.INSURANCE,
+                received_date=day,
+                location_code="HBR",
+                reference=f"CWI{day:%Y%m%d}",
+            ),
         )
-        payments.allocate(self.uow(day), payment_id=payment_id, targets=due)
+        payments.allocate(
+            self.uow(day), payments.Allocate(payment_id=payment_id, targets=tuple(due))
+        )
         for line_id, _ in due:
-            invoicing.set_insurance_status(self.uow(day), line_id=line_id, open_=False)
+            invoicing.set_insurance_status(
+                self.uow(day),
+                invoicing.SetInsuranceStatus(line_id=line_id, status=InsuranceStatus.CLOSED),
+            )
 
     def _service_date(self, line_id: int) -> dt.date:
         with reading(self.engine) as conn:
-            value: dt.date = ledger.line_row(conn, line_id).service_date
+            value = ledger.line_record(conn, line_id).service_date
+        assert value is not None  # the demo dates every service line
         return value
 
 
@@ -651,19 +706,18 @@ def build(engine: Engine, *, seed: int) -> DemoSummary:
     """Build the demo practice in an empty ledger, or show the one already built."""
     masters.init_ledger(
         engine,
-        lambda: UnitOfWork(engine, now=dt.datetime.combine(START, dt.time(7)), strict_clock=False),
+        lambda: UnitOfWork(engine, now=dt.datetime.combine(START, dt.time(7)), actor=DEMO_ACTOR),
     )
     with reading(engine) as conn:
-        practice = ledger.practice_row(conn)
+        practice = ledger.practice(conn)
         entries = conn.execute(select(func.count()).select_from(t.entries)).scalar_one()
         patients = conn.execute(select(func.count()).select_from(t.patients)).scalar_one()
     built = False
     if practice is not None and practice.name == DEMO_NAME:
         pass  # already built: show it again
     elif entries or patients:
-        raise UserError(
-            "this database already holds a practice; the demo needs an empty "
-            "one (use --db demo.db)",
+        raise Conflict(
+            "this database already holds a practice; the demo needs an empty one",
             code="demo_needs_empty_ledger",
             field="db",
         )
@@ -677,54 +731,3 @@ def build(engine: Engine, *, seed: int) -> DemoSummary:
         summary = ledger_summary(conn)
     result = check.check_ledger(engine)
     return DemoSummary(seed=seed, built=built, summary=summary, violations=len(result.violations))
-
-
-def print_summary(result: DemoSummary) -> None:
-    """The demo practice's balances, as a practice manager would want to see them first."""
-    from rich.console import Console
-    from rich.table import Table
-
-    from clinicledger.domain.money import format_cents as f
-
-    s = result.summary
-    console = Console()
-    state = "built" if result.built else "already built"
-    console.print(
-        f"[bold]{DEMO_NAME}[/bold]: {state} (seed {result.seed}), "
-        f"{START.isoformat()} to {END.isoformat()}"
-    )
-    counts = Table(title="What is in the ledger", show_header=False)
-    for name, number in s.counts.items():
-        counts.add_row(name, str(number))
-    console.print(counts)
-    money = Table(title="Money (AUD)")
-    money.add_column("")
-    money.add_column("amount", justify="right")
-    for label, cents in (
-        ("charged (incl. GST)", s.charged_cents),
-        ("  of which GST", s.gst_cents),
-        ("received", s.received_cents),
-        ("applied to lines", s.applied_cents),
-        ("  of which credit used", s.credit_used_cents),
-        ("refunded", s.refunded_cents),
-        ("reversed (dishonoured)", s.reversed_cents),
-        ("adjusted off (write-offs, discounts)", s.adjusted_cents),
-        ("owed by patients", s.patients_owing_cents),
-        ("patients' unapplied credit", s.patients_credit_cents),
-    ):
-        money.add_row(label, f(cents))
-    console.print(money)
-    payers = Table(title="Payers")
-    for column in ("code", "name", "kind", "owing", "unallocated"):
-        payers.add_column(column, justify="right" if column in ("owing", "unallocated") else "left")
-    for p in s.payers:
-        payers.add_row(p.code, p.name, p.kind, f(p.owing_cents), f(p.unallocated_cents))
-    console.print(payers)
-    console.print(f"lines still open to insurance: {s.open_insurance_lines}")
-    verdict = (
-        "[green]ok[/green]"
-        if not result.violations
-        else (f"[red]{result.violations} violation(s)[/red]")
-    )
-    console.print(f"clinicledger check: {verdict}")
-    console.print("Try: clinicledger balance --patient PT0001   |   clinicledger check")

@@ -41,7 +41,7 @@ import typer.main
 from sqlalchemy import Engine, inspect, text
 
 import clinicledger.cli.main as cli_main
-from clinicledger.domain.rules import LineKind, PayerKind, PaymentMethod
+from clinicledger.domain.choices import LineKind, PayerKind, PaymentMethod
 from clinicledger.services import invoicing, masters, payments
 from clinicledger.services.invoicing import LineSpec
 from clinicledger.store.engine import make_engine
@@ -178,7 +178,7 @@ def service_clock(engine: Engine, start: dt.datetime) -> Callable[[], UnitOfWork
 
     def uow() -> UnitOfWork:
         moments[0] += dt.timedelta(minutes=1)
-        return UnitOfWork(engine, now=moments[0], strict_clock=True)
+        return UnitOfWork(engine, now=moments[0], actor="system", strict_clock=True)
 
     return uow
 
@@ -198,41 +198,54 @@ def build_practice(engine: Engine) -> None:
     )
     first = invoicing.create_invoice(
         uow(),
-        patient_code="P1",
-        location_code="MAIN",
-        billed_to_code=None,
-        lines=[
-            service,
-            LineSpec(
-                kind=LineKind.CANCELLATION,
-                provider_code="DR1",
-                service_date=PRACTICE_DAY,
-                fee_cents=2500,
-            ),
-        ],
+        invoicing.CreateInvoice(
+            patient_code="P1",
+            location_code="MAIN",
+            billed_to_code=None,
+            lines=[
+                service,
+                LineSpec(
+                    kind=LineKind.CANCELLATION,
+                    provider_code="DR1",
+                    service_date=PRACTICE_DAY,
+                    fee_cents=2500,
+                ),
+            ],
+        ),
     )
     second = invoicing.create_invoice(
-        uow(), patient_code="P2", location_code="MAIN", billed_to_code="FUND1", lines=[service]
+        uow(),
+        invoicing.CreateInvoice(
+            patient_code="P2", location_code="MAIN", billed_to_code="FUND1", lines=[service]
+        ),
     )
 
     def pay(party: str, cents: int, method: PaymentMethod) -> int:
         return payments.record_payment(
             uow(),
-            from_code=party,
-            amount_cents=cents,
-            method=method,
-            received_date=PRACTICE_DAY,
-            location_code="MAIN",
+            payments.RecordPayment(
+                from_code=party,
+                amount_cents=cents,
+                method=method,
+                received_date=PRACTICE_DAY,
+                location_code="MAIN",
+            ),
         )
 
     cash = pay("P1", 3000, PaymentMethod.CASH)
-    applied = payments.allocate(uow(), payment_id=cash, targets=[(1, 2000)])
+    applied = payments.allocate(uow(), payments.Allocate(payment_id=cash, targets=[(1, 2000)]))
     eftpos = pay("P1", 5000, PaymentMethod.EFTPOS)
-    refund = payments.refund(uow(), payment_id=eftpos, amount_cents=1000, reason="overpaid")
-    undone = payments.allocate(uow(), payment_id=eftpos, targets=[(1, 500)])
-    unallocation = payments.unallocate(uow(), allocation_id=undone[0].id, reason="wrong line")
+    refund = payments.refund(
+        uow(), payments.Refund(payment_id=eftpos, amount_cents=1000, reason="overpaid")
+    )
+    undone = payments.allocate(uow(), payments.Allocate(payment_id=eftpos, targets=[(1, 500)]))
+    unallocation = payments.unallocate(
+        uow(), payments.Unallocate(allocation_id=undone[0].id, reason="wrong line")
+    )
     cheque = pay("P1", 4000, PaymentMethod.CHEQUE)
-    reversal = payments.reverse_payment(uow(), payment_id=cheque, reason="cheque dishonoured")
+    reversal = payments.reverse_payment(
+        uow(), payments.ReversePayment(payment_id=cheque, reason="cheque dishonoured")
+    )
     fund = pay("FUND1", 6000, PaymentMethod.INSURANCE)
 
     made = (

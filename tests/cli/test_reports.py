@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-import clinicledger.cli.main as cli_main
+import clinicledger.render.formats as render_formats
 
 from .harness import Cli
 
@@ -147,7 +147,7 @@ def test_a_long_table_is_printed_as_plain_columns(
 ) -> None:
     """Past LARGE_TABLE_ROWS rows the table format is plain aligned text (Rich measured
     every cell: 30 s for the bench's 39,518 debtors); here the limit is lowered to 1."""
-    monkeypatch.setattr(cli_main, "LARGE_TABLE_ROWS", 1)
+    monkeypatch.setattr(render_formats, "LARGE_TABLE_ROWS", 1)
     result = cli("report", "debtors")
     assert result.status == 0, result
     assert result.out.splitlines() == [
@@ -172,7 +172,7 @@ def test_a_long_table_is_printed_as_plain_columns(
 def test_a_long_table_keeps_its_sections(
     cli: Cli, practice: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(cli_main, "LARGE_TABLE_ROWS", 1)
+    monkeypatch.setattr(render_formats, "LARGE_TABLE_ROWS", 1)
     result = cli("report", "unallocated")
     assert result.status == 0, result
     lines = result.out.splitlines()

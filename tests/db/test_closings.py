@@ -16,19 +16,19 @@ from hypothesis import strategies as st
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.exc import DBAPIError
 
+from clinicledger.domain.choices import AdjustmentReason, LineKind, PayerKind, PaymentMethod
 from clinicledger.domain.dates import month_ends
 from clinicledger.domain.errors import UserError
 from clinicledger.domain.journal import Account
-from clinicledger.domain.rules import AdjustmentReason, LineKind, PayerKind, PaymentMethod
 from clinicledger.render.formats import to_json
 from clinicledger.reports.base import ReportParams
 from clinicledger.services import check, invoicing, masters, payments, periods
 from clinicledger.services.check import Violation
-from clinicledger.services.common import reading
 from clinicledger.services.invoicing import LineSpec
 from clinicledger.services.reporting import run_report
 from clinicledger.store import ledger
 from clinicledger.store import tables as t
+from clinicledger.store.uow import reading
 from conftest import PROPERTY, Clock
 
 D = dt.date
@@ -59,10 +59,9 @@ def consult(day: dt.date, fee_cents: int | None = None) -> LineSpec:
 def invoice(clock: Clock, day: dt.date, patient: str, spec: LineSpec, billed_to=None) -> int:
     made = invoicing.create_invoice(
         clock.at_date(day),
-        patient_code=patient,
-        location_code="MAIN",
-        billed_to_code=billed_to,
-        lines=[spec],
+        invoicing.CreateInvoice(
+            patient_code=patient, location_code="MAIN", billed_to_code=billed_to, lines=[spec]
+        ),
     )
     return made.lines[0].id
 
@@ -70,16 +69,18 @@ def invoice(clock: Clock, day: dt.date, patient: str, spec: LineSpec, billed_to=
 def pay(clock: Clock, day: dt.date, code: str, cents: int, method=PaymentMethod.EFTPOS) -> int:
     return payments.record_payment(
         clock.at_date(day),
-        from_code=code,
-        amount_cents=cents,
-        method=method,
-        received_date=day,
-        location_code="MAIN",
+        payments.RecordPayment(
+            from_code=code,
+            amount_cents=cents,
+            method=method,
+            received_date=day,
+            location_code="MAIN",
+        ),
     )
 
 
 def close(clock: Clock, day: dt.date, through: dt.date) -> None:
-    periods.close_period(clock.at_date(day), through=through)
+    periods.close_period(clock.at_date(day), periods.ClosePeriod(through=through))
 
 
 def ids(engine) -> dict[str, int]:
@@ -206,26 +207,36 @@ def book(clock):
     made["l1"] = invoice(clock, D(2024, 1, 10), "P1", consult(D(2024, 1, 10)))
     made["l2"] = invoice(clock, D(2024, 1, 12), "P2", consult(D(2024, 1, 12)), "FUND")
     made["pa1"] = pay(clock, D(2024, 1, 15), "P1", 15000)
-    [first] = payments.allocate(clock.uow(), payment_id=made["pa1"], targets=[(made["l1"], 10000)])
-    invoicing.transfer_to_patient(
-        clock.at_date(D(2024, 1, 20)), line_id=made["l2"], amount_cents=3000, reason="gap"
+    [first] = payments.allocate(
+        clock.uow(), payments.Allocate(payment_id=made["pa1"], targets=[(made["l1"], 10000)])
+    )
+    invoicing.transfer(
+        clock.at_date(D(2024, 1, 20)),
+        invoicing.Transfer(line_id=made["l2"], amount_cents=3000, reason="gap", to_patient=True),
     )
     payments.refund(
-        clock.at_date(D(2024, 1, 31)), payment_id=made["pa1"], amount_cents=2000, reason="asked"
+        clock.at_date(D(2024, 1, 31)),
+        payments.Refund(payment_id=made["pa1"], amount_cents=2000, reason="asked"),
     )
     made["l3"] = invoice(clock, D(2024, 2, 5), "P1", consult(D(2024, 2, 5)))
     invoicing.adjust_line(
         clock.at_date(D(2024, 2, 15)),
-        line_id=made["l3"],
-        amount_cents=1500,
-        reason=AdjustmentReason.WRITE_OFF,
+        invoicing.AdjustLine(
+            line_id=made["l3"], amount_cents=1500, reason=AdjustmentReason.WRITE_OFF
+        ),
     )
     made["pf"] = pay(clock, D(2024, 2, 10), "FUND", 7000, PaymentMethod.INSURANCE)
-    payments.allocate(clock.uow(), payment_id=made["pf"], targets=[(made["l2"], 7000)])
+    payments.allocate(
+        clock.uow(), payments.Allocate(payment_id=made["pf"], targets=[(made["l2"], 7000)])
+    )
     made["pb"] = pay(clock, D(2024, 2, 12), "P2", 5000)
-    payments.allocate(clock.uow(), payment_id=made["pb"], targets=[(made["l2"], 3000)])
+    payments.allocate(
+        clock.uow(), payments.Allocate(payment_id=made["pb"], targets=[(made["l2"], 3000)])
+    )
     retain(clock, D(2024, 2, 13), made["pb"], {"patient_id": made["p2"]}, 300)
-    payments.unallocate(clock.at_date(D(2024, 2, 14)), allocation_id=first.id, reason="wrong")
+    payments.unallocate(
+        clock.at_date(D(2024, 2, 14)), payments.Unallocate(allocation_id=first.id, reason="wrong")
+    )
     made["l4"] = invoice(clock, D(2024, 2, 14), "P1", consult(D(2024, 3, 5)))
     made["l5"] = invoice(clock, D(2024, 2, 20), "P2", consult(D(2024, 2, 20)))
     close(clock, D(2024, 2, 21), D(2024, 2, 15))
@@ -237,11 +248,14 @@ def march(clock: Clock, book: dict) -> None:
     on 6 Mar; L5 deleted on 10 Mar; FUND pays 10.00 unmatched on 31 Mar. Then the close
     through 31 March, on 2 April."""
     paid = pay(clock, D(2024, 2, 26), "P1", 8500)
-    payments.allocate(clock.uow(), payment_id=paid, targets=[(book["l3"], 8500)])
+    payments.allocate(clock.uow(), payments.Allocate(payment_id=paid, targets=[(book["l3"], 8500)]))
     payments.allocate(
-        clock.at_date(D(2024, 3, 6)), payment_id=book["pa1"], targets=[(book["l4"], 10000)]
+        clock.at_date(D(2024, 3, 6)),
+        payments.Allocate(payment_id=book["pa1"], targets=[(book["l4"], 10000)]),
     )
-    invoicing.delete_line(clock.at_date(D(2024, 3, 10)), line_id=book["l5"], reason="error")
+    invoicing.delete_line(
+        clock.at_date(D(2024, 3, 10)), invoicing.DeleteLine(line_id=book["l5"], reason="error")
+    )
     book["pf2"] = pay(clock, D(2024, 3, 31), "FUND", 1000, PaymentMethod.INSURANCE)
     close(clock, D(2024, 4, 2), D(2024, 3, 31))
 
@@ -590,48 +604,70 @@ class Journal:
                     made = pay(clock, self.today, code, cents)
                     paid.append(made)
                     if apply:
-                        allocated = payments.auto_allocate(clock.uow(), payment_id=made)
+                        allocated = payments.allocate(
+                            clock.uow(), payments.Allocate(payment_id=made, auto=True)
+                        )
                         self.allocations += [a.id for a in allocated]
                 elif s[0] == "allocate" and paid and lines:
                     [made] = payments.allocate(
                         clock.uow(),
-                        payment_id=paid[s[1] % len(paid)],
-                        targets=[(lines[s[2] % len(lines)], s[3])],
+                        payments.Allocate(
+                            payment_id=paid[s[1] % len(paid)],
+                            targets=[(lines[s[2] % len(lines)], s[3])],
+                        ),
                     )
                     self.allocations.append(made.id)
                 elif s[0] == "unallocate" and self.allocations:
                     payments.unallocate(
                         clock.uow(),
-                        allocation_id=self.allocations[s[1] % len(self.allocations)],
-                        reason="wrong line",
+                        payments.Unallocate(
+                            allocation_id=self.allocations[s[1] % len(self.allocations)],
+                            reason="wrong line",
+                        ),
                     )
                 elif s[0] == "refund" and paid:
                     payments.refund(
-                        clock.uow(), payment_id=paid[s[1] % len(paid)], amount_cents=s[2],
-                        reason="asked",
-                    )  # fmt: skip
+                        clock.uow(),
+                        payments.Refund(
+                            payment_id=paid[s[1] % len(paid)], amount_cents=s[2], reason="asked"
+                        ),
+                    )
                 elif s[0] == "reverse" and paid:
                     if paid[s[1] % len(paid)] not in self.retained:
                         payments.reverse_payment(
-                            clock.uow(), payment_id=paid[s[1] % len(paid)], reason="dishonoured"
+                            clock.uow(),
+                            payments.ReversePayment(
+                                payment_id=paid[s[1] % len(paid)], reason="dishonoured"
+                            ),
                         )
                 elif s[0] == "gap" and lines:
-                    invoicing.transfer_to_patient(
-                        clock.uow(), line_id=lines[s[1] % len(lines)], amount_cents=s[2],
-                        reason="gap",
-                    )  # fmt: skip
+                    invoicing.transfer(
+                        clock.uow(),
+                        invoicing.Transfer(
+                            line_id=lines[s[1] % len(lines)],
+                            amount_cents=s[2],
+                            reason="gap",
+                            to_patient=True,
+                        ),
+                    )
                 elif s[0] == "adjust" and lines:
                     invoicing.adjust_line(
-                        clock.uow(), line_id=lines[s[1] % len(lines)], amount_cents=s[2],
-                        reason=s[3],
-                    )  # fmt: skip
+                        clock.uow(),
+                        invoicing.AdjustLine(
+                            line_id=lines[s[1] % len(lines)], amount_cents=s[2], reason=s[3]
+                        ),
+                    )
                 elif s[0] == "delete" and lines:
                     invoicing.delete_line(
-                        clock.uow(), line_id=lines[s[1] % len(lines)], reason="error",
-                        cascade=True,
-                    )  # fmt: skip
+                        clock.uow(),
+                        invoicing.DeleteLine(
+                            line_id=lines[s[1] % len(lines)], reason="error", cascade=True
+                        ),
+                    )
                 elif s[0] == "credit":
-                    made = payments.apply_credit(clock.uow(), patient_code=s[1], targets=None)
+                    made = payments.apply_credit(
+                        clock.uow(), payments.ApplyCredit(patient_code=s[1], auto=True)
+                    )
                     self.allocations += [a.id for a in made]
                 elif s[0] == "retain" and paid:
                     self.retain(paid[s[1] % len(paid)], s[2])
@@ -645,7 +681,7 @@ class Journal:
         """Keep some of a payment's unapplied money, as the services would refuse it: not
         more than it holds, not a reversed payment, not inside a closed period."""
         with reading(self.clock.engine) as conn:
-            row = ledger.payment_row(conn, payment_id)
+            row = ledger.payment_record(conn, payment_id)
             unapplied = ledger.payment_unallocated_cents(conn, payment_id)
             closed = ledger.closed_through(conn)
         if row.reversed_at is not None or cents > unapplied:

@@ -33,17 +33,16 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select
 
+from clinicledger.domain.choices import LineKind, PaymentMethod
 from clinicledger.domain.errors import UserError
 from clinicledger.domain.ids import format_id
 from clinicledger.domain.journal import Account
 from clinicledger.domain.money import format_cents
-from clinicledger.domain.rules import LineKind, PaymentMethod
 from clinicledger.services import check, invoicing, masters, payments
-from clinicledger.services.common import reading
 from clinicledger.store import ledger
 from clinicledger.store import tables as t
 from clinicledger.store.engine import make_engine
-from clinicledger.store.uow import UnitOfWork
+from clinicledger.store.uow import UnitOfWork, reading
 
 pytestmark = pytest.mark.slow
 
@@ -181,35 +180,40 @@ def build_practice(clock: Any) -> Practice:
         masters.add_patient(clock.uow(), code=code, name=f"Generated Patient {n}")
         invoice = invoicing.create_invoice(
             clock.at_date(dt.date(2018, 2, 5)),
-            patient_code=code,
-            location_code="MAIN",
-            billed_to_code=None,
-            lines=[
-                invoicing.LineSpec(
-                    kind=LineKind.SERVICE,
-                    item_code="SESS",
-                    provider_code="DR1",
-                    service_date=dt.date(2018, 2, day),
-                )
-                for day in (1, 2, 3)
-            ],
+            invoicing.CreateInvoice(
+                patient_code=code,
+                location_code="MAIN",
+                billed_to_code=None,
+                lines=[
+                    invoicing.LineSpec(
+                        kind=LineKind.SERVICE,
+                        item_code="SESS",
+                        provider_code="DR1",
+                        service_date=dt.date(2018, 2, day),
+                    )
+                    for day in (1, 2, 3)
+                ],
+            ),
         )
         lines[code] = tuple(line.id for line in invoice.lines)
     ids: dict[str, int] = {}
     for name, (code, amount_cents) in PAYMENTS.items():
         ids[name] = payments.record_payment(
             clock.at_date(dt.date(2018, 2, 15)),
-            from_code=code,
-            amount_cents=amount_cents,
-            method=PaymentMethod.CASH,
-            received_date=dt.date(2018, 2, 15),
-            location_code="MAIN",
+            payments.RecordPayment(
+                from_code=code,
+                amount_cents=amount_cents,
+                method=PaymentMethod.CASH,
+                received_date=dt.date(2018, 2, 15),
+                location_code="MAIN",
+            ),
         )
     (allocation,) = payments.allocate(
-        clock.uow(), payment_id=ids["C"], targets=[(lines["P3"][0], 2000)]
+        clock.uow(), payments.Allocate(payment_id=ids["C"], targets=[(lines["P3"][0], 2000)])
     )
     refund_id = payments.refund(
-        clock.uow(), payment_id=ids["F"], amount_cents=1000, reason="overpaid at the desk"
+        clock.uow(),
+        payments.Refund(payment_id=ids["F"], amount_cents=1000, reason="overpaid at the desk"),
     )
     return Practice(
         lines=lines,
@@ -288,21 +292,29 @@ def perform(engine: Engine, clerk: int, attempt: Attempt) -> Outcome:
             assert attempt.payment_id and attempt.line_id and attempt.amount_cents
             (made,) = payments.allocate(
                 uow,
-                payment_id=attempt.payment_id,
-                targets=[(attempt.line_id, attempt.amount_cents)],
+                payments.Allocate(
+                    payment_id=attempt.payment_id, targets=[(attempt.line_id, attempt.amount_cents)]
+                ),
             )
             entry_id = made.id
         elif attempt.op == "refund":
             assert attempt.payment_id and attempt.amount_cents
             entry_id = payments.refund(
-                uow, payment_id=attempt.payment_id, amount_cents=attempt.amount_cents, reason=reason
+                uow,
+                payments.Refund(
+                    payment_id=attempt.payment_id, amount_cents=attempt.amount_cents, reason=reason
+                ),
             )
         elif attempt.op == "reverse":
             assert attempt.payment_id
-            entry_id = payments.reverse_payment(uow, payment_id=attempt.payment_id, reason=reason)
+            entry_id = payments.reverse_payment(
+                uow, payments.ReversePayment(payment_id=attempt.payment_id, reason=reason)
+            )
         else:
             assert attempt.allocation_id
-            entry_id = payments.unallocate(uow, allocation_id=attempt.allocation_id, reason=reason)
+            entry_id = payments.unallocate(
+                uow, payments.Unallocate(allocation_id=attempt.allocation_id, reason=reason)
+            )
     except UserError as exc:
         return Outcome(
             clerk=clerk,

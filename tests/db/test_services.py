@@ -8,14 +8,20 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
 
+from clinicledger.domain.choices import (
+    AdjustmentReason,
+    InsuranceStatus,
+    LineKind,
+    PayerKind,
+    PaymentMethod,
+)
 from clinicledger.domain.errors import Conflict, OverAllocation, PeriodClosed
 from clinicledger.domain.journal import Account, Entry, EntryKind
-from clinicledger.domain.rules import AdjustmentReason, LineKind, PayerKind, PaymentMethod
 from clinicledger.services import balances, check, invoicing, masters, payments, periods
-from clinicledger.services.common import reading
 from clinicledger.services.invoicing import LineSpec
 from clinicledger.store import ledger
 from clinicledger.store import tables as t
+from clinicledger.store.uow import reading
 
 D = dt.date
 
@@ -47,10 +53,9 @@ def service(day: D, item: str = "CONS", provider: str = "DR1", **extra) -> LineS
 def invoice(clock, *specs: LineSpec, patient: str = "P1", billed_to: str | None = None):
     return invoicing.create_invoice(
         clock.uow(),
-        patient_code=patient,
-        location_code="MAIN",
-        billed_to_code=billed_to,
-        lines=list(specs),
+        invoicing.CreateInvoice(
+            patient_code=patient, location_code="MAIN", billed_to_code=billed_to, lines=list(specs)
+        ),
     )
 
 
@@ -63,11 +68,13 @@ def pay(
 ) -> int:
     return payments.record_payment(
         clock.uow(),
-        from_code=party,
-        amount_cents=amount,
-        method=method,
-        received_date=day,
-        location_code="MAIN",
+        payments.RecordPayment(
+            from_code=party,
+            amount_cents=amount,
+            method=method,
+            received_date=day,
+            location_code="MAIN",
+        ),
     )
 
 
@@ -130,13 +137,15 @@ def test_payment_allocation_and_auto_allocation_oldest_first(practice, engine) -
     older = invoice(practice, service(D(2018, 2, 1))).lines[0].id
     newer = invoice(practice, service(D(2018, 2, 8))).lines[0].id
     payment_id = pay(practice, 15000)
-    made = payments.auto_allocate(practice.uow(), payment_id=payment_id)
+    made = payments.allocate(practice.uow(), payments.Allocate(payment_id=payment_id, auto=True))
     assert [(a.line_id, a.amount_cents) for a in made] == [(older, 10000), (newer, 5000)]
     assert line_balance(engine, older) == 0
     assert line_balance(engine, newer) == 5000
     assert patient_balance(engine) == 5000
     with pytest.raises(OverAllocation) as caught:
-        payments.allocate(practice.uow(), payment_id=payment_id, targets=[(newer, 100)])
+        payments.allocate(
+            practice.uow(), payments.Allocate(payment_id=payment_id, targets=[(newer, 100)])
+        )
     assert caught.value.code == "allocation_exceeds_payment"
     assert_sound(engine)
 
@@ -145,15 +154,19 @@ def test_unallocate_returns_the_money_to_the_payment(practice, engine) -> None:
     line_id = invoice(practice, service(D(2018, 2, 1))).lines[0].id
     payment_id = pay(practice, 10000)
     [allocation] = payments.allocate(
-        practice.uow(), payment_id=payment_id, targets=[(line_id, 6000)]
+        practice.uow(), payments.Allocate(payment_id=payment_id, targets=[(line_id, 6000)])
     )
-    payments.unallocate(practice.uow(), allocation_id=allocation.id, reason="wrong line")
+    payments.unallocate(
+        practice.uow(), payments.Unallocate(allocation_id=allocation.id, reason="wrong line")
+    )
     with engine.connect() as conn:
         assert ledger.payment_unallocated_cents(conn, payment_id) == 10000
     assert line_balance(engine, line_id) == 10000
     assert patient_balance(engine) == 0  # 100 owing less 100 credit
     with pytest.raises(Conflict) as caught:
-        payments.unallocate(practice.uow(), allocation_id=allocation.id, reason="again")
+        payments.unallocate(
+            practice.uow(), payments.Unallocate(allocation_id=allocation.id, reason="again")
+        )
     assert caught.value.code == "allocation_undone"
 
 
@@ -161,16 +174,24 @@ def test_payer_payment_covers_lines_of_several_patients(practice, engine) -> Non
     one = invoice(practice, service(D(2018, 2, 1)), billed_to="FUND").lines[0].id
     two = invoice(practice, service(D(2018, 2, 2)), patient="P2", billed_to="FUND").lines[0].id
     payment_id = pay(practice, 14000, party="FUND", method=PaymentMethod.INSURANCE)
-    payments.allocate(practice.uow(), payment_id=payment_id, targets=[(one, 7000), (two, 7000)])
+    payments.allocate(
+        practice.uow(), payments.Allocate(payment_id=payment_id, targets=[(one, 7000), (two, 7000)])
+    )
     assert balances.balance(engine, payer_code="FUND").balance_cents == 6000
     assert patient_balance(engine, "P1") == 0  # fund-billed: nothing owed by the patient yet
     # the gap moves to each patient
-    invoicing.transfer_to_patient(practice.uow(), line_id=one, amount_cents=3000, reason="gap")
+    invoicing.transfer(
+        practice.uow(),
+        invoicing.Transfer(line_id=one, amount_cents=3000, reason="gap", to_patient=True),
+    )
     assert patient_balance(engine, "P1") == 3000
     assert balances.balance(engine, payer_code="FUND").balance_cents == 3000
     with pytest.raises(OverAllocation):
-        invoicing.transfer_to_patient(
-            practice.uow(), line_id=one, amount_cents=1, reason="more gap than owing"
+        invoicing.transfer(
+            practice.uow(),
+            invoicing.Transfer(
+                line_id=one, amount_cents=1, reason="more gap than owing", to_patient=True
+            ),
         )
     assert_sound(engine)
 
@@ -180,7 +201,7 @@ def test_patient_credit_applied_later_is_credit_used(practice, engine) -> None:
     assert patient_balance(engine) == -25000
     first = invoice(practice, service(D(2018, 2, 1))).lines[0].id
     second = invoice(practice, service(D(2018, 2, 8))).lines[0].id
-    made = payments.apply_credit(practice.uow(), patient_code="P1", targets=None)
+    made = payments.apply_credit(practice.uow(), payments.ApplyCredit(patient_code="P1", auto=True))
     assert [(a.line_id, a.payment_id, a.amount_cents) for a in made] == [
         (first, prepaid, 10000),
         (second, prepaid, 10000),
@@ -194,22 +215,33 @@ def test_patient_credit_applied_later_is_credit_used(practice, engine) -> None:
         )
     assert set(kinds) == {"credit_applied"}
     with pytest.raises(OverAllocation) as caught:
-        payments.apply_credit(practice.uow(), patient_code="P1", targets=[(first, 1)])
+        payments.apply_credit(
+            practice.uow(), payments.ApplyCredit(patient_code="P1", targets=[(first, 1)])
+        )
     assert caught.value.code == "allocation_exceeds_line"
 
 
 def test_refund_only_from_unallocated_money(practice, engine) -> None:
     line_id = invoice(practice, service(D(2018, 2, 1))).lines[0].id
     payment_id = pay(practice, 12000)
-    payments.allocate(practice.uow(), payment_id=payment_id, targets=[(line_id, 10000)])
+    payments.allocate(
+        practice.uow(), payments.Allocate(payment_id=payment_id, targets=[(line_id, 10000)])
+    )
     with pytest.raises(OverAllocation) as caught:
-        payments.refund(practice.uow(), payment_id=payment_id, amount_cents=2001, reason="overpaid")
+        payments.refund(
+            practice.uow(),
+            payments.Refund(payment_id=payment_id, amount_cents=2001, reason="overpaid"),
+        )
     assert caught.value.message == ("payment PAY-000001 has 20.00 unallocated; cannot refund 20.01")
-    payments.refund(practice.uow(), payment_id=payment_id, amount_cents=2000, reason="overpaid")
+    payments.refund(
+        practice.uow(), payments.Refund(payment_id=payment_id, amount_cents=2000, reason="overpaid")
+    )
     assert patient_balance(engine) == 0
     assert account_total(engine, Account.REFUNDED) == -2000
     with pytest.raises(Conflict) as caught:
-        payments.reverse_payment(practice.uow(), payment_id=payment_id, reason="bounced")
+        payments.reverse_payment(
+            practice.uow(), payments.ReversePayment(payment_id=payment_id, reason="bounced")
+        )
     assert caught.value.code == "payment_refunded"
     assert_sound(engine)
 
@@ -217,13 +249,19 @@ def test_refund_only_from_unallocated_money(practice, engine) -> None:
 def test_reversing_a_payment_undoes_its_allocations(practice, engine) -> None:
     line_id = invoice(practice, service(D(2018, 2, 1))).lines[0].id
     payment_id = pay(practice, 10000, method=PaymentMethod.CHEQUE)
-    payments.allocate(practice.uow(), payment_id=payment_id, targets=[(line_id, 10000)])
-    payments.reverse_payment(practice.uow(), payment_id=payment_id, reason="cheque dishonoured")
+    payments.allocate(
+        practice.uow(), payments.Allocate(payment_id=payment_id, targets=[(line_id, 10000)])
+    )
+    payments.reverse_payment(
+        practice.uow(), payments.ReversePayment(payment_id=payment_id, reason="cheque dishonoured")
+    )
     assert line_balance(engine, line_id) == 10000
     assert patient_balance(engine) == 10000
     assert account_total(engine, Account.UNBANKED) == 0
     with pytest.raises(Conflict) as caught:
-        payments.allocate(practice.uow(), payment_id=payment_id, targets=[(line_id, 100)])
+        payments.allocate(
+            practice.uow(), payments.Allocate(payment_id=payment_id, targets=[(line_id, 100)])
+        )
     assert caught.value.code == "payment_reversed"
     assert_sound(engine)
 
@@ -232,15 +270,17 @@ def test_adjustments_reduce_a_line_with_a_reason(practice, engine) -> None:
     line_id = invoice(practice, service(D(2018, 2, 1))).lines[0].id
     invoicing.adjust_line(
         practice.uow(),
-        line_id=line_id,
-        amount_cents=1000,
-        reason=AdjustmentReason.DISCOUNT,
-        note="concession",
+        invoicing.AdjustLine(
+            line_id=line_id, amount_cents=1000, reason=AdjustmentReason.DISCOUNT, note="concession"
+        ),
     )
     assert line_balance(engine, line_id) == 9000
     with pytest.raises(OverAllocation):
         invoicing.adjust_line(
-            practice.uow(), line_id=line_id, amount_cents=9001, reason=AdjustmentReason.WRITE_OFF
+            practice.uow(),
+            invoicing.AdjustLine(
+                line_id=line_id, amount_cents=9001, reason=AdjustmentReason.WRITE_OFF
+            ),
         )
     with engine.connect() as conn:
         reasons = (
@@ -257,35 +297,42 @@ def test_delete_line_refused_while_paid_unless_cascade(practice, engine) -> None
     line_id = invoice(practice, service(D(2018, 2, 1), item="RPT")).lines[0].id
     payment_id = pay(practice, 5000)
     [allocation] = payments.allocate(
-        practice.uow(), payment_id=payment_id, targets=[(line_id, 5000)]
+        practice.uow(), payments.Allocate(payment_id=payment_id, targets=[(line_id, 5000)])
     )
     with pytest.raises(Conflict) as caught:
-        invoicing.delete_line(practice.uow(), line_id=line_id, reason="keyed twice")
+        invoicing.delete_line(
+            practice.uow(), invoicing.DeleteLine(line_id=line_id, reason="keyed twice")
+        )
     assert caught.value.message == (
         f"line L-{line_id:06d} has 50.00 of payments applied (AL-{allocation.id:06d}); "
-        "un-allocate them first, or delete with --cascade"
+        # issue 7: a service names no flag; the command line says "delete with --cascade"
+        "un-allocate them first, or delete the line with them"
     )
-    invoicing.delete_line(practice.uow(), line_id=line_id, reason="keyed twice", cascade=True)
+    invoicing.delete_line(
+        practice.uow(), invoicing.DeleteLine(line_id=line_id, reason="keyed twice", cascade=True)
+    )
     assert line_balance(engine, line_id) == 0
     assert account_total(engine, Account.GST_PAYABLE) == 0
     assert account_total(engine, Account.REVENUE_BILLED) == 0
     assert patient_balance(engine) == -5000  # the money is credit again
     with pytest.raises(Conflict) as caught:
-        payments.allocate(practice.uow(), payment_id=payment_id, targets=[(line_id, 1)])
+        payments.allocate(
+            practice.uow(), payments.Allocate(payment_id=payment_id, targets=[(line_id, 1)])
+        )
     assert caught.value.code == "line_deleted"
     assert_sound(engine)
 
 
 def test_closed_period_refuses_entries_dated_inside_it(practice, engine) -> None:
     invoice(practice, service(D(2018, 2, 1)))
-    periods.close_period(practice.uow(), through=D(2018, 3, 31))
+    periods.close_period(practice.uow(), periods.ClosePeriod(through=D(2018, 3, 31)))
     with pytest.raises(PeriodClosed):
         invoice(practice, service(D(2018, 3, 31)))
     with pytest.raises(PeriodClosed):
         pay(practice, 100, day=D(2018, 3, 15))
     invoice(practice, service(D(2018, 4, 1)))
     with pytest.raises(Conflict) as caught:
-        periods.close_period(practice.uow(), through=D(2018, 3, 1))
+        periods.close_period(practice.uow(), periods.ClosePeriod(through=D(2018, 3, 1)))
     assert caught.value.code == "period_already_closed"
 
 
@@ -293,7 +340,9 @@ def test_as_known_at_reproduces_what_was_known(practice, engine) -> None:
     line_id = invoice(practice, service(D(2018, 2, 1))).lines[0].id
     known_then = practice.now
     payment_id = pay(practice, 3000, day=D(2018, 2, 15))
-    payments.allocate(practice.uow(), payment_id=payment_id, targets=[(line_id, 3000)])
+    payments.allocate(
+        practice.uow(), payments.Allocate(payment_id=payment_id, targets=[(line_id, 3000)])
+    )
     then = dt.datetime.combine(known_then.date(), known_then.time())
     # the practice clock is Australia/Sydney local; the ledger stores UTC
     from zoneinfo import ZoneInfo
@@ -309,9 +358,11 @@ def test_an_entry_can_be_undone_only_once_even_past_the_checks(practice, engine)
     line_id = invoice(practice, service(D(2018, 2, 1))).lines[0].id
     payment_id = pay(practice, 1000)
     [allocation] = payments.allocate(
-        practice.uow(), payment_id=payment_id, targets=[(line_id, 1000)]
+        practice.uow(), payments.Allocate(payment_id=payment_id, targets=[(line_id, 1000)])
     )
-    payments.unallocate(practice.uow(), allocation_id=allocation.id, reason="wrong line")
+    payments.unallocate(
+        practice.uow(), payments.Unallocate(allocation_id=allocation.id, reason="wrong line")
+    )
     with engine.connect() as conn:
         original = ledger.entry_postings(conn, allocation.id)
     undo = Entry(
@@ -333,17 +384,20 @@ def test_free_text_longer_than_is_kept_is_refused(practice, engine) -> None:
     with pytest.raises(InvalidInput) as caught:
         payments.record_payment(
             practice.uow(),
-            from_code="P1",
-            amount_cents=100,
-            method=PaymentMethod.CASH,
-            received_date=D(2018, 3, 1),
-            location_code="MAIN",
-            reference="R" * 101,
+            payments.RecordPayment(
+                from_code="P1",
+                amount_cents=100,
+                method=PaymentMethod.CASH,
+                received_date=D(2018, 3, 1),
+                location_code="MAIN",
+                reference="R" * 101,
+            ),
         )
     assert caught.value.message == "reference: is 101 characters long; at most 100 are kept"
     with pytest.raises(InvalidInput) as caught:
         payments.refund(
-            practice.uow(), payment_id=pay(practice, 100), amount_cents=50, reason="x" * 501
+            practice.uow(),
+            payments.Refund(payment_id=pay(practice, 100), amount_cents=50, reason="x" * 501),
         )
     assert caught.value.code == "text_too_long"
 
@@ -352,9 +406,15 @@ def test_an_id_past_the_integer_range_is_not_found_on_every_backend(practice, en
     from clinicledger.domain.errors import NotFound
 
     for call in (
-        lambda: payments.allocate(practice.uow(), payment_id=2**31, targets=[(1, 100)]),
-        lambda: payments.unallocate(practice.uow(), allocation_id=2**31, reason="x"),
-        lambda: invoicing.set_insurance_status(practice.uow(), line_id=2**31, open_=True),
+        lambda: payments.allocate(
+            practice.uow(), payments.Allocate(payment_id=2**31, targets=[(1, 100)])
+        ),
+        lambda: payments.unallocate(
+            practice.uow(), payments.Unallocate(allocation_id=2**31, reason="x")
+        ),
+        lambda: invoicing.set_insurance_status(
+            practice.uow(), invoicing.SetInsuranceStatus(line_id=2**31, status=InsuranceStatus.OPEN)
+        ),
         lambda: balances.balance(engine, invoice_number=2**31),
     ):
         with pytest.raises(NotFound):

@@ -48,14 +48,19 @@ from hypothesis.stateful import (
 )
 from sqlalchemy import Connection, Engine, func, select
 
+from clinicledger.domain.choices import (
+    AdjustmentReason,
+    InsuranceStatus,
+    LineKind,
+    PayerKind,
+    PaymentMethod,
+)
 from clinicledger.domain.errors import UserError
-from clinicledger.domain.rules import AdjustmentReason, LineKind, PayerKind, PaymentMethod
 from clinicledger.services import balances, check, invoicing, masters, payments, periods
-from clinicledger.services.common import reading
 from clinicledger.store import ledger
 from clinicledger.store import tables as t
 from clinicledger.store.engine import make_engine
-from clinicledger.store.uow import UnitOfWork
+from clinicledger.store.uow import UnitOfWork, reading
 from conftest import Clock, reset_pg
 
 R = TypeVar("R")
@@ -300,7 +305,7 @@ class LedgerMachine(RuleBasedStateMachine):
             last = conn.execute(select(t.ledger_clock.c.last_recorded_at)).scalar_one()
         earlier = (last - dt.timedelta(seconds=1)).replace(tzinfo=dt.UTC)
         note(f"--now {earlier.isoformat()}, before the latest entry")
-        return UnitOfWork(self.engine, now=earlier, strict_clock=True), True
+        return UnitOfWork(self.engine, now=earlier, actor="system", strict_clock=True), True
 
     def footprint(self) -> dict[str, Any]:
         """What a refused call must leave exactly as it was."""
@@ -673,10 +678,12 @@ class LedgerMachine(RuleBasedStateMachine):
             valid,
             lambda: invoicing.create_invoice(
                 uow,
-                patient_code=patient,
-                location_code=location,
-                billed_to_code=billed_to,
-                lines=specs,
+                invoicing.CreateInvoice(
+                    patient_code=patient,
+                    location_code=location,
+                    billed_to_code=billed_to,
+                    lines=specs,
+                ),
             ),
         )
         if not ok:
@@ -718,7 +725,13 @@ class LedgerMachine(RuleBasedStateMachine):
         ok, _ = self.attempt(
             f"invoicing.set_insurance_status(line_id={line_id}, open_={open_})",
             valid,
-            lambda: invoicing.set_insurance_status(uow, line_id=line_id, open_=open_),
+            lambda: invoicing.set_insurance_status(
+                uow,
+                invoicing.SetInsuranceStatus(
+                    line_id=line_id,
+                    status=InsuranceStatus.OPEN if open_ else InsuranceStatus.CLOSED,
+                ),
+            ),
         )
         if ok:
             assert line is not None
@@ -750,11 +763,13 @@ class LedgerMachine(RuleBasedStateMachine):
             valid,
             lambda: invoicing.adjust_line(
                 uow,
-                line_id=line_id,
-                amount_cents=amount,
-                reason=reason,
-                note="generated",
-                patient_portion=patient_portion,
+                invoicing.AdjustLine(
+                    line_id=line_id,
+                    amount_cents=amount,
+                    reason=reason,
+                    note="generated",
+                    patient_portion=patient_portion,
+                ),
             ),
         )
         if ok:
@@ -785,8 +800,11 @@ class LedgerMachine(RuleBasedStateMachine):
             f"invoicing.transfer_to_patient(line_id={line_id}, amount_cents={amount}, "
             f"reason={reason!r})",
             valid,
-            lambda: invoicing.transfer_to_patient(
-                uow, line_id=line_id, amount_cents=amount, reason=reason
+            lambda: invoicing.transfer(
+                uow,
+                invoicing.Transfer(
+                    line_id=line_id, amount_cents=amount, reason=reason, to_patient=True
+                ),
             ),
         )
         if ok:
@@ -823,7 +841,9 @@ class LedgerMachine(RuleBasedStateMachine):
         ok, entry_id = self.attempt(
             f"invoicing.delete_line(line_id={line_id}, reason={reason!r}, cascade={cascade})",
             valid,
-            lambda: invoicing.delete_line(uow, line_id=line_id, reason=reason, cascade=cascade),
+            lambda: invoicing.delete_line(
+                uow, invoicing.DeleteLine(line_id=line_id, reason=reason, cascade=cascade)
+            ),
         )
         if ok:
             assert line is not None
@@ -904,14 +924,16 @@ class LedgerMachine(RuleBasedStateMachine):
             valid,
             lambda: payments.record_payment(
                 uow,
-                from_code=code,
-                amount_cents=amount,
-                method=method,
-                received_date=received,
-                location_code=location,
-                reference=reference,
-                processor_fee_cents=fee,
-                note="generated",
+                payments.RecordPayment(
+                    from_code=code,
+                    amount_cents=amount,
+                    method=method,
+                    received_date=received,
+                    location_code=location,
+                    reference=reference,
+                    processor_fee_cents=fee,
+                    note="generated",
+                ),
             ),
         )
         if ok:
@@ -992,7 +1014,9 @@ class LedgerMachine(RuleBasedStateMachine):
         ok, made = self.attempt(
             f"payments.allocate(payment_id={payment_id}, targets={targets})",
             valid,
-            lambda: payments.allocate(uow, payment_id=payment_id, targets=targets),
+            lambda: payments.allocate(
+                uow, payments.Allocate(payment_id=payment_id, targets=targets)
+            ),
         )
         if ok:
             assert made is not None and payment is not None
@@ -1028,7 +1052,7 @@ class LedgerMachine(RuleBasedStateMachine):
         ok, made = self.attempt(
             f"payments.auto_allocate(payment_id={payment_id})",
             valid,
-            lambda: payments.auto_allocate(uow, payment_id=payment_id),
+            lambda: payments.allocate(uow, payments.Allocate(payment_id=payment_id, auto=True)),
         )
         if ok:
             assert made is not None and payment is not None
@@ -1056,7 +1080,9 @@ class LedgerMachine(RuleBasedStateMachine):
         ok, entry_id = self.attempt(
             f"payments.unallocate(allocation_id={allocation_id}, reason={reason!r})",
             valid,
-            lambda: payments.unallocate(uow, allocation_id=allocation_id, reason=reason),
+            lambda: payments.unallocate(
+                uow, payments.Unallocate(allocation_id=allocation_id, reason=reason)
+            ),
         )
         if ok:
             assert allocation is not None
@@ -1089,7 +1115,9 @@ class LedgerMachine(RuleBasedStateMachine):
         ok, entry_id = self.attempt(
             f"payments.refund(payment_id={payment_id}, amount_cents={amount}, reason={reason!r})",
             valid,
-            lambda: payments.refund(uow, payment_id=payment_id, amount_cents=amount, reason=reason),
+            lambda: payments.refund(
+                uow, payments.Refund(payment_id=payment_id, amount_cents=amount, reason=reason)
+            ),
         )
         if ok:
             assert payment is not None
@@ -1120,7 +1148,9 @@ class LedgerMachine(RuleBasedStateMachine):
         ok, entry_id = self.attempt(
             f"payments.reverse_payment(payment_id={payment_id}, reason={reason!r})",
             valid,
-            lambda: payments.reverse_payment(uow, payment_id=payment_id, reason=reason),
+            lambda: payments.reverse_payment(
+                uow, payments.ReversePayment(payment_id=payment_id, reason=reason)
+            ),
         )
         if ok:
             assert payment is not None
@@ -1200,7 +1230,14 @@ class LedgerMachine(RuleBasedStateMachine):
         ok, made = self.attempt(
             f"payments.apply_credit(patient_code={patient!r}, targets={targets})",
             valid,
-            lambda: payments.apply_credit(uow, patient_code=patient, targets=targets),
+            lambda: payments.apply_credit(
+                uow,
+                payments.ApplyCredit(
+                    patient_code=patient,
+                    targets=() if targets is None else tuple(targets),
+                    auto=targets is None,
+                ),
+            ),
         )
         if ok:
             assert made is not None
@@ -1227,7 +1264,7 @@ class LedgerMachine(RuleBasedStateMachine):
         ok, _ = self.attempt(
             f"periods.close_period(through={through})",
             valid,
-            lambda: periods.close_period(uow, through=through),
+            lambda: periods.close_period(uow, periods.ClosePeriod(through=through)),
         )
         if ok:
             self.closed_through = through

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
+from clinicledger.domain.choices import AdjustmentReason, PaymentMethod
 from clinicledger.domain.errors import (
     Conflict,
     ImportProblem,
@@ -22,7 +23,6 @@ from clinicledger.domain.errors import (
     PeriodClosed,
     UserError,
 )
-from clinicledger.domain.rules import AdjustmentReason, PaymentMethod
 from clinicledger.services import imports, invoicing, masters, payments, periods
 from clinicledger.store.uow import UnitOfWork
 
@@ -41,7 +41,7 @@ def pay(uow: Uow, cents: int, **changes: Any) -> int:
         "location_code": "MAIN",
         **changes,
     }
-    return payments.record_payment(uow(), **values)
+    return payments.record_payment(uow(), payments.RecordPayment(**values))
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +77,10 @@ REFUSALS = [
     *refusal(
         "invoice-without-lines",
         lambda uow: invoicing.create_invoice(
-            uow(), patient_code="P1", location_code="MAIN", billed_to_code=None, lines=[]
+            uow(),
+            invoicing.CreateInvoice(
+                patient_code="P1", location_code="MAIN", billed_to_code=None, lines=[]
+            ),
         ),
         InvalidInput,
         "line_missing",
@@ -87,15 +90,16 @@ REFUSALS = [
     ),
     *refusal(
         "allocation-without-targets",
-        lambda uow: payments.allocate(uow(), payment_id=1, targets=[]),
+        lambda uow: payments.allocate(uow(), payments.Allocate(payment_id=1, targets=[])),
         InvalidInput,
         "allocation_target_missing",
         "to",
-        "to: name at least one LINE=AMOUNT, or use --auto",
+        # issue 7: a service names no flag; the command line words "--to ... or --auto"
+        "to: name the lines and amounts to apply, or apply automatically (not both)",
     ),
     *refusal(
         "allocation-past-the-payment",
-        lambda uow: payments.allocate(uow(), payment_id=1, targets=[(1, 1001)]),
+        lambda uow: payments.allocate(uow(), payments.Allocate(payment_id=1, targets=[(1, 1001)])),
         OverAllocation,
         "allocation_exceeds_payment",
         "to",
@@ -104,7 +108,7 @@ REFUSALS = [
     ),
     *refusal(
         "allocation-negative",
-        lambda uow: payments.allocate(uow(), payment_id=1, targets=[(1, -500)]),
+        lambda uow: payments.allocate(uow(), payments.Allocate(payment_id=1, targets=[(1, -500)])),
         InvalidInput,
         "amount_negative",
         "to",
@@ -112,7 +116,9 @@ REFUSALS = [
     ),
     *refusal(
         "refund-past-unallocated",
-        lambda uow: payments.refund(uow(), payment_id=2, amount_cents=4001, reason="overpaid"),
+        lambda uow: payments.refund(
+            uow(), payments.Refund(payment_id=2, amount_cents=4001, reason="overpaid")
+        ),
         OverAllocation,
         "refund_exceeds_unallocated",
         "amount",
@@ -120,7 +126,9 @@ REFUSALS = [
     ),
     *refusal(
         "reversal-of-a-refunded-payment",
-        lambda uow: payments.reverse_payment(uow(), payment_id=2, reason="keyed twice"),
+        lambda uow: payments.reverse_payment(
+            uow(), payments.ReversePayment(payment_id=2, reason="keyed twice")
+        ),
         Conflict,
         "payment_refunded",
         "payment",
@@ -128,7 +136,9 @@ REFUSALS = [
     ),
     *refusal(
         "unknown-payment",
-        lambda uow: payments.refund(uow(), payment_id=99, amount_cents=100, reason="overpaid"),
+        lambda uow: payments.refund(
+            uow(), payments.Refund(payment_id=99, amount_cents=100, reason="overpaid")
+        ),
         NotFound,
         "not_found",
         "payment",
@@ -172,7 +182,9 @@ REFUSALS = [
     ),
     *refusal(
         "refund-negative",
-        lambda uow: payments.refund(uow(), payment_id=1, amount_cents=-500, reason="overpaid"),
+        lambda uow: payments.refund(
+            uow(), payments.Refund(payment_id=1, amount_cents=-500, reason="overpaid")
+        ),
         InvalidInput,
         "amount_negative",
         "amount",
@@ -181,7 +193,8 @@ REFUSALS = [
     *refusal(
         "adjustment-negative",
         lambda uow: invoicing.adjust_line(
-            uow(), line_id=1, amount_cents=-500, reason=AdjustmentReason.DISCOUNT
+            uow(),
+            invoicing.AdjustLine(line_id=1, amount_cents=-500, reason=AdjustmentReason.DISCOUNT),
         ),
         InvalidInput,
         "amount_negative",
@@ -190,8 +203,8 @@ REFUSALS = [
     ),
     *refusal(
         "transfer-negative",
-        lambda uow: invoicing.transfer_to_patient(
-            uow(), line_id=3, amount_cents=-500, reason="gap"
+        lambda uow: invoicing.transfer(
+            uow(), invoicing.Transfer(line_id=3, amount_cents=-500, reason="gap", to_patient=True)
         ),
         InvalidInput,
         "amount_negative",
@@ -239,7 +252,7 @@ def test_service_refuses(engine: Engine, refusal: Refusal, practice: None) -> No
 @pytest.mark.parametrize("engine", ["sqlite", "postgresql"], indirect=True)
 def test_errors_carry_their_typed_fields(engine: Engine, practice: None) -> None:
     uow = harness.service_clock(engine, harness.CLI_START)
-    periods.close_period(uow(), through=dt.date(2024, 2, 29))
+    periods.close_period(uow(), periods.ClosePeriod(through=dt.date(2024, 2, 29)))
     before = snapshot(engine)
 
     with pytest.raises(NotFound) as missing:
@@ -261,16 +274,18 @@ def test_errors_carry_their_typed_fields(engine: Engine, practice: None) -> None
 def test_a_clock_earlier_than_the_latest_entry_is_refused(engine: Engine, practice: None) -> None:
     before = snapshot(engine)
     # the practice's last unit of work was at 2024-03-01 08:19 Sydney time
-    early = UnitOfWork(engine, now=dt.datetime(2024, 3, 1, 8, 0), strict_clock=True)
+    early = UnitOfWork(engine, now=dt.datetime(2024, 3, 1, 8, 0), actor="system", strict_clock=True)
 
     with pytest.raises(InvalidInput) as raised:
         payments.record_payment(
             early,
-            from_code="P1",
-            amount_cents=3000,
-            method=PaymentMethod.CASH,
-            received_date=dt.date(2024, 3, 1),
-            location_code="MAIN",
+            payments.RecordPayment(
+                from_code="P1",
+                amount_cents=3000,
+                method=PaymentMethod.CASH,
+                received_date=dt.date(2024, 3, 1),
+                location_code="MAIN",
+            ),
         )
 
     assert (raised.value.code, raised.value.field) == ("now_in_past", "now")
@@ -290,7 +305,8 @@ def test_an_import_lists_every_problem_and_writes_nothing(
 
     with pytest.raises(ImportRejected) as raised:
         imports.import_file(
-            harness.service_clock(engine, harness.CLI_START)(), kind="patients", path=str(path)
+            harness.service_clock(engine, harness.CLI_START)(),
+            imports.ImportFile(kind="patients", file_name=path.name, content=path.read_bytes()),
         )
 
     assert raised.value.problems == (

@@ -7,15 +7,14 @@ import datetime as dt
 
 import pytest
 
+from clinicledger.domain.choices import AdjustmentReason, LineKind, PayerKind, PaymentMethod
 from clinicledger.domain.errors import InvalidInput
-from clinicledger.domain.rules import AdjustmentReason, LineKind, PayerKind, PaymentMethod
 from clinicledger.render.formats import to_csv, to_json_data
 from clinicledger.reports.adjustments import adjustments
 from clinicledger.reports.base import ReportParams
 from clinicledger.services import invoicing, masters, payments
-from clinicledger.services.common import reading
 from clinicledger.services.invoicing import LineSpec
-from clinicledger.store.uow import UnitOfWork
+from clinicledger.store.uow import UnitOfWork, reading
 
 D = dt.date
 MAY = {"from_date": D(2024, 5, 1), "to_date": D(2024, 5, 31)}
@@ -54,60 +53,76 @@ def journal(clock):
         line.id
         for line in invoicing.create_invoice(
             clock.at_date(day),
-            patient_code="P1",
-            location_code="MAIN",
-            billed_to_code=None,
-            lines=[consult(), consult()],
+            invoicing.CreateInvoice(
+                patient_code="P1",
+                location_code="MAIN",
+                billed_to_code=None,
+                lines=[consult(), consult()],
+            ),
         ).lines
     )
     [l3] = invoicing.create_invoice(
         clock.uow(),
-        patient_code="P2",
-        location_code="MAIN",
-        billed_to_code="FUND",
-        lines=[consult()],
+        invoicing.CreateInvoice(
+            patient_code="P2", location_code="MAIN", billed_to_code="FUND", lines=[consult()]
+        ),
     ).lines
     [l4] = invoicing.create_invoice(
-        clock.uow(), patient_code="P2", location_code="BR", billed_to_code=None, lines=[consult()]
+        clock.uow(),
+        invoicing.CreateInvoice(
+            patient_code="P2", location_code="BR", billed_to_code=None, lines=[consult()]
+        ),
     ).lines
     card = payments.record_payment(
         clock.at_date(D(2024, 5, 2)),
-        from_code="P1",
-        amount_cents=15000,
-        method=PaymentMethod.EFTPOS,
-        received_date=D(2024, 5, 2),
-        location_code="MAIN",
+        payments.RecordPayment(
+            from_code="P1",
+            amount_cents=15000,
+            method=PaymentMethod.EFTPOS,
+            received_date=D(2024, 5, 2),
+            location_code="MAIN",
+        ),
     )
-    _, to_l2 = payments.allocate(clock.uow(), payment_id=card, targets=[(l1, 10000), (l2, 5000)])
+    _, to_l2 = payments.allocate(
+        clock.uow(), payments.Allocate(payment_id=card, targets=[(l1, 10000), (l2, 5000)])
+    )
     invoicing.adjust_line(
         as_clerk(clock, "kim", D(2024, 5, 3)),
-        line_id=l2,
-        amount_cents=1000,
-        reason=AdjustmentReason.DISCOUNT,
-        note="loyalty",
+        invoicing.AdjustLine(
+            line_id=l2, amount_cents=1000, reason=AdjustmentReason.DISCOUNT, note="loyalty"
+        ),
     )
-    invoicing.transfer_to_patient(clock.uow(), line_id=l3.id, amount_cents=3000, reason="gap")
+    invoicing.transfer(
+        clock.uow(),
+        invoicing.Transfer(line_id=l3.id, amount_cents=3000, reason="gap", to_patient=True),
+    )
     payments.unallocate(
-        as_clerk(clock, "kim", D(2024, 5, 4)), allocation_id=to_l2.id, reason="wrong line"
+        as_clerk(clock, "kim", D(2024, 5, 4)),
+        payments.Unallocate(allocation_id=to_l2.id, reason="wrong line"),
     )
-    payments.refund(clock.uow(), payment_id=card, amount_cents=2000, reason="overpaid")
+    payments.refund(
+        clock.uow(), payments.Refund(payment_id=card, amount_cents=2000, reason="overpaid")
+    )
     cheque = payments.record_payment(
         clock.at_date(D(2024, 5, 5)),
-        from_code="P2",
-        amount_cents=4000,
-        method=PaymentMethod.CHEQUE,
-        received_date=D(2024, 5, 5),
-        location_code="BR",
+        payments.RecordPayment(
+            from_code="P2",
+            amount_cents=4000,
+            method=PaymentMethod.CHEQUE,
+            received_date=D(2024, 5, 5),
+            location_code="BR",
+        ),
     )
-    payments.allocate(clock.uow(), payment_id=cheque, targets=[(l4.id, 4000)])
-    payments.reverse_payment(as_clerk(clock, "kim"), payment_id=cheque, reason="cheque dishonoured")
+    payments.allocate(clock.uow(), payments.Allocate(payment_id=cheque, targets=[(l4.id, 4000)]))
+    payments.reverse_payment(
+        as_clerk(clock, "kim"),
+        payments.ReversePayment(payment_id=cheque, reason="cheque dishonoured"),
+    )
     invoicing.adjust_line(
         clock.at_date(D(2024, 5, 6)),
-        line_id=l4.id,
-        amount_cents=500,
-        reason=AdjustmentReason.WRITE_OFF,
+        invoicing.AdjustLine(line_id=l4.id, amount_cents=500, reason=AdjustmentReason.WRITE_OFF),
     )
-    invoicing.delete_line(clock.uow(), line_id=l4.id, reason="keyed in error")
+    invoicing.delete_line(clock.uow(), invoicing.DeleteLine(line_id=l4.id, reason="keyed in error"))
     return {"card": card}
 
 
@@ -238,7 +253,9 @@ def test_as_known_at_is_byte_identical_after_more_entries(journal, engine, clock
     params = ReportParams(**MAY, as_known_at=dt.datetime(2024, 5, 4, 14))  # 5 May 00:00 AEST
     with reading(engine) as conn:
         before = to_csv(adjustments(conn, params))
-    payments.refund(clock.uow(), payment_id=journal["card"], amount_cents=1000, reason="more")
+    payments.refund(
+        clock.uow(), payments.Refund(payment_id=journal["card"], amount_cents=1000, reason="more")
+    )
     with reading(engine) as conn:
         after = to_csv(adjustments(conn, params))
         now = to_csv(adjustments(conn, ReportParams(**MAY)))

@@ -11,16 +11,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from clinicledger.domain.choices import AdjustmentReason, LineKind, PayerKind, PaymentMethod
 from clinicledger.domain.dates import month_ends
 from clinicledger.domain.errors import InvalidInput
-from clinicledger.domain.rules import AdjustmentReason, LineKind, PayerKind, PaymentMethod
 from clinicledger.render.formats import to_csv, to_json_data
-from clinicledger.reports.aging_trend import aging_chart, aging_trend
+from clinicledger.render.charts import aging_chart
+from clinicledger.reports.aging_trend import aging_trend
 from clinicledger.reports.base import ReportParams
 from clinicledger.services import invoicing, masters, payments
-from clinicledger.services.common import reading
 from clinicledger.services.invoicing import LineSpec
 from clinicledger.store import tables as t
+from clinicledger.store.uow import reading
 
 D = dt.date
 JAN_TO_APRIL = {"from_date": D(2024, 1, 1), "to_date": D(2024, 4, 30)}
@@ -36,11 +37,13 @@ def consult(provider: str, day: dt.date, fee: int | None = None) -> LineSpec:
 def pay(uow, party, cents, day, location="MAIN"):
     return payments.record_payment(
         uow,
-        from_code=party,
-        amount_cents=cents,
-        method=PaymentMethod.INSURANCE if party == "FUND" else PaymentMethod.EFTPOS,
-        received_date=day,
-        location_code=location,
+        payments.RecordPayment(
+            from_code=party,
+            amount_cents=cents,
+            method=PaymentMethod.INSURANCE if party == "FUND" else PaymentMethod.EFTPOS,
+            received_date=day,
+            location_code=location,
+        ),
     )
 
 
@@ -60,30 +63,44 @@ def journal(clock):
     masters.add_item(clock.uow(), code="500", description="Consultation", fee_cents=10000)
     day = D(2024, 1, 10)
     [l1] = invoicing.create_invoice(
-        clock.at_date(day), patient_code="P1", location_code="MAIN", billed_to_code=None,
-        lines=[consult("DR1", day)],
-    ).lines  # fmt: skip
+        clock.at_date(day),
+        invoicing.CreateInvoice(
+            patient_code="P1",
+            location_code="MAIN",
+            billed_to_code=None,
+            lines=[consult("DR1", day)],
+        ),
+    ).lines
     day = D(2024, 1, 20)
     [l2] = invoicing.create_invoice(
-        clock.at_date(day), patient_code="P2", location_code="MAIN", billed_to_code="FUND",
-        lines=[consult("DR2", day)],
-    ).lines  # fmt: skip
+        clock.at_date(day),
+        invoicing.CreateInvoice(
+            patient_code="P2",
+            location_code="MAIN",
+            billed_to_code="FUND",
+            lines=[consult("DR2", day)],
+        ),
+    ).lines
     alex = pay(clock.at_date(D(2024, 2, 15)), "P1", 4000, D(2024, 2, 15))
-    payments.allocate(clock.uow(), payment_id=alex, targets=[(l1.id, 4000)])
-    invoicing.transfer_to_patient(
-        clock.at_date(D(2024, 2, 20)), line_id=l2.id, amount_cents=2500, reason="gap"
+    payments.allocate(clock.uow(), payments.Allocate(payment_id=alex, targets=[(l1.id, 4000)]))
+    invoicing.transfer(
+        clock.at_date(D(2024, 2, 20)),
+        invoicing.Transfer(line_id=l2.id, amount_cents=2500, reason="gap", to_patient=True),
     )
     [l3] = invoicing.create_invoice(
-        clock.at_date(D(2024, 3, 5)), patient_code="P2", location_code="BR", billed_to_code=None,
-        lines=[consult("DR1", D(2024, 3, 1))],
-    ).lines  # fmt: skip
+        clock.at_date(D(2024, 3, 5)),
+        invoicing.CreateInvoice(
+            patient_code="P2",
+            location_code="BR",
+            billed_to_code=None,
+            lines=[consult("DR1", D(2024, 3, 1))],
+        ),
+    ).lines
     fund = pay(clock.at_date(D(2024, 3, 10)), "FUND", 7500, D(2024, 3, 10))
-    payments.allocate(clock.uow(), payment_id=fund, targets=[(l2.id, 7500)])
+    payments.allocate(clock.uow(), payments.Allocate(payment_id=fund, targets=[(l2.id, 7500)]))
     invoicing.adjust_line(
         clock.at_date(D(2024, 4, 2)),
-        line_id=l1.id,
-        amount_cents=6000,
-        reason=AdjustmentReason.BAD_DEBT,
+        invoicing.AdjustLine(line_id=l1.id, amount_cents=6000, reason=AdjustmentReason.BAD_DEBT),
     )
     return {"l3": l3.id}
 
@@ -156,7 +173,10 @@ def test_as_known_at_is_byte_identical_after_more_entries(journal, engine, clock
     with reading(engine) as conn:
         before = to_csv(aging_trend(conn, params))
     invoicing.adjust_line(
-        clock.uow(), line_id=journal["l3"], amount_cents=1000, reason=AdjustmentReason.DISCOUNT
+        clock.uow(),
+        invoicing.AdjustLine(
+            line_id=journal["l3"], amount_cents=1000, reason=AdjustmentReason.DISCOUNT
+        ),
     )
     with reading(engine) as conn:
         after = to_csv(aging_trend(conn, params))
@@ -209,22 +229,30 @@ def test_brackets_add_up_to_the_receivable(engine, clock, fees, days_between, pa
     masters.add_patient(clock.uow(), code=patient, name=f"Patient {n}")
     start = clock.now.date() + dt.timedelta(days=1)
     made = invoicing.create_invoice(
-        clock.at_date(start), patient_code=patient, location_code=location,
-        billed_to_code="FUND" if n % 2 else None,
-        lines=[consult("DR1", start, fee) for fee in fees],
-    )  # fmt: skip
+        clock.at_date(start),
+        invoicing.CreateInvoice(
+            patient_code=patient,
+            location_code=location,
+            billed_to_code="FUND" if n % 2 else None,
+            lines=[consult("DR1", start, fee) for fee in fees],
+        ),
+    )
     later = start + dt.timedelta(days=days_between[0])
     if paid:
         payment = pay(clock.at_date(later), "FUND" if n % 2 else patient, paid, later, location)
-        payments.auto_allocate(clock.uow(), payment_id=payment)
+        payments.allocate(clock.uow(), payments.Allocate(payment_id=payment, auto=True))
     last = later + dt.timedelta(days=days_between[1])
     if adjust and adjust <= fees[-1]:
         owing = run_owing(engine, made.lines[-1].id)
         if owing >= adjust:
             invoicing.adjust_line(
-                clock.at_date(last), line_id=made.lines[-1].id, amount_cents=adjust,
-                reason=AdjustmentReason.WRITE_OFF,
-            )  # fmt: skip
+                clock.at_date(last),
+                invoicing.AdjustLine(
+                    line_id=made.lines[-1].id,
+                    amount_cents=adjust,
+                    reason=AdjustmentReason.WRITE_OFF,
+                ),
+            )
     data = run(engine, from_date=start, to_date=last + dt.timedelta(days=62), location=location)
     assert data["rows"]
     for row in data["rows"]:

@@ -11,9 +11,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from clinicledger.domain.choices import (
+    AdjustmentReason,
+    InsuranceStatus,
+    LineKind,
+    PayerKind,
+    PaymentMethod,
+)
 from clinicledger.domain.errors import ImportRejected, InvalidInput, NotFound
 from clinicledger.domain.journal import Account, Entry, EntryKind, Posting
-from clinicledger.domain.rules import AdjustmentReason, LineKind, PayerKind, PaymentMethod
 from clinicledger.formats.compare_csv import CompareLine, parse_amount, parse_compare_csv
 from clinicledger.render.formats import to_csv, to_json_data
 from clinicledger.reports.base import ReportParams
@@ -23,10 +29,10 @@ from clinicledger.reports.client_reconciliation import (
     match_lines,
 )
 from clinicledger.services import invoicing, masters, payments
-from clinicledger.services.common import reading
 from clinicledger.services.invoicing import LineSpec
 from clinicledger.store import ledger
 from clinicledger.store import tables as t
+from clinicledger.store.uow import reading
 
 D = dt.date
 SYDNEY = ZoneInfo("Australia/Sydney")
@@ -52,10 +58,9 @@ def session(provider: str, day: dt.date, **more) -> LineSpec:
 def invoice(clock, day: dt.date, *lines: LineSpec, billed_to: str | None = None) -> list[int]:
     made = invoicing.create_invoice(
         clock.at_date(day),
-        patient_code="GOOD",
-        location_code="MAIN",
-        billed_to_code=billed_to,
-        lines=list(lines),
+        invoicing.CreateInvoice(
+            patient_code="GOOD", location_code="MAIN", billed_to_code=billed_to, lines=list(lines)
+        ),
     )
     return [line.id for line in made.lines]
 
@@ -63,11 +68,13 @@ def invoice(clock, day: dt.date, *lines: LineSpec, billed_to: str | None = None)
 def pay(clock, cents: int, method: PaymentMethod = PaymentMethod.CASH, who: str = "GOOD") -> int:
     return payments.record_payment(
         clock.uow(),
-        from_code=who,
-        amount_cents=cents,
-        method=method,
-        received_date=clock.now.date(),
-        location_code="MAIN",
+        payments.RecordPayment(
+            from_code=who,
+            amount_cents=cents,
+            method=method,
+            received_date=clock.now.date(),
+            location_code="MAIN",
+        ),
     )
 
 
@@ -89,11 +96,11 @@ def journal(clock):
 
     [ids["L1"]] = invoice(clock, D(2024, 6, 3), session("DR1", D(2024, 6, 3)))
     card = pay(clock, 15000, PaymentMethod.EFTPOS)
-    payments.allocate(clock.uow(), payment_id=card, targets=[(ids["L1"], 15000)])
+    payments.allocate(clock.uow(), payments.Allocate(payment_id=card, targets=[(ids["L1"], 15000)]))
 
     [ids["L2"]] = invoice(clock, D(2024, 6, 10), session("DR1", D(2024, 6, 10)))
     cash = pay(clock, 10000)  # 50.00 applied, 50.00 left as credit
-    payments.allocate(clock.uow(), payment_id=cash, targets=[(ids["L2"], 5000)])
+    payments.allocate(clock.uow(), payments.Allocate(payment_id=cash, targets=[(ids["L2"], 5000)]))
 
     [ids["L3"]] = invoice(clock, D(2024, 6, 12), session("DR2", D(2024, 6, 12)), billed_to="FUND")
 
@@ -109,24 +116,33 @@ def journal(clock):
         LineSpec(kind=LineKind.PRODUCT, product_title="Theraband"),
     )
     invoicing.adjust_line(
-        clock.uow(), line_id=ids["L4"], amount_cents=1000, reason=AdjustmentReason.DISCOUNT
+        clock.uow(),
+        invoicing.AdjustLine(
+            line_id=ids["L4"], amount_cents=1000, reason=AdjustmentReason.DISCOUNT
+        ),
     )
     payments.apply_credit(
-        clock.uow(), patient_code="GOOD", targets=[(ids["L2"], 2000), (ids["L5"], 1800)]
+        clock.uow(),
+        payments.ApplyCredit(patient_code="GOOD", targets=[(ids["L2"], 2000), (ids["L5"], 1800)]),
     )
 
     fund = payments.record_payment(
         clock.at_date(D(2024, 6, 19)),
-        from_code="FUND",
-        amount_cents=10000,
-        method=PaymentMethod.INSURANCE,
-        received_date=D(2024, 6, 19),
-        location_code="MAIN",
+        payments.RecordPayment(
+            from_code="FUND",
+            amount_cents=10000,
+            method=PaymentMethod.INSURANCE,
+            received_date=D(2024, 6, 19),
+            location_code="MAIN",
+        ),
     )
-    payments.allocate(clock.uow(), payment_id=fund, targets=[(ids["L3"], 10000)])
-    invoicing.transfer_to_patient(clock.uow(), line_id=ids["L3"], amount_cents=5000, reason="gap")
+    payments.allocate(clock.uow(), payments.Allocate(payment_id=fund, targets=[(ids["L3"], 10000)]))
+    invoicing.transfer(
+        clock.uow(),
+        invoicing.Transfer(line_id=ids["L3"], amount_cents=5000, reason="gap", to_patient=True),
+    )
     gap = pay(clock, 2500, PaymentMethod.EFTPOS)
-    payments.allocate(clock.uow(), payment_id=gap, targets=[(ids["L3"], 2500)])
+    payments.allocate(clock.uow(), payments.Allocate(payment_id=gap, targets=[(ids["L3"], 2500)]))
 
     [ids["L6"]] = invoice(
         clock, D(2024, 6, 20), session("DR2", D(2024, 6, 20), insurance_open=True), billed_to="FUND"
@@ -138,7 +154,10 @@ def journal(clock):
         billed_to="FUND",
     )
     [ids["L8"]] = invoice(clock, D(2024, 6, 24), session("DR1", D(2024, 6, 24)))
-    invoicing.delete_line(clock.at_date(D(2024, 6, 25)), line_id=ids["L8"], reason="booked twice")
+    invoicing.delete_line(
+        clock.at_date(D(2024, 6, 25)),
+        invoicing.DeleteLine(line_id=ids["L8"], reason="booked twice"),
+    )
     [ids["L9"]] = invoice(clock, D(2024, 6, 26), session("DR2", D(2024, 6, 26), fee_cents=10000))
     ids["L10"], ids["L11"] = invoice(
         clock, D(2024, 6, 28), session("DR1", D(2024, 7, 8)), session("DR1", D(2024, 7, 15))
@@ -146,22 +165,26 @@ def journal(clock):
     # Another patient's session and payment: not in GOOD's reconciliation.
     invoicing.create_invoice(
         clock.uow(),
-        patient_code="OTHER",
-        location_code="MAIN",
-        billed_to_code=None,
-        lines=[session("DR1", D(2024, 6, 28))],
+        invoicing.CreateInvoice(
+            patient_code="OTHER",
+            location_code="MAIN",
+            billed_to_code=None,
+            lines=[session("DR1", D(2024, 6, 28))],
+        ),
     )
     pay(clock, 4400, who="OTHER")
     # After 30 June: 40.00 paid on the 26 June session.
     later = payments.record_payment(
         clock.at_date(D(2024, 7, 2)),
-        from_code="GOOD",
-        amount_cents=4000,
-        method=PaymentMethod.CASH,
-        received_date=D(2024, 7, 2),
-        location_code="MAIN",
+        payments.RecordPayment(
+            from_code="GOOD",
+            amount_cents=4000,
+            method=PaymentMethod.CASH,
+            received_date=D(2024, 7, 2),
+            location_code="MAIN",
+        ),
     )
-    payments.allocate(clock.uow(), payment_id=later, targets=[(ids["L9"], 4000)])
+    payments.allocate(clock.uow(), payments.Allocate(payment_id=later, targets=[(ids["L9"], 4000)]))
     return ids
 
 
@@ -320,12 +343,22 @@ def test_as_known_at_reproduces_the_report_byte_for_byte(journal, engine, clock)
     params = {"as_known_at": moment}
     before = to_csv(run(engine, **params))
     # Later: the fund closes the open line, more money, a deletion.
-    invoicing.set_insurance_status(clock.at_date(D(2024, 7, 3)), line_id=journal["L6"], open_=False)
+    invoicing.set_insurance_status(
+        clock.at_date(D(2024, 7, 3)),
+        invoicing.SetInsuranceStatus(line_id=journal["L6"], status=InsuranceStatus.CLOSED),
+    )
     # A change that changes nothing: the first line was closed then too.
-    invoicing.set_insurance_status(clock.uow(), line_id=journal["L1"], open_=False)
+    invoicing.set_insurance_status(
+        clock.uow(),
+        invoicing.SetInsuranceStatus(line_id=journal["L1"], status=InsuranceStatus.CLOSED),
+    )
     extra = pay(clock, 5000)
-    payments.allocate(clock.uow(), payment_id=extra, targets=[(journal["L4"], 5000)])
-    invoicing.delete_line(clock.uow(), line_id=journal["L10"], reason="program cancelled")
+    payments.allocate(
+        clock.uow(), payments.Allocate(payment_id=extra, targets=[(journal["L4"], 5000)])
+    )
+    invoicing.delete_line(
+        clock.uow(), invoicing.DeleteLine(line_id=journal["L10"], reason="program cancelled")
+    )
     assert to_csv(run(engine, **params)) == before
     data = to_json_data(run(engine, **params))
     assert [r["status"] for r in data["rows"]] == [
@@ -601,12 +634,12 @@ def test_the_rows_always_reconcile(practice, engine, steps, balance_day, window)
             return fn(conn, *args)
 
     def free(payment_id: int) -> int:
-        if read(ledger.payment_row, payment_id).reversed_at is not None:
+        if read(ledger.payment_record, payment_id).reversed_at is not None:
             return 0
         return read(ledger.payment_unallocated_cents, payment_id)
 
     def live(line_id: int) -> bool:
-        return read(ledger.line_row, line_id).deleted_at is None
+        return read(ledger.line_record, line_id).deleted_at is None
 
     for step in steps:
         kind = step[0]
@@ -637,7 +670,7 @@ def test_the_rows_always_reconcile(practice, engine, steps, balance_day, window)
             owing = []
             for line_id, billed_to in lines:
                 if live(line_id) and (billed_to is not None or not from_fund):
-                    portion = read(ledger.line_row, line_id).payer_id if from_fund else None
+                    portion = read(ledger.line_record, line_id).payer_id if from_fund else None
                     owing.append((line_id, read(ledger.line_owing_cents, line_id, portion)))
             owing = [(line_id, cents) for line_id, cents in owing if cents > 0]
             if owing:
@@ -645,7 +678,8 @@ def test_the_rows_always_reconcile(practice, engine, steps, balance_day, window)
                 cents = min(step[3], free(payment), most)
                 if cents > 0:
                     made = payments.allocate(
-                        clock.uow(), payment_id=payment, targets=[(line_id, cents)]
+                        clock.uow(),
+                        payments.Allocate(payment_id=payment, targets=[(line_id, cents)]),
                     )
                     applied.extend(a.id for a in made)
         elif kind in ("credit", "transfer", "adjust", "delete") and lines:
@@ -657,30 +691,38 @@ def test_the_rows_always_reconcile(practice, engine, steps, balance_day, window)
                 cents = min(step[2], credit, read(ledger.line_owing_cents, line_id, None))
                 if cents > 0:
                     made = payments.apply_credit(
-                        clock.uow(), patient_code="GOOD", targets=[(line_id, cents)]
+                        clock.uow(),
+                        payments.ApplyCredit(patient_code="GOOD", targets=[(line_id, cents)]),
                     )
                     applied.extend(a.id for a in made)
             elif kind == "transfer" and billed_to is not None:
                 fund_owing = read(
-                    ledger.line_owing_cents, line_id, read(ledger.line_row, line_id).payer_id
+                    ledger.line_owing_cents, line_id, read(ledger.line_record, line_id).payer_id
                 )
                 cents = min(step[2], fund_owing)
                 if cents > 0:
-                    invoicing.transfer_to_patient(
-                        clock.uow(), line_id=line_id, amount_cents=cents, reason="gap"
+                    invoicing.transfer(
+                        clock.uow(),
+                        invoicing.Transfer(
+                            line_id=line_id, amount_cents=cents, reason="gap", to_patient=True
+                        ),
                     )
             elif kind == "adjust":
                 cents = min(step[2], read(ledger.line_owing_cents, line_id, None))
                 if cents > 0:
                     invoicing.adjust_line(
                         clock.uow(),
-                        line_id=line_id,
-                        amount_cents=cents,
-                        reason=AdjustmentReason.WRITE_OFF,
-                        patient_portion=True,
+                        invoicing.AdjustLine(
+                            line_id=line_id,
+                            amount_cents=cents,
+                            reason=AdjustmentReason.WRITE_OFF,
+                            patient_portion=True,
+                        ),
                     )
             elif kind == "delete":
-                invoicing.delete_line(clock.uow(), line_id=line_id, reason="error", cascade=True)
+                invoicing.delete_line(
+                    clock.uow(), invoicing.DeleteLine(line_id=line_id, reason="error", cascade=True)
+                )
         elif kind == "unallocate" and applied:
             entry = applied[step[1] % len(applied)]
             with reading(engine) as conn:
@@ -688,12 +730,16 @@ def test_the_rows_always_reconcile(practice, engine, steps, balance_day, window)
                     select(t.entries.c.id).where(t.entries.c.reverses == entry)
                 ).first()
             if undone is None:
-                payments.unallocate(clock.uow(), allocation_id=entry, reason="wrong line")
+                payments.unallocate(
+                    clock.uow(), payments.Unallocate(allocation_id=entry, reason="wrong line")
+                )
         elif kind == "reverse" and paid:
             payment, _ = paid[step[1] % len(paid)]
-            row = read(ledger.payment_row, payment)
+            row = read(ledger.payment_record, payment)
             if row.reversed_at is None and read(ledger.payment_refunded_cents, payment) == 0:
-                payments.reverse_payment(clock.uow(), payment_id=payment, reason="dishonoured")
+                payments.reverse_payment(
+                    clock.uow(), payments.ReversePayment(payment_id=payment, reason="dishonoured")
+                )
 
     filters: dict = {}
     if balance_day is not None:

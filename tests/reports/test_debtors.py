@@ -11,17 +11,17 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from clinicledger.domain.choices import AdjustmentReason, LineKind, PayerKind, PaymentMethod
 from clinicledger.domain.errors import InvalidInput, UserError
-from clinicledger.domain.rules import AdjustmentReason, LineKind, PayerKind, PaymentMethod
 from clinicledger.render.formats import to_csv, to_json_data
 from clinicledger.reports.base import ReportParams
 from clinicledger.reports.debtors import debtors
 from clinicledger.reports.receipts import receipts
 from clinicledger.services import invoicing, masters, payments
-from clinicledger.services.common import reading
 from clinicledger.services.invoicing import LineSpec
 from clinicledger.store import ledger
 from clinicledger.store import tables as t
+from clinicledger.store.uow import reading
 from conftest import PROPERTY, Clock
 
 D = dt.date
@@ -60,10 +60,9 @@ def service(provider: str, day: dt.date, fee_cents: int | None = None) -> LineSp
 def invoice(clock, day, patient, lines, *, location="MAIN", billed_to=None) -> int:
     made = invoicing.create_invoice(
         clock.at_date(day),
-        patient_code=patient,
-        location_code=location,
-        billed_to_code=billed_to,
-        lines=lines,
+        invoicing.CreateInvoice(
+            patient_code=patient, location_code=location, billed_to_code=billed_to, lines=lines
+        ),
     )
     return made.lines[0].id
 
@@ -71,11 +70,13 @@ def invoice(clock, day, patient, lines, *, location="MAIN", billed_to=None) -> i
 def pay(clock, day, code, cents, method=PaymentMethod.CASH, received=None) -> int:
     return payments.record_payment(
         clock.at_date(day),
-        from_code=code,
-        amount_cents=cents,
-        method=method,
-        received_date=received or day,
-        location_code="MAIN",
+        payments.RecordPayment(
+            from_code=code,
+            amount_cents=cents,
+            method=method,
+            received_date=received or day,
+            location_code="MAIN",
+        ),
     )
 
 
@@ -96,7 +97,7 @@ def book(clock):
     add_masters(clock)
     l1 = invoice(clock, D(2024, 9, 1), "P1", [service("DR1", D(2024, 9, 1))])
     paid = pay(clock, D(2024, 10, 1), "P1", 4000)
-    payments.allocate(clock.uow(), payment_id=paid, targets=[(l1, 4000)])
+    payments.allocate(clock.uow(), payments.Allocate(payment_id=paid, targets=[(l1, 4000)]))
     invoice(clock, D(2024, 10, 15), "P3", [service("DR2", D(2024, 10, 15), 12000)], billed_to="DVA")
     invoice(clock, D(2024, 11, 20), "P1", [service("DR2", D(2024, 11, 20))], location="NORTH")
     invoice(
@@ -104,13 +105,14 @@ def book(clock):
     )
     l5 = invoice(clock, D(2024, 12, 10), "P1", [service("DR1", D(2025, 1, 20))])
     ahead = pay(clock, D(2024, 12, 10), "P1", 6000, PaymentMethod.EFTPOS)
-    payments.allocate(clock.uow(), payment_id=ahead, targets=[(l5, 6000)])
+    payments.allocate(clock.uow(), payments.Allocate(payment_id=ahead, targets=[(l5, 6000)]))
     pay(clock, D(2024, 12, 15), "P1", 2500)
     l6 = invoice(
         clock, D(2024, 12, 20), "P2", [service("DR1", D(2024, 12, 20), 8000)], billed_to="FUND"
     )
-    invoicing.transfer_to_patient(
-        clock.at_date(D(2024, 12, 21)), line_id=l6, amount_cents=3000, reason="gap"
+    invoicing.transfer(
+        clock.at_date(D(2024, 12, 21)),
+        invoicing.Transfer(line_id=l6, amount_cents=3000, reason="gap", to_patient=True),
     )
     return {"l1": l1, "l6": l6}
 
@@ -310,9 +312,12 @@ def test_as_known_at_reproduces_the_listing_byte_for_byte(book, engine, clock) -
     # Recorded later but dated inside the period: a backdated payment and its allocation,
     # and a write-off; none of it was known at the moment.
     late = pay(clock, D(2025, 1, 2), "P2", 3000, received=D(2024, 12, 30))
-    payments.allocate(clock.uow(), payment_id=late, targets=[(book["l6"], 3000)])
+    payments.allocate(clock.uow(), payments.Allocate(payment_id=late, targets=[(book["l6"], 3000)]))
     invoicing.adjust_line(
-        clock.uow(), line_id=book["l1"], amount_cents=6000, reason=AdjustmentReason.BAD_DEBT
+        clock.uow(),
+        invoicing.AdjustLine(
+            line_id=book["l1"], amount_cents=6000, reason=AdjustmentReason.BAD_DEBT
+        ),
     )
     assert outputs() == before
     assert to_csv(run(engine, as_of=D(2024, 12, 30))) != to_csv(
@@ -414,36 +419,55 @@ def play(clock: Clock, steps) -> list[dt.datetime]:
                 paid.append(made)
                 if apply:
                     allocations += [
-                        a.id for a in payments.auto_allocate(clock.uow(), payment_id=made)
+                        a.id
+                        for a in payments.allocate(
+                            clock.uow(), payments.Allocate(payment_id=made, auto=True)
+                        )
                     ]
             elif s[0] == "gap" and lines:
                 line_id = lines[s[1] % len(lines)]
-                invoicing.transfer_to_patient(
-                    clock.uow(), line_id=line_id, amount_cents=s[2], reason="gap"
+                invoicing.transfer(
+                    clock.uow(),
+                    invoicing.Transfer(
+                        line_id=line_id, amount_cents=s[2], reason="gap", to_patient=True
+                    ),
                 )
             elif s[0] == "write-off" and lines:
                 invoicing.adjust_line(
                     clock.uow(),
-                    line_id=lines[s[1] % len(lines)],
-                    amount_cents=s[2],
-                    reason=AdjustmentReason.WRITE_OFF,
+                    invoicing.AdjustLine(
+                        line_id=lines[s[1] % len(lines)],
+                        amount_cents=s[2],
+                        reason=AdjustmentReason.WRITE_OFF,
+                    ),
                 )
             elif s[0] == "delete" and lines:
                 invoicing.delete_line(
-                    clock.uow(), line_id=lines[s[1] % len(lines)], reason="error", cascade=True
+                    clock.uow(),
+                    invoicing.DeleteLine(
+                        line_id=lines[s[1] % len(lines)], reason="error", cascade=True
+                    ),
                 )
             elif s[0] == "reverse" and paid:
                 payments.reverse_payment(
-                    clock.uow(), payment_id=paid[s[1] % len(paid)], reason="dishonoured"
+                    clock.uow(),
+                    payments.ReversePayment(
+                        payment_id=paid[s[1] % len(paid)], reason="dishonoured"
+                    ),
                 )
             elif s[0] == "unallocate" and allocations:
                 payments.unallocate(
-                    clock.uow(), allocation_id=allocations[s[1] % len(allocations)], reason="x"
+                    clock.uow(),
+                    payments.Unallocate(
+                        allocation_id=allocations[s[1] % len(allocations)], reason="x"
+                    ),
                 )
             elif s[0] == "credit":
                 allocations += [
                     a.id
-                    for a in payments.apply_credit(clock.uow(), patient_code=s[1], targets=None)
+                    for a in payments.apply_credit(
+                        clock.uow(), payments.ApplyCredit(patient_code=s[1], auto=True)
+                    )
                 ]
             elif s[0] == "days":
                 today += dt.timedelta(days=s[1])

@@ -11,16 +11,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from clinicledger.domain.choices import AdjustmentReason, LineKind, PayerKind, PaymentMethod
 from clinicledger.domain.errors import InvalidInput
-from clinicledger.domain.rules import AdjustmentReason, LineKind, PayerKind, PaymentMethod
 from clinicledger.render.formats import to_csv, to_json_data
 from clinicledger.reports.base import ReportParams
 from clinicledger.reports.finance_summary import finance_summary
 from clinicledger.services import invoicing, masters, payments
-from clinicledger.services.common import reading
 from clinicledger.services.invoicing import LineSpec
 from clinicledger.store import ledger
 from clinicledger.store import tables as t
+from clinicledger.store.uow import reading
 
 D = dt.date
 MARCH = {"from_date": D(2024, 3, 1), "to_date": D(2024, 3, 31)}
@@ -33,11 +33,13 @@ def service(item: str, provider: str, day: dt.date) -> LineSpec:
 def pay(clock, day, party, cents, location="MAIN", method=PaymentMethod.EFTPOS):
     return payments.record_payment(
         clock.at_date(day),
-        from_code=party,
-        amount_cents=cents,
-        method=method,
-        received_date=day,
-        location_code=location,
+        payments.RecordPayment(
+            from_code=party,
+            amount_cents=cents,
+            method=method,
+            received_date=day,
+            location_code=location,
+        ),
     )
 
 
@@ -60,57 +62,73 @@ def journal(clock):
 
     a = invoicing.create_invoice(
         clock.at_date(D(2024, 3, 4)),
-        patient_code="P1",
-        location_code="MAIN",
-        billed_to_code=None,
-        lines=[
-            service("500", "DR1", D(2024, 3, 4)),
-            LineSpec(kind=LineKind.PRODUCT, product_title="Theraband"),
-            LineSpec(
-                kind=LineKind.CANCELLATION,
-                provider_code="DR2",
-                service_date=D(2024, 3, 1),
-                fee_cents=5000,
-            ),
-        ],
+        invoicing.CreateInvoice(
+            patient_code="P1",
+            location_code="MAIN",
+            billed_to_code=None,
+            lines=[
+                service("500", "DR1", D(2024, 3, 4)),
+                LineSpec(kind=LineKind.PRODUCT, product_title="Theraband"),
+                LineSpec(
+                    kind=LineKind.CANCELLATION,
+                    provider_code="DR2",
+                    service_date=D(2024, 3, 1),
+                    fee_cents=5000,
+                ),
+            ],
+        ),
     )
     a1, a2, a3 = (line.id for line in a.lines)
     [b1] = invoicing.create_invoice(
         clock.at_date(D(2024, 3, 5)),
-        patient_code="P2",
-        location_code="MAIN",
-        billed_to_code="FUND",
-        lines=[service("500", "DR1", D(2024, 2, 28))],
+        invoicing.CreateInvoice(
+            patient_code="P2",
+            location_code="MAIN",
+            billed_to_code="FUND",
+            lines=[service("500", "DR1", D(2024, 2, 28))],
+        ),
     ).lines
     [c1] = invoicing.create_invoice(
         clock.uow(),
-        patient_code="P2",
-        location_code="BR",
-        billed_to_code=None,
-        lines=[service("501", "DR2", D(2024, 3, 5))],
+        invoicing.CreateInvoice(
+            patient_code="P2",
+            location_code="BR",
+            billed_to_code=None,
+            lines=[service("501", "DR2", D(2024, 3, 5))],
+        ),
     ).lines
     alex = pay(clock, D(2024, 3, 6), "P1", 12000)
-    payments.allocate(clock.uow(), payment_id=alex, targets=[(a1, 10000), (a2, 1800)])
+    payments.allocate(
+        clock.uow(), payments.Allocate(payment_id=alex, targets=[(a1, 10000), (a2, 1800)])
+    )
     fund = pay(clock, D(2024, 3, 7), "FUND", 7000, method=PaymentMethod.INSURANCE)
-    payments.allocate(clock.uow(), payment_id=fund, targets=[(b1.id, 7000)])
-    invoicing.transfer_to_patient(clock.uow(), line_id=b1.id, amount_cents=3000, reason="gap")
+    payments.allocate(clock.uow(), payments.Allocate(payment_id=fund, targets=[(b1.id, 7000)]))
+    invoicing.transfer(
+        clock.uow(),
+        invoicing.Transfer(line_id=b1.id, amount_cents=3000, reason="gap", to_patient=True),
+    )
     blair = pay(clock, D(2024, 3, 7), "P2", 2000, method=PaymentMethod.CASH)
-    payments.allocate(clock.uow(), payment_id=blair, targets=[(b1.id, 2000)])
+    payments.allocate(clock.uow(), payments.Allocate(payment_id=blair, targets=[(b1.id, 2000)]))
     invoicing.adjust_line(
         clock.at_date(D(2024, 3, 8)),
-        line_id=a3,
-        amount_cents=1500,
-        reason=AdjustmentReason.DISCOUNT,
+        invoicing.AdjustLine(line_id=a3, amount_cents=1500, reason=AdjustmentReason.DISCOUNT),
     )
-    [wrong] = payments.allocate(clock.uow(), payment_id=alex, targets=[(a3, 200)])
-    payments.unallocate(clock.at_date(D(2024, 3, 9)), allocation_id=wrong.id, reason="wrong line")
-    invoicing.delete_line(clock.uow(), line_id=c1.id, reason="keyed in error")
+    [wrong] = payments.allocate(
+        clock.uow(), payments.Allocate(payment_id=alex, targets=[(a3, 200)])
+    )
+    payments.unallocate(
+        clock.at_date(D(2024, 3, 9)),
+        payments.Unallocate(allocation_id=wrong.id, reason="wrong line"),
+    )
+    invoicing.delete_line(clock.uow(), invoicing.DeleteLine(line_id=c1.id, reason="keyed in error"))
     invoicing.create_invoice(
         clock.at_date(D(2024, 4, 2)),
-        patient_code="P1",
-        location_code="MAIN",
-        billed_to_code=None,
-        lines=[service("501", "DR1", D(2024, 3, 29))],
+        invoicing.CreateInvoice(
+            patient_code="P1",
+            location_code="MAIN",
+            billed_to_code=None,
+            lines=[service("501", "DR1", D(2024, 3, 29))],
+        ),
     )
     return {"b1": b1.id}
 
@@ -208,10 +226,12 @@ def test_as_known_at_is_byte_identical_after_more_entries(journal, engine, clock
         before = to_csv(finance_summary(conn, params))
     invoicing.adjust_line(
         clock.uow(),
-        line_id=journal["b1"],
-        amount_cents=1000,
-        reason=AdjustmentReason.SMALL_BALANCE,
-        patient_portion=True,
+        invoicing.AdjustLine(
+            line_id=journal["b1"],
+            amount_cents=1000,
+            reason=AdjustmentReason.SMALL_BALANCE,
+            patient_portion=True,
+        ),
     )
     with reading(engine) as conn:
         after = to_csv(finance_summary(conn, params))
@@ -264,32 +284,39 @@ def test_invoiced_always_adds_up(engine, clock, fees, paid, adjust, delete_first
     today = (clock.now + dt.timedelta(minutes=1)).date()
     made = invoicing.create_invoice(
         clock.uow(),
-        patient_code=patient,
-        location_code=location,
-        billed_to_code=None,
-        lines=[
-            LineSpec(
-                kind=LineKind.SERVICE,
-                item_code="I1",
-                provider_code="DR",
-                service_date=today,
-                fee_cents=fee,
-            )
-            for fee in fees
-        ],
+        invoicing.CreateInvoice(
+            patient_code=patient,
+            location_code=location,
+            billed_to_code=None,
+            lines=[
+                LineSpec(
+                    kind=LineKind.SERVICE,
+                    item_code="I1",
+                    provider_code="DR",
+                    service_date=today,
+                    fee_cents=fee,
+                )
+                for fee in fees
+            ],
+        ),
     )
     if paid:
         payment = pay(clock, today, patient, paid, location=location)
-        payments.auto_allocate(clock.uow(), payment_id=payment)
+        payments.allocate(clock.uow(), payments.Allocate(payment_id=payment, auto=True))
     first = made.lines[0]
     with reading(engine) as conn:
         owing_first = ledger.line_owing_cents(conn, first.id, None)
     if adjust and owing_first >= adjust:
         invoicing.adjust_line(
-            clock.uow(), line_id=first.id, amount_cents=adjust, reason=AdjustmentReason.WRITE_OFF
+            clock.uow(),
+            invoicing.AdjustLine(
+                line_id=first.id, amount_cents=adjust, reason=AdjustmentReason.WRITE_OFF
+            ),
         )
     if delete_first:
-        invoicing.delete_line(clock.uow(), line_id=first.id, reason="error", cascade=True)
+        invoicing.delete_line(
+            clock.uow(), invoicing.DeleteLine(line_id=first.id, reason="error", cascade=True)
+        )
 
     data = run(engine, location=location)
     [row] = data["rows"]

@@ -11,16 +11,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from clinicledger.domain.choices import LineKind, PayerKind, PaymentMethod
 from clinicledger.domain.errors import InvalidInput
 from clinicledger.domain.journal import Entry, EntryKind
-from clinicledger.domain.rules import LineKind, PayerKind, PaymentMethod, allocation_postings
+from clinicledger.domain.postings import allocation_postings
 from clinicledger.render.formats import to_csv, to_json_data
 from clinicledger.reports.base import ReportParams
 from clinicledger.reports.income_by_provider import income_by_provider
 from clinicledger.services import invoicing, masters, payments
-from clinicledger.services.common import reading
 from clinicledger.services.invoicing import LineSpec
 from clinicledger.store import ledger
+from clinicledger.store.uow import reading
 
 D = dt.date
 OCTOBER = {"from_date": D(2024, 10, 1), "to_date": D(2024, 10, 31)}
@@ -61,15 +62,13 @@ def late_allocation(clock, at: dt.datetime, *, payment_id: int, line_id: int, ce
     that posts at the remittance date would write it. The services date allocations when
     they are made, so the test writes the entry itself."""
     with clock.uow(at=at) as uow:
-        payment = ledger.payment_ref(ledger.payment_row(uow.conn, payment_id))
-        line = ledger.line_row(uow.conn, line_id)
+        payment = ledger.payment_record(uow.conn, payment_id).ref()
+        line = ledger.line_record(uow.conn, line_id)
         entry_id = uow.append(
             Entry(
                 kind=EntryKind.ALLOCATION,
                 effective_date=day,
-                postings=allocation_postings(
-                    payment, ledger.line_ref(line, payer_id=payment.payer_id), cents
-                ),
+                postings=allocation_postings(payment, line.ref(payer_id=payment.payer_id), cents),
             )
         )
         uow.commit()
@@ -112,78 +111,101 @@ def journal(clock):
     sep30 = D(2024, 9, 30)
     first = invoicing.create_invoice(
         clock.at_date(sep30),
-        patient_code="P1",
-        location_code="MAIN",
-        billed_to_code=None,
-        lines=[service("DR1", sep30), service("DR2", sep30, kind=LineKind.CANCELLATION)],
+        invoicing.CreateInvoice(
+            patient_code="P1",
+            location_code="MAIN",
+            billed_to_code=None,
+            lines=[service("DR1", sep30), service("DR2", sep30, kind=LineKind.CANCELLATION)],
+        ),
     )
     dr1_line, dr2_cancel = (line.id for line in first.lines)
     card = payments.record_payment(
         clock.uow(),
-        from_code="P1",
-        amount_cents=10000,
-        method=PaymentMethod.EFTPOS,
-        received_date=sep30,
-        location_code="MAIN",
+        payments.RecordPayment(
+            from_code="P1",
+            amount_cents=10000,
+            method=PaymentMethod.EFTPOS,
+            received_date=sep30,
+            location_code="MAIN",
+        ),
     )
-    [september] = payments.allocate(clock.uow(), payment_id=card, targets=[(dr1_line, 10000)])
+    [september] = payments.allocate(
+        clock.uow(), payments.Allocate(payment_id=card, targets=[(dr1_line, 10000)])
+    )
 
     cash = payments.record_payment(
         clock.at_date(D(2024, 10, 2)),
-        from_code="P1",
-        amount_cents=20000,
-        method=PaymentMethod.CASH,
-        received_date=D(2024, 10, 2),
-        location_code="MAIN",
+        payments.RecordPayment(
+            from_code="P1",
+            amount_cents=20000,
+            method=PaymentMethod.CASH,
+            received_date=D(2024, 10, 2),
+            location_code="MAIN",
+        ),
     )
     _, oct2_dr2 = payments.allocate(
-        clock.uow(), payment_id=cash, targets=[(dr1_line, 5000), (dr2_cancel, 3000)]
+        clock.uow(),
+        payments.Allocate(payment_id=cash, targets=[(dr1_line, 5000), (dr2_cancel, 3000)]),
     )
     payments.refund(
-        clock.at_date(D(2024, 10, 3)), payment_id=cash, amount_cents=2000, reason="change"
+        clock.at_date(D(2024, 10, 3)),
+        payments.Refund(payment_id=cash, amount_cents=2000, reason="change"),
     )
     payments.unallocate(
-        clock.at_date(D(2024, 10, 5)), allocation_id=september.id, reason="applied twice"
+        clock.at_date(D(2024, 10, 5)),
+        payments.Unallocate(allocation_id=september.id, reason="applied twice"),
     )
     east = invoicing.create_invoice(
         clock.at_date(D(2024, 10, 6)),
-        patient_code="P2",
-        location_code="EAST",
-        billed_to_code="FUND",
-        lines=[service("DR2", D(2024, 10, 6))],
+        invoicing.CreateInvoice(
+            patient_code="P2",
+            location_code="EAST",
+            billed_to_code="FUND",
+            lines=[service("DR2", D(2024, 10, 6))],
+        ),
     )
     [fund_line] = (line.id for line in east.lines)
     fund = payments.record_payment(
         clock.at_date(D(2024, 10, 10)),
-        from_code="FUND",
-        amount_cents=50000,
-        method=PaymentMethod.INSURANCE,
-        received_date=D(2024, 10, 10),
-        location_code="EAST",
+        payments.RecordPayment(
+            from_code="FUND",
+            amount_cents=50000,
+            method=PaymentMethod.INSURANCE,
+            received_date=D(2024, 10, 10),
+            location_code="EAST",
+        ),
     )
-    payments.allocate(clock.uow(), payment_id=fund, targets=[(fund_line, 12000)])
+    payments.allocate(clock.uow(), payments.Allocate(payment_id=fund, targets=[(fund_line, 12000)]))
     payments.refund(
-        clock.at_date(D(2024, 10, 11)), payment_id=fund, amount_cents=8000, reason="overpaid"
+        clock.at_date(D(2024, 10, 11)),
+        payments.Refund(payment_id=fund, amount_cents=8000, reason="overpaid"),
     )
     [credit_used] = payments.apply_credit(
-        clock.at_date(D(2024, 10, 12)), patient_code="P1", targets=[(dr1_line, 10000)]
+        clock.at_date(D(2024, 10, 12)),
+        payments.ApplyCredit(patient_code="P1", targets=[(dr1_line, 10000)]),
     )
     product = invoicing.create_invoice(
         clock.at_date(D(2024, 10, 15)),
-        patient_code="P1",
-        location_code="MAIN",
-        billed_to_code=None,
-        lines=[LineSpec(kind=LineKind.PRODUCT, product_title="Theraband")],
+        invoicing.CreateInvoice(
+            patient_code="P1",
+            location_code="MAIN",
+            billed_to_code=None,
+            lines=[LineSpec(kind=LineKind.PRODUCT, product_title="Theraband")],
+        ),
     )
-    payments.allocate(clock.uow(), payment_id=cash, targets=[(product.lines[0].id, 1800)])
+    payments.allocate(
+        clock.uow(), payments.Allocate(payment_id=cash, targets=[(product.lines[0].id, 1800)])
+    )
     # A payment of P2 never applied (a prepayment): never income.
     payments.record_payment(
         clock.at_date(D(2024, 10, 20)),
-        from_code="P2",
-        amount_cents=9900,
-        method=PaymentMethod.CASH,
-        received_date=D(2024, 10, 20),
-        location_code="EAST",
+        payments.RecordPayment(
+            from_code="P2",
+            amount_cents=9900,
+            method=PaymentMethod.CASH,
+            received_date=D(2024, 10, 20),
+            location_code="EAST",
+        ),
     )
     # October closes at 2024-11-01 00:00 Sydney daylight time = 2024-10-31 13:00 UTC.
     # Stamped 30 seconds past midnight but dated 31 October (a clerk's clock read before
@@ -198,7 +220,8 @@ def journal(clock):
     # An un-allocation made in November of an October allocation: dated when made, so
     # November's income, not October's.
     payments.unallocate(
-        clock.at_date(D(2024, 11, 3)), allocation_id=oct2_dr2.id, reason="cancellation waived"
+        clock.at_date(D(2024, 11, 3)),
+        payments.Unallocate(allocation_id=oct2_dr2.id, reason="cancellation waived"),
     )
     # A remittance imported on 4 November that applies money on 20 October.
     late_allocation(
@@ -341,7 +364,8 @@ def test_as_known_at_reproduces_the_report_byte_for_byte(journal, engine, clock,
         day=D(2024, 10, 21),
     )
     payments.allocate(
-        clock.uow(), payment_id=journal["card"], targets=[(journal["dr1_line"], 1000)]
+        clock.uow(),
+        payments.Allocate(payment_id=journal["card"], targets=[(journal["dr1_line"], 1000)]),
     )
     after = to_csv(run(engine, **params))
     assert before == after
@@ -460,7 +484,7 @@ def test_income_is_the_allocations_of_the_period(practice, engine, operations, p
 
     def free(payment_id: int) -> int:
         with reading(engine) as conn:
-            if ledger.payment_row(conn, payment_id).reversed_at is not None:
+            if ledger.payment_record(conn, payment_id).reversed_at is not None:
                 return 0
             return ledger.payment_unallocated_cents(conn, payment_id)
 
@@ -484,33 +508,42 @@ def test_income_is_the_allocations_of_the_period(practice, engine, operations, p
         elif op[0] == "invoice":
             made = invoicing.create_invoice(
                 clock.uow(),
-                patient_code=op[1],
-                location_code="MAIN",
-                billed_to_code=None,
-                lines=[
-                    LineSpec(
-                        kind=LineKind.SERVICE, item_code="I1", provider_code=op[2], service_date=day
-                    )
-                ],
+                invoicing.CreateInvoice(
+                    patient_code=op[1],
+                    location_code="MAIN",
+                    billed_to_code=None,
+                    lines=[
+                        LineSpec(
+                            kind=LineKind.SERVICE,
+                            item_code="I1",
+                            provider_code=op[2],
+                            service_date=day,
+                        )
+                    ],
+                ),
             )
             lines.append((made.lines[0].id, op[1], op[2]))
         elif op[0] == "product":
             made = invoicing.create_invoice(
                 clock.uow(),
-                patient_code=op[1],
-                location_code="MAIN",
-                billed_to_code=None,
-                lines=[LineSpec(kind=LineKind.PRODUCT, product_title="Product One")],
+                invoicing.CreateInvoice(
+                    patient_code=op[1],
+                    location_code="MAIN",
+                    billed_to_code=None,
+                    lines=[LineSpec(kind=LineKind.PRODUCT, product_title="Product One")],
+                ),
             )
             lines.append((made.lines[0].id, op[1], None))
         elif op[0] == "pay":
             payment = payments.record_payment(
                 clock.uow(),
-                from_code=op[1],
-                amount_cents=op[2],
-                method=PaymentMethod.CASH,
-                received_date=day,
-                location_code="MAIN",
+                payments.RecordPayment(
+                    from_code=op[1],
+                    amount_cents=op[2],
+                    method=PaymentMethod.CASH,
+                    received_date=day,
+                    location_code="MAIN",
+                ),
             )
             paid.append((payment, op[1]))
         elif op[0] == "allocate" and paid:
@@ -523,7 +556,10 @@ def test_income_is_the_allocations_of_the_period(practice, engine, operations, p
             cents = min(op[3], free(payment), most)
             if cents > 0:
                 record(
-                    payments.allocate(clock.uow(), payment_id=payment, targets=[(line_id, cents)]),
+                    payments.allocate(
+                        clock.uow(),
+                        payments.Allocate(payment_id=payment, targets=[(line_id, cents)]),
+                    ),
                     day,
                 )
         elif op[0] == "credit":
@@ -535,26 +571,34 @@ def test_income_is_the_allocations_of_the_period(practice, engine, operations, p
             cents = min(credit, owing(line_id))
             if cents > 0:
                 made = payments.apply_credit(
-                    clock.uow(), patient_code=op[1], targets=[(line_id, cents)]
+                    clock.uow(),
+                    payments.ApplyCredit(patient_code=op[1], targets=[(line_id, cents)]),
                 )
                 record(made, day)
         elif op[0] == "unallocate" and applied:
             entry = applied[op[1] % len(applied)][0]
             if entry not in undone:
-                payments.unallocate(clock.uow(), allocation_id=entry, reason="wrong line")
+                payments.unallocate(
+                    clock.uow(), payments.Unallocate(allocation_id=entry, reason="wrong line")
+                )
                 undo(entry, day)
         elif op[0] == "refund" and paid:
             payment, _ = paid[op[1] % len(paid)]
             cents = min(op[2], free(payment))
             if cents > 0:
-                payments.refund(clock.uow(), payment_id=payment, amount_cents=cents, reason="back")
+                payments.refund(
+                    clock.uow(),
+                    payments.Refund(payment_id=payment, amount_cents=cents, reason="back"),
+                )
         elif op[0] == "reverse" and paid:
             payment, _ = paid[op[1] % len(paid)]
             with reading(engine) as conn:
-                row = ledger.payment_row(conn, payment)
+                row = ledger.payment_record(conn, payment)
                 refunded = ledger.payment_refunded_cents(conn, payment)
             if row.reversed_at is None and refunded == 0:
-                payments.reverse_payment(clock.uow(), payment_id=payment, reason="dishonoured")
+                payments.reverse_payment(
+                    clock.uow(), payments.ReversePayment(payment_id=payment, reason="dishonoured")
+                )
                 for entry, source, _, _ in applied:
                     if source == payment and entry not in undone:
                         undo(entry, day)
@@ -581,14 +625,18 @@ def test_income_is_the_allocations_of_the_period(practice, engine, operations, p
     for cents, refunded in ((4321, False), (1234, True)):
         payment = payments.record_payment(
             clock.uow(),
-            from_code="PA",
-            amount_cents=cents,
-            method=PaymentMethod.EFTPOS,
-            received_date=start,
-            location_code="MAIN",
+            payments.RecordPayment(
+                from_code="PA",
+                amount_cents=cents,
+                method=PaymentMethod.EFTPOS,
+                received_date=start,
+                location_code="MAIN",
+            ),
         )
         if refunded:
-            payments.refund(clock.uow(), payment_id=payment, amount_cents=cents, reason="back")
+            payments.refund(
+                clock.uow(), payments.Refund(payment_id=payment, amount_cents=cents, reason="back")
+            )
     assert to_csv(run(engine, **window, options={"basis": "snapshot"})) == before
 
     # After the close, an allocation dated in the period: restated income keeps what was

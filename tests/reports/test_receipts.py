@@ -8,14 +8,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from clinicledger.domain.choices import LineKind, PayerKind, PaymentMethod
 from clinicledger.domain.errors import InvalidInput
-from clinicledger.domain.rules import LineKind, PayerKind, PaymentMethod
 from clinicledger.render.formats import to_csv, to_json_data
 from clinicledger.reports.base import ReportParams
 from clinicledger.reports.receipts import receipts
 from clinicledger.services import invoicing, masters, payments
-from clinicledger.services.common import reading
 from clinicledger.services.invoicing import LineSpec
+from clinicledger.store.uow import reading
 
 D = dt.date
 SYDNEY = ZoneInfo("Australia/Sydney")
@@ -51,39 +51,43 @@ def day(clock):
     masters.add_product(clock.uow(), code="TB", title="Theraband", fee_cents=1800)
     inv1 = invoicing.create_invoice(
         clock.at_date(D(2024, 10, 1)),
-        patient_code="P1",
-        location_code="MAIN",
-        billed_to_code=None,
-        lines=[
-            LineSpec(
-                kind=LineKind.SERVICE,
-                item_code="500",
-                provider_code="DR1",
-                service_date=D(2024, 9, 30),
-            ),
-            LineSpec(
-                kind=LineKind.SERVICE,
-                item_code="500",
-                provider_code="DR2",
-                service_date=D(2024, 10, 1),
-            ),
-            LineSpec(kind=LineKind.PRODUCT, product_title="Theraband"),
-        ],
+        invoicing.CreateInvoice(
+            patient_code="P1",
+            location_code="MAIN",
+            billed_to_code=None,
+            lines=[
+                LineSpec(
+                    kind=LineKind.SERVICE,
+                    item_code="500",
+                    provider_code="DR1",
+                    service_date=D(2024, 9, 30),
+                ),
+                LineSpec(
+                    kind=LineKind.SERVICE,
+                    item_code="500",
+                    provider_code="DR2",
+                    service_date=D(2024, 10, 1),
+                ),
+                LineSpec(kind=LineKind.PRODUCT, product_title="Theraband"),
+            ],
+        ),
     )
     inv2 = invoicing.create_invoice(
         clock.uow(),
-        patient_code="P2",
-        location_code="MAIN",
-        billed_to_code="FUND",
-        lines=[
-            LineSpec(
-                kind=LineKind.SERVICE,
-                item_code="500",
-                provider_code="DR1",
-                service_date=D(2024, 10, 1),
-                fee_cents=8000,
-            )
-        ],
+        invoicing.CreateInvoice(
+            patient_code="P2",
+            location_code="MAIN",
+            billed_to_code="FUND",
+            lines=[
+                LineSpec(
+                    kind=LineKind.SERVICE,
+                    item_code="500",
+                    provider_code="DR1",
+                    service_date=D(2024, 10, 1),
+                    fee_cents=8000,
+                )
+            ],
+        ),
     )
     l1, l2, l3 = (line.id for line in inv1.lines)
     [l4] = (line.id for line in inv2.lines)
@@ -91,26 +95,34 @@ def day(clock):
     def pay(code: str, cents: int, method: PaymentMethod, where: str = "MAIN", ref=None) -> int:
         return payments.record_payment(
             clock.uow(),
-            from_code=code,
-            amount_cents=cents,
-            method=method,
-            received_date=clock.now.date(),
-            location_code=where,
-            reference=ref,
+            payments.RecordPayment(
+                from_code=code,
+                amount_cents=cents,
+                method=method,
+                received_date=clock.now.date(),
+                location_code=where,
+                reference=ref,
+            ),
         )
 
     clock.at_date(D(2024, 10, 2), hour=9)  # move the clock to the 2nd (unused unit of work)
     pay1 = pay("P1", 15000, PaymentMethod.EFTPOS, ref="EFT123")
-    payments.allocate(clock.uow(), payment_id=pay1, targets=[(l1, 10000), (l3, 1800)])
+    payments.allocate(
+        clock.uow(), payments.Allocate(payment_id=pay1, targets=[(l1, 10000), (l3, 1800)])
+    )
     pay2 = pay("P1", 5000, PaymentMethod.CASH)
-    [cash_to_l2] = payments.allocate(clock.uow(), payment_id=pay2, targets=[(l2, 5000)])
+    [cash_to_l2] = payments.allocate(
+        clock.uow(), payments.Allocate(payment_id=pay2, targets=[(l2, 5000)])
+    )
     pay3 = pay("FUND", 8000, PaymentMethod.INSURANCE, ref="ERA-77")
-    payments.allocate(clock.uow(), payment_id=pay3, targets=[(l4, 8000)])
+    payments.allocate(clock.uow(), payments.Allocate(payment_id=pay3, targets=[(l4, 8000)]))
     pay("P2", 2000, PaymentMethod.CASH, where="NORTH")
     pay5 = pay("P2", 3000, PaymentMethod.CHEQUE)
     clock.at_date(D(2024, 10, 3), hour=9)
     pay("P1", 1000, PaymentMethod.CREDIT_CARD)
-    payments.reverse_payment(clock.uow(), payment_id=pay5, reason="cheque dishonoured")
+    payments.reverse_payment(
+        clock.uow(), payments.ReversePayment(payment_id=pay5, reason="cheque dishonoured")
+    )
     return {"pay1": pay1, "cash_to_l2": cash_to_l2.id}
 
 
@@ -320,15 +332,21 @@ def test_as_known_at_reproduces_the_listing_byte_for_byte(day, engine, clock) ->
 
     before = outputs()
     clock.at_date(D(2024, 10, 4))
-    payments.unallocate(clock.uow(), allocation_id=day["cash_to_l2"], reason="wrong line")
-    payments.reverse_payment(clock.uow(), payment_id=day["pay1"], reason="keyed twice")
+    payments.unallocate(
+        clock.uow(), payments.Unallocate(allocation_id=day["cash_to_l2"], reason="wrong line")
+    )
+    payments.reverse_payment(
+        clock.uow(), payments.ReversePayment(payment_id=day["pay1"], reason="keyed twice")
+    )
     payments.record_payment(
         clock.uow(),
-        from_code="P1",
-        amount_cents=700,
-        method=PaymentMethod.CASH,
-        received_date=D(2024, 10, 1),
-        location_code="MAIN",
+        payments.RecordPayment(
+            from_code="P1",
+            amount_cents=700,
+            method=PaymentMethod.CASH,
+            received_date=D(2024, 10, 1),
+            location_code="MAIN",
+        ),
     )
     assert outputs() == before
     # ...while the listing as known now has changed: Dr Two lost PAY-2's 50.00.

@@ -12,8 +12,14 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from clinicledger.domain.choices import (
+    AdjustmentReason,
+    InsuranceStatus,
+    LineKind,
+    PayerKind,
+    PaymentMethod,
+)
 from clinicledger.domain.errors import InvalidInput, UserError
-from clinicledger.domain.rules import AdjustmentReason, LineKind, PayerKind, PaymentMethod
 from clinicledger.render.formats import to_csv, to_json_data
 from clinicledger.reports.base import ReportParams
 from clinicledger.reports.statements import (
@@ -22,9 +28,9 @@ from clinicledger.reports.statements import (
     ledger_statement,
 )
 from clinicledger.services import invoicing, masters, payments
-from clinicledger.services.common import reading
 from clinicledger.services.invoicing import LineSpec
 from clinicledger.store import ledger
+from clinicledger.store.uow import reading
 
 D = dt.date
 SYDNEY = ZoneInfo("Australia/Sydney")
@@ -64,21 +70,23 @@ def charge(
     """An invoice entered on ``day`` with one service line per fee; the line ids."""
     made = invoicing.create_invoice(
         clock.at_date(day),
-        patient_code=patient,
-        location_code="MAIN",
-        billed_to_code=billed_to,
-        lines=[
-            LineSpec(
-                kind=LineKind.SERVICE,
-                item_code="90837",
-                provider_code="DR1",
-                service_date=service_date or day,
-                fee_cents=fee,
-                client_billable=billable,
-                insurance_open=open_,
-            )
-            for fee in fees
-        ],
+        invoicing.CreateInvoice(
+            patient_code=patient,
+            location_code="MAIN",
+            billed_to_code=billed_to,
+            lines=[
+                LineSpec(
+                    kind=LineKind.SERVICE,
+                    item_code="90837",
+                    provider_code="DR1",
+                    service_date=service_date or day,
+                    fee_cents=fee,
+                    client_billable=billable,
+                    insurance_open=open_,
+                )
+                for fee in fees
+            ],
+        ),
     )
     return [line.id for line in made.lines]
 
@@ -86,11 +94,13 @@ def charge(
 def pay(clock, day: dt.date, amount_cents: int, *, patient: str = "P1") -> int:
     return payments.record_payment(
         clock.at_date(day),
-        from_code=patient,
-        amount_cents=amount_cents,
-        method=PaymentMethod.CASH,
-        received_date=day,
-        location_code="MAIN",
+        payments.RecordPayment(
+            from_code=patient,
+            amount_cents=amount_cents,
+            method=PaymentMethod.CASH,
+            received_date=day,
+            location_code="MAIN",
+        ),
     )
 
 
@@ -126,7 +136,7 @@ def worked_example(practice):
     2018-02-15 and applied to it that day."""
     [line] = charge(practice, D(2018, 2, 1), 10000)
     payment = pay(practice, D(2018, 2, 15), 3000)
-    payments.allocate(practice.uow(), payment_id=payment, targets=[(line, 3000)])
+    payments.allocate(practice.uow(), payments.Allocate(payment_id=payment, targets=[(line, 3000)]))
     return {"line": line, "payment": payment}
 
 
@@ -205,7 +215,8 @@ def test_a_statement_needs_a_patient(practice, engine) -> None:
             run(engine, report, as_of=D(2018, 2, 1))
         assert caught.value.field == "patient"
         assert caught.value.code == "patient_missing"
-        assert caught.value.message == f"patient: --patient is required for {name}"
+        # issue 7: a report names no flag; the command line says "--patient is required"
+        assert caught.value.message == f"patient: {name} needs a patient"
 
 
 # ---------------------------------------------------------- one case per reason
@@ -215,7 +226,9 @@ def test_reason_1_payments_applied_to_lines_not_client_billable(practice, engine
     [billable] = charge(practice, D(2018, 2, 1), 10000)
     [not_billable] = charge(practice, D(2018, 2, 1), 4000, billable=False)
     payment = pay(practice, D(2018, 2, 5), 3000)
-    payments.allocate(practice.uow(), payment_id=payment, targets=[(not_billable, 3000)])
+    payments.allocate(
+        practice.uow(), payments.Allocate(payment_id=payment, targets=[(not_billable, 3000)])
+    )
     ending = D(2018, 2, 28)
     # ledger 100.00 + 40.00 - 30.00 = 110.00; statement: the billable line, 100.00;
     # 110.00 - 100.00 = 10.00 = the line's own 40.00 charge less the 30.00 paid on it
@@ -246,9 +259,12 @@ def test_reason_1_payments_applied_to_lines_not_client_billable(practice, engine
 def test_reason_2_payments_applied_to_a_line_later_deleted(practice, engine) -> None:
     deleted, kept = charge(practice, D(2018, 2, 1), 10000, 5000)
     payment = pay(practice, D(2018, 2, 2), 3000)
-    payments.allocate(practice.uow(), payment_id=payment, targets=[(deleted, 3000)])
+    payments.allocate(
+        practice.uow(), payments.Allocate(payment_id=payment, targets=[(deleted, 3000)])
+    )
     invoicing.delete_line(
-        practice.at_date(D(2018, 2, 5)), line_id=deleted, reason="keyed twice", cascade=True
+        practice.at_date(D(2018, 2, 5)),
+        invoicing.DeleteLine(line_id=deleted, reason="keyed twice", cascade=True),
     )
     # ledger 100.00 + 50.00 - 30.00 - 100.00 (deleted 02-05) = 20.00; statement 50.00;
     # the 30.00 applied to the deleted line is the patient's credit again
@@ -280,7 +296,9 @@ def test_reason_2_payments_applied_to_a_line_later_deleted(practice, engine) -> 
         (f"charge deleted: 90837 Therapy ({label}): keyed twice", "-100.00", None, "20.00"),
     ]
     # the credit applied to the other line: nothing left to explain (20.00 both)
-    payments.apply_credit(practice.at_date(D(2018, 2, 6)), patient_code="P1", targets=None)
+    payments.apply_credit(
+        practice.at_date(D(2018, 2, 6)), payments.ApplyCredit(patient_code="P1", auto=True)
+    )
     assert difference(engine, D(2018, 2, 28)) == ("20.00", "20.00", "0.00", {})
 
 
@@ -288,7 +306,9 @@ def test_reason_3_lines_open_to_insurance(practice, engine) -> None:
     [open_line] = charge(practice, D(2018, 2, 1), 10000, open_=True)
     charge(practice, D(2018, 2, 1), 5000)
     payment = pay(practice, D(2018, 2, 3), 2000)
-    payments.allocate(practice.uow(), payment_id=payment, targets=[(open_line, 2000)])
+    payments.allocate(
+        practice.uow(), payments.Allocate(payment_id=payment, targets=[(open_line, 2000)])
+    )
     # ledger 100.00 + 50.00 - 20.00 = 130.00; statement 50.00; the open line: 100 - 20 = 80
     assert difference(engine, D(2018, 2, 28)) == (
         "130.00",
@@ -296,7 +316,10 @@ def test_reason_3_lines_open_to_insurance(practice, engine) -> None:
         "80.00",
         {"open_to_insurance": "80.00"},
     )
-    invoicing.set_insurance_status(practice.uow(), line_id=open_line, open_=False)
+    invoicing.set_insurance_status(
+        practice.uow(),
+        invoicing.SetInsuranceStatus(line_id=open_line, status=InsuranceStatus.CLOSED),
+    )
     assert difference(engine, D(2018, 2, 28)) == ("130.00", "130.00", "0.00", {})
 
 
@@ -305,11 +328,12 @@ def test_reason_4_adjustments_and_transfers_dated_after_the_ending_date(practice
     [gap] = charge(practice, D(2018, 2, 1), 8000, billed_to="FUND")
     invoicing.adjust_line(
         practice.at_date(D(2018, 2, 12)),
-        line_id=line,
-        amount_cents=1000,
-        reason=AdjustmentReason.DISCOUNT,
+        invoicing.AdjustLine(line_id=line, amount_cents=1000, reason=AdjustmentReason.DISCOUNT),
     )
-    invoicing.transfer_to_patient(practice.uow(), line_id=gap, amount_cents=2500, reason="gap")
+    invoicing.transfer(
+        practice.uow(),
+        invoicing.Transfer(line_id=gap, amount_cents=2500, reason="gap", to_patient=True),
+    )
     # at 02-10 the ledger has the 100.00 charge only; the statement counts the 10.00
     # discount and the 25.00 gap at the date of service: 100 - 10 + 25 = 115.00;
     # 100.00 - 115.00 = -15.00 = +10.00 (discount) - 25.00 (gap)
@@ -349,7 +373,7 @@ def test_reason_4_the_other_way_round_a_prepaid_service_after_the_ending_date(
 ) -> None:
     [line] = charge(practice, D(2018, 2, 5), 10000, service_date=D(2018, 2, 20))
     payment = pay(practice, D(2018, 2, 5), 3000)
-    payments.allocate(practice.uow(), payment_id=payment, targets=[(line, 3000)])
+    payments.allocate(practice.uow(), payments.Allocate(payment_id=payment, targets=[(line, 3000)]))
     # at 02-10 the ledger has the 30.00 payment, not the 02-20 charge: -30.00; the
     # statement has no line serviced by then: 0.00
     assert difference(engine, D(2018, 2, 10)) == (
@@ -365,7 +389,8 @@ def test_reason_5_unapplied_credit_and_a_refund_after_the_ending_date(practice, 
     charge(practice, D(2018, 2, 1), 10000)
     payment = pay(practice, D(2018, 2, 3), 4000)
     payments.refund(
-        practice.at_date(D(2018, 2, 20)), payment_id=payment, amount_cents=1500, reason="asked"
+        practice.at_date(D(2018, 2, 20)),
+        payments.Refund(payment_id=payment, amount_cents=1500, reason="asked"),
     )
     # at 02-10: ledger 100.00 - 40.00 = 60.00; statement 100.00; all 40.00 received by then
     # is applied nowhere now (25.00 unapplied, 15.00 refunded after 02-10)
@@ -401,7 +426,7 @@ def history(worked_example, practice):
     [open_line] = charge(practice, D(2018, 2, 16), 5000, open_=True)
     [spare] = charge(practice, D(2018, 2, 16), 2000)
     credit = pay(practice, D(2018, 2, 16), 1000)
-    payments.allocate(practice.uow(), payment_id=credit, targets=[(spare, 1000)])
+    payments.allocate(practice.uow(), payments.Allocate(payment_id=credit, targets=[(spare, 1000)]))
     return {"open": open_line, "spare": spare, "credit": credit, **worked_example}
 
 
@@ -420,13 +445,20 @@ def test_as_known_at_is_byte_identical_after_more_entries(history, practice, eng
     # afterwards: the open line closed, the paid line deleted, a refund, a new charge and a
     # payment applied, some of it dated before the ending date
     invoicing.set_insurance_status(
-        practice.at_date(D(2018, 2, 17)), line_id=history["open"], open_=False
+        practice.at_date(D(2018, 2, 17)),
+        invoicing.SetInsuranceStatus(line_id=history["open"], status=InsuranceStatus.CLOSED),
     )
-    invoicing.delete_line(practice.uow(), line_id=history["spare"], reason="wrong", cascade=True)
-    payments.refund(practice.uow(), payment_id=history["credit"], amount_cents=400, reason="x")
+    invoicing.delete_line(
+        practice.uow(), invoicing.DeleteLine(line_id=history["spare"], reason="wrong", cascade=True)
+    )
+    payments.refund(
+        practice.uow(), payments.Refund(payment_id=history["credit"], amount_cents=400, reason="x")
+    )
     charge(practice, D(2018, 2, 17), 7000, service_date=D(2018, 2, 10))
     late = pay(practice, D(2018, 2, 17), 500)
-    payments.allocate(practice.uow(), payment_id=late, targets=[(history["line"], 500)])
+    payments.allocate(
+        practice.uow(), payments.Allocate(payment_id=late, targets=[(history["line"], 500)])
+    )
     after = outputs(None), outputs(D(2018, 2, 16))
     assert before == after
     # and it is what was known: the open line open, the spare line live and paid
@@ -508,18 +540,20 @@ def _play(clock, engine, code: str, ops, day: dt.date) -> tuple[dt.date, list[dt
                 paid.append(
                     payments.record_payment(
                         clock.at_date(day),
-                        from_code=code,
-                        amount_cents=op[1] * 100,
-                        method=PaymentMethod.EFTPOS,
-                        received_date=day - dt.timedelta(days=op[2]),
-                        location_code="MAIN",
+                        payments.RecordPayment(
+                            from_code=code,
+                            amount_cents=op[1] * 100,
+                            method=PaymentMethod.EFTPOS,
+                            received_date=day - dt.timedelta(days=op[2]),
+                            location_code="MAIN",
+                        ),
                     )
                 )
             elif name == "credit":
                 allocations += [
                     a.id
                     for a in payments.apply_credit(
-                        clock.at_date(day), patient_code=code, targets=None
+                        clock.at_date(day), payments.ApplyCredit(patient_code=code, auto=True)
                     )
                 ]
             elif name == "allocate":
@@ -532,22 +566,24 @@ def _play(clock, engine, code: str, ops, day: dt.date) -> tuple[dt.date, list[dt
                 if room > 0:
                     [made] = payments.allocate(
                         clock.at_date(day),
-                        payment_id=payment,
-                        targets=[(line, max(1, room * op[3] // 100))],
+                        payments.Allocate(
+                            payment_id=payment, targets=[(line, max(1, room * op[3] // 100))]
+                        ),
                     )
                     allocations.append(made.id)
             elif name == "unallocate":
                 payments.unallocate(
                     clock.at_date(day),
-                    allocation_id=allocations[op[1] % len(allocations)],
-                    reason="r",
+                    payments.Unallocate(
+                        allocation_id=allocations[op[1] % len(allocations)], reason="r"
+                    ),
                 )
             elif name == "delete":
                 invoicing.delete_line(
                     clock.at_date(day),
-                    line_id=lines[op[1] % len(lines)][0],
-                    reason="d",
-                    cascade=True,
+                    invoicing.DeleteLine(
+                        line_id=lines[op[1] % len(lines)][0], reason="d", cascade=True
+                    ),
                 )
             elif name == "transfer":
                 line, fund = lines[op[1] % len(lines)]
@@ -556,11 +592,14 @@ def _play(clock, engine, code: str, ops, day: dt.date) -> tuple[dt.date, list[dt
                         conn, line, ledger.id_for_code(conn, "payer", "FUND")
                     )
                 if fund and owing > 0:
-                    invoicing.transfer_to_patient(
+                    invoicing.transfer(
                         clock.at_date(day),
-                        line_id=line,
-                        amount_cents=max(1, owing * op[2] // 100),
-                        reason="gap",
+                        invoicing.Transfer(
+                            line_id=line,
+                            amount_cents=max(1, owing * op[2] // 100),
+                            reason="gap",
+                            to_patient=True,
+                        ),
                     )
             elif name == "adjust":
                 line, fund = lines[op[1] % len(lines)]
@@ -569,14 +608,20 @@ def _play(clock, engine, code: str, ops, day: dt.date) -> tuple[dt.date, list[dt
                 if owing > 0:
                     invoicing.adjust_line(
                         clock.at_date(day),
-                        line_id=line,
-                        amount_cents=max(1, owing * op[2] // 100),
-                        reason=AdjustmentReason.WRITE_OFF,
-                        patient_portion=fund,
+                        invoicing.AdjustLine(
+                            line_id=line,
+                            amount_cents=max(1, owing * op[2] // 100),
+                            reason=AdjustmentReason.WRITE_OFF,
+                            patient_portion=fund,
+                        ),
                     )
             elif name == "status":
                 invoicing.set_insurance_status(
-                    clock.at_date(day), line_id=lines[op[1] % len(lines)][0], open_=op[2]
+                    clock.at_date(day),
+                    invoicing.SetInsuranceStatus(
+                        line_id=lines[op[1] % len(lines)][0],
+                        status=InsuranceStatus.OPEN if op[2] else InsuranceStatus.CLOSED,
+                    ),
                 )
             elif name == "refund":
                 payment = paid[op[1] % len(paid)]
@@ -585,13 +630,14 @@ def _play(clock, engine, code: str, ops, day: dt.date) -> tuple[dt.date, list[dt
                 if free > 0:
                     payments.refund(
                         clock.at_date(day),
-                        payment_id=payment,
-                        amount_cents=max(1, free * op[2] // 100),
-                        reason="r",
+                        payments.Refund(
+                            payment_id=payment, amount_cents=max(1, free * op[2] // 100), reason="r"
+                        ),
                     )
             elif name == "reverse":
                 payments.reverse_payment(
-                    clock.at_date(day), payment_id=paid[op[1] % len(paid)], reason="bounced"
+                    clock.at_date(day),
+                    payments.ReversePayment(payment_id=paid[op[1] % len(paid)], reason="bounced"),
                 )
         except UserError as exc:
             event(f"{name} refused: {type(exc).__name__} {getattr(exc, 'code', '')}")

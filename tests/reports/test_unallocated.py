@@ -8,15 +8,15 @@ import datetime as dt
 import pytest
 from sqlalchemy import insert
 
+from clinicledger.domain.choices import LineKind, PayerKind, PaymentMethod
 from clinicledger.domain.errors import InvalidInput
-from clinicledger.domain.rules import LineKind, PayerKind, PaymentMethod
 from clinicledger.render.formats import to_csv, to_json_data
 from clinicledger.reports.base import ReportParams
 from clinicledger.reports.unallocated import unallocated
 from clinicledger.services import invoicing, masters, payments
-from clinicledger.services.common import reading
 from clinicledger.services.invoicing import LineSpec
 from clinicledger.store import tables as t
+from clinicledger.store.uow import reading
 
 D = dt.date
 
@@ -28,12 +28,14 @@ def consult(day: dt.date) -> LineSpec:
 def pay(uow, party, cents, day, location, method, reference=None):
     return payments.record_payment(
         uow,
-        from_code=party,
-        amount_cents=cents,
-        method=method,
-        received_date=day,
-        location_code=location,
-        reference=reference,
+        payments.RecordPayment(
+            from_code=party,
+            amount_cents=cents,
+            method=method,
+            received_date=day,
+            location_code=location,
+            reference=reference,
+        ),
     )
 
 
@@ -53,31 +55,34 @@ def journal(clock):
     day = D(2024, 6, 3)
     [l1] = invoicing.create_invoice(
         clock.at_date(day),
-        patient_code="P1",
-        location_code="MAIN",
-        billed_to_code=None,
-        lines=[consult(day)],
+        invoicing.CreateInvoice(
+            patient_code="P1", location_code="MAIN", billed_to_code=None, lines=[consult(day)]
+        ),
     ).lines
     alex = pay(clock.uow(), "P1", 15000, day, "MAIN", PaymentMethod.EFTPOS)
-    payments.allocate(clock.uow(), payment_id=alex, targets=[(l1.id, 10000)])
+    payments.allocate(clock.uow(), payments.Allocate(payment_id=alex, targets=[(l1.id, 10000)]))
     day = D(2024, 6, 10)
     fund = pay(clock.at_date(day), "FUND", 8000, day, "MAIN", PaymentMethod.INSURANCE, "EFT123")
     day = D(2024, 6, 12)
     blair = pay(clock.at_date(day), "P2", 3000, day, "BR", PaymentMethod.CASH)
-    payments.refund(clock.at_date(D(2024, 6, 14)), payment_id=alex, amount_cents=1000, reason="r")
+    payments.refund(
+        clock.at_date(D(2024, 6, 14)),
+        payments.Refund(payment_id=alex, amount_cents=1000, reason="r"),
+    )
     late = pay(clock.at_date(D(2024, 6, 15)), "P1", 500, D(2024, 6, 1), "MAIN", PaymentMethod.CASH)
     day = D(2024, 6, 20)
     cheque = pay(clock.at_date(day), "P2", 2000, day, "BR", PaymentMethod.CHEQUE, "CHQ 7")
-    payments.reverse_payment(clock.at_date(D(2024, 6, 21)), payment_id=cheque, reason="bounced")
+    payments.reverse_payment(
+        clock.at_date(D(2024, 6, 21)), payments.ReversePayment(payment_id=cheque, reason="bounced")
+    )
     day = D(2024, 6, 25)
     [l2] = invoicing.create_invoice(
         clock.at_date(day),
-        patient_code="P2",
-        location_code="BR",
-        billed_to_code=None,
-        lines=[consult(day)],
+        invoicing.CreateInvoice(
+            patient_code="P2", location_code="BR", billed_to_code=None, lines=[consult(day)]
+        ),
     ).lines
-    payments.allocate(clock.uow(), payment_id=blair, targets=[(l2.id, 3000)])
+    payments.allocate(clock.uow(), payments.Allocate(payment_id=blair, targets=[(l2.id, 3000)]))
     return {"alex": alex, "fund": fund, "blair": blair, "late": late, "cheque": cheque}
 
 
@@ -147,7 +152,9 @@ def test_as_known_at_is_byte_identical_after_more_entries(journal, engine, clock
     params = ReportParams(as_of=D(2024, 6, 30), as_known_at=dt.datetime(2024, 6, 14, 14))
     with reading(engine) as conn:
         before = to_csv(unallocated(conn, params))
-    payments.refund(clock.uow(), payment_id=journal["fund"], amount_cents=8000, reason="dup")
+    payments.refund(
+        clock.uow(), payments.Refund(payment_id=journal["fund"], amount_cents=8000, reason="dup")
+    )
     with reading(engine) as conn:
         after = to_csv(unallocated(conn, params))
     assert before == after
@@ -216,4 +223,5 @@ def test_retained_funds_are_listed_apart(journal, engine, clock) -> None:
 def test_as_of_is_required(engine, clock) -> None:
     with pytest.raises(InvalidInput) as caught:
         run(engine)
-    assert caught.value.message == "as_of: this report needs --as-of DATE"
+    # issue 7: a report names no flag; the command line says "--as-of DATE"
+    assert caught.value.message == "as_of: this report needs an as-of date"

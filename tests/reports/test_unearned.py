@@ -7,14 +7,14 @@ import datetime as dt
 
 import pytest
 
+from clinicledger.domain.choices import AdjustmentReason, LineKind, PaymentMethod
 from clinicledger.domain.errors import InvalidInput
-from clinicledger.domain.rules import AdjustmentReason, LineKind, PaymentMethod
 from clinicledger.render.formats import to_csv, to_json_data
 from clinicledger.reports.base import ReportParams
 from clinicledger.reports.unearned import unearned
 from clinicledger.services import invoicing, masters, payments
-from clinicledger.services.common import reading
 from clinicledger.services.invoicing import LineSpec
+from clinicledger.store.uow import reading
 
 D = dt.date
 
@@ -33,7 +33,10 @@ def sessions(*days: int) -> list[LineSpec]:
 
 def invoice(uow, patient, location, lines):
     return invoicing.create_invoice(
-        uow, patient_code=patient, location_code=location, billed_to_code=None, lines=lines
+        uow,
+        invoicing.CreateInvoice(
+            patient_code=patient, location_code=location, billed_to_code=None, lines=lines
+        ),
     )
 
 
@@ -52,24 +55,29 @@ def journal(clock):
     program = invoice(clock.at_date(D(2024, 7, 1)), "P1", "MAIN", sessions(1, 8, 15, 22))
     prepaid = payments.record_payment(
         clock.uow(),
-        from_code="P1",
-        amount_cents=20000,
-        method=PaymentMethod.EFTPOS,
-        received_date=D(2024, 7, 1),
-        location_code="MAIN",
+        payments.RecordPayment(
+            from_code="P1",
+            amount_cents=20000,
+            method=PaymentMethod.EFTPOS,
+            received_date=D(2024, 7, 1),
+            location_code="MAIN",
+        ),
     )
     payments.allocate(
-        clock.uow(), payment_id=prepaid, targets=[(line.id, 5000) for line in program.lines]
+        clock.uow(),
+        payments.Allocate(payment_id=prepaid, targets=[(line.id, 5000) for line in program.lines]),
     )
     blair = invoice(clock.at_date(D(2024, 7, 2)), "P2", "BR", sessions(9, 16))
     invoicing.adjust_line(
         clock.at_date(D(2024, 7, 3)),
-        line_id=blair.lines[1].id,
-        amount_cents=1000,
-        reason=AdjustmentReason.DISCOUNT,
+        invoicing.AdjustLine(
+            line_id=blair.lines[1].id, amount_cents=1000, reason=AdjustmentReason.DISCOUNT
+        ),
     )
     [wrong] = invoice(clock.at_date(D(2024, 7, 4)), "P2", "BR", sessions(30)).lines
-    invoicing.delete_line(clock.at_date(D(2024, 7, 5)), line_id=wrong.id, reason="not booked")
+    invoicing.delete_line(
+        clock.at_date(D(2024, 7, 5)), invoicing.DeleteLine(line_id=wrong.id, reason="not booked")
+    )
     invoice(clock.at_date(D(2024, 7, 10)), "P1", "MAIN", sessions(20))
     return {"blair": [line.id for line in blair.lines]}
 
@@ -136,9 +144,9 @@ def test_as_known_at_is_byte_identical_after_more_entries(journal, engine, clock
         before = to_csv(unearned(conn, params))
     invoicing.adjust_line(
         clock.at_date(D(2024, 7, 11)),
-        line_id=journal["blair"][1],
-        amount_cents=500,
-        reason=AdjustmentReason.FEE_CORRECTION,
+        invoicing.AdjustLine(
+            line_id=journal["blair"][1], amount_cents=500, reason=AdjustmentReason.FEE_CORRECTION
+        ),
     )
     with reading(engine) as conn:
         after = to_csv(unearned(conn, params))

@@ -8,28 +8,24 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from clinicledger.domain.allocation import check_allocation, plan_oldest_first
+from clinicledger.domain.choices import AdjustmentReason, PaymentMethod, parse_choice
 from clinicledger.domain.errors import InvalidInput, InvariantBroken, OverAllocation, PeriodClosed
 from clinicledger.domain.ids import format_id, parse_id
 from clinicledger.domain.journal import Account, Entry, EntryKind, Posting
-from clinicledger.domain.rules import (
-    AdjustmentReason,
+from clinicledger.domain.periods import check_period_open
+from clinicledger.domain.postings import (
     LineRef,
-    PaymentMethod,
     PaymentRef,
     adjustment_postings,
     allocation_postings,
     charge_postings,
-    check_abn,
-    check_allocation,
-    check_code,
-    check_period_open,
-    parse_choice,
-    plan_oldest_first,
     receipt_postings,
     refund_postings,
     reversal_postings,
     transfer_postings,
 )
+from clinicledger.domain.text import check_abn, check_code
 
 LINE = LineRef(line_id=7, invoice_id=3, patient_id=1, provider_id=2, location_id=1, payer_id=None)
 FUND_LINE = LineRef(line_id=8, invoice_id=4, patient_id=1, provider_id=2, location_id=1, payer_id=9)
@@ -108,9 +104,9 @@ def test_an_entry_that_does_not_balance_is_a_bug() -> None:
 def test_check_allocation_names_the_payment_and_the_line() -> None:
     with pytest.raises(OverAllocation) as caught:
         check_allocation(
-            payment_label="PAY-000042",
+            payment_id=42,
             unallocated_cents=3000,
-            line_label="L-000107",
+            line_id=107,
             owing_cents=10000,
             amount_cents=4000,
         )
@@ -120,9 +116,9 @@ def test_check_allocation_names_the_payment_and_the_line() -> None:
     assert caught.value.code == "allocation_exceeds_payment"
     with pytest.raises(OverAllocation) as caught:
         check_allocation(
-            payment_label="PAY-000042",
+            payment_id=42,
             unallocated_cents=30000,
-            line_label="L-000107",
+            line_id=107,
             owing_cents=2000,
             amount_cents=4000,
         )

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+from clinicledger.domain.choices import LineKind
 from clinicledger.domain.errors import InvalidInput
 from clinicledger.domain.ids import parse_id
 from clinicledger.domain.money import cents_from_text
-from clinicledger.domain.rules import LineKind
 from clinicledger.services.invoicing import LineSpec
 
 
@@ -33,8 +33,8 @@ def parse_instant(text: str, *, field: str) -> dt.datetime:
         ) from None
 
 
-def parse_targets(texts: list[str], *, field: str = "to") -> list[tuple[int, int]]:
-    """``["L-000107=30.00", ...]`` -> ``[(107, 3000), ...]``."""
+def parse_targets(texts: list[str], *, field: str = "to") -> tuple[tuple[int, int], ...]:
+    """``["L-000107=30.00", ...]`` -> ``((107, 3000), ...)``."""
     targets = []
     for text in texts:
         line_text, sep, amount_text = text.partition("=")
@@ -43,7 +43,7 @@ def parse_targets(texts: list[str], *, field: str = "to") -> list[tuple[int, int
         targets.append(
             (parse_id("line", line_text, field=field), cents_from_text(amount_text, field=field))
         )
-    return targets
+    return tuple(targets)
 
 
 _YES = {"yes": True, "y": True, "true": True, "no": False, "n": False, "false": False}

@@ -1,7 +1,8 @@
 """Entries and postings: the immutable records every balance and report is computed from.
 
 An entry is one money event; its postings are (account, signed cents, dimensions) and sum
-to exactly zero. Debit positive, credit negative.
+to exactly zero. Debit positive, credit negative. Who recorded it, and when, is the unit of
+work's (``store.uow``): an entry is what happened, not who said so.
 """
 
 from __future__ import annotations
@@ -64,7 +65,6 @@ class Entry:
     kind: EntryKind
     effective_date: dt.date
     postings: tuple[Posting, ...]
-    actor: str = "system"
     reason: str | None = None
     note: str | None = None
     reverses: int | None = None

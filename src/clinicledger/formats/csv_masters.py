@@ -13,9 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from clinicledger.domain.choices import PayerKind, check_choice, parse_choice
 from clinicledger.domain.errors import ImportProblem, ImportRejected, InvalidInput
 from clinicledger.domain.money import cents_from_text
-from clinicledger.domain.rules import PayerKind, check_abn, check_code, check_name, parse_choice
+from clinicledger.domain.text import check_abn, check_code, check_name
 
 Parser = Callable[[str], Any]
 
@@ -100,10 +101,7 @@ STORED_AS = {"fee": "fee_cents", "amount": "amount_cents"}
 
 
 def _party_kind(value: str) -> str:
-    word = value.strip().lower()
-    if word not in ("patient", "payer"):
-        raise ValueError(f"'{value}' is not patient or payer")
-    return word
+    return check_choice(value, ("patient", "payer"), field="party", either=True)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -112,23 +110,28 @@ class Row:
     values: dict[str, Any]
 
 
+ENCODINGS = ("utf-8", "cp1252")
+
+
 def parse_csv(
-    kind: str, name: str, data: bytes
+    kind: str, name: str, data: bytes, *, encoding: str = "utf-8"
 ) -> tuple[tuple[Row, ...], tuple[ImportProblem, ...]]:
     """The good rows of a CSV file of ``kind`` and the problems of the others, so that the
     importer can add what it finds and reject the file once, listing everything. A file
-    that cannot be read row by row (not UTF-8, a bad header, no rows) is rejected here."""
-    if kind not in SCHEMAS:
-        raise InvalidInput(
-            "kind", f"'{kind}' is not one of: {', '.join(SCHEMAS)}", code="choice_unknown"
-        )
+    that cannot be read row by row (not in its ``encoding``, a bad header, no rows) is
+    rejected here. UTF-8 may start with a byte-order mark; ``cp1252`` is Windows-1252, what
+    many spreadsheets save as "CSV"."""
+    kind = check_choice(kind, tuple(SCHEMAS), field="kind")
+    encoding = check_choice(encoding, ENCODINGS, field="encoding")
     columns = SCHEMAS[kind]
     try:
-        text = data.decode("utf-8-sig")
+        text = data.decode("utf-8-sig" if encoding == "utf-8" else encoding)
     except UnicodeDecodeError as exc:
-        raise ImportRejected(
-            name, (ImportProblem(line=1, column="(file)", reason=f"not UTF-8 text: {exc.reason}"),)
-        ) from None
+        label = "UTF-8" if encoding == "utf-8" else encoding
+        problem = ImportProblem(
+            line=1, column="(file)", reason=f"not {label} text: {exc.reason}", code="encoding"
+        )
+        raise ImportRejected(name, (problem,)) from None
     reader = csv.reader(io.StringIO(text, newline=""))
     header = [h.strip().lower() for h in next(reader, [])]
     problems: list[ImportProblem] = []

@@ -35,7 +35,14 @@ from sqlalchemy.sql import ColumnElement
 from clinicledger.domain.errors import InvalidInput
 from clinicledger.domain.ids import format_id
 from clinicledger.domain.journal import Account, EntryKind
-from clinicledger.reports.base import Report, ReportParams, columns_of, local_time, utc_bounds
+from clinicledger.reports.base import (
+    Report,
+    ReportParams,
+    columns_of,
+    local_time,
+    option_choice,
+    utc_bounds,
+)
 from clinicledger.store import ledger
 from clinicledger.store import tables as t
 
@@ -122,13 +129,7 @@ def types_option(options: Mapping[str, Any]) -> tuple[str, ...]:
 
 
 def group_option(options: Mapping[str, Any]) -> str:
-    value = options.get("group")
-    text = "type" if value is None else str(value).strip().lower()
-    if text not in GROUPS:
-        raise InvalidInput(
-            "group", f"'{value}' is not one of: {', '.join(GROUPS)}", code="choice_unknown"
-        )
-    return text
+    return str(option_choice(options, "group", GROUPS, "type"))
 
 
 def adjustments(conn: Connection, params: ReportParams) -> Report:

@@ -1,5 +1,5 @@
 """Aging trend: what is owed to the practice, by age bracket, at each month end of a range;
-as a table, and as a stacked bar chart (PNG) by :func:`aging_chart`.
+as a table, and as a stacked bar chart (``render.charts.aging_chart``).
 
 At a month end M, as known at ``as_known_at``: every line portion (a line's amount owed by
 one billed-to party, the patient or a payer) whose receivable postings dated up to M sum to
@@ -17,7 +17,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, func, select
@@ -73,16 +72,20 @@ def aging_trend(conn: Connection, params: ReportParams) -> Report:
     interval = interval_option(params.options)
     if params.from_date is None or params.to_date is None:
         raise InvalidInput(
-            "from", "this report needs --from and --to (the months to show)", code="range_missing"
+            "from", "this report needs the months to show: from and to", code="range_missing"
         )
-    # counted before the month ends are listed: --to 9999-12-31 must not build millennia
+    # counted before the month ends are listed: a range to 9999-12-31 must not build millennia
     months = months_spanned(params.from_date, params.to_date)
     if months > MONTHS_MAX:
         raise InvalidInput(
             "to",
-            f"--from {params.from_date.isoformat()} --to {params.to_date.isoformat()} spans "
+            f"{params.from_date.isoformat()} to {params.to_date.isoformat()} spans "
             f"{months} months; at most {MONTHS_MAX}",
             code="range_too_long",
+            from_date=params.from_date.isoformat(),
+            to_date=params.to_date.isoformat(),
+            months=months,
+            months_max=MONTHS_MAX,
         )
     ends = month_ends(params.from_date, params.to_date)
     filters: list[ColumnElement[bool]] = []
@@ -144,40 +147,3 @@ def aging_trend(conn: Connection, params: ReportParams) -> Report:
         # A sum over month ends would count the same debts again: no totals.
         totals={},
     )
-
-
-def aging_chart(report: Report, path: str | Path) -> None:
-    """Draw ``report`` (an aging trend) as a stacked bar chart, one bar per month end, and
-    write it to ``path`` as PNG. matplotlib is imported here, with its non-interactive Agg
-    canvas, so that the other reports do not need it."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    brackets = [c for c in report.columns if c.key.startswith("days_")]
-    labels = [row.month_end.strftime("%Y-%m") for row in report.rows]
-    figure = Figure(figsize=(max(7.0, 0.6 * len(labels) + 3.0), 4.5), dpi=100)
-    FigureCanvasAgg(figure)
-    axes = figure.add_subplot()
-    bottoms = [0] * len(labels)
-    colours = ("#4c9a2a", "#e0b000", "#e07000", "#c0282d")
-    positions = list(range(len(labels)))
-    for column, colour in zip(brackets, colours, strict=True):
-        cents = [int(getattr(row, column.field)) for row in report.rows]
-        # Floats only to place pixels: dollars = cents / 100, never summed or shown as money.
-        axes.bar(
-            positions,
-            [c / 100 for c in cents],
-            bottom=[b / 100 for b in bottoms],
-            color=colour,
-            label=column.key.removeprefix("days_").replace("_plus", "+").replace("_", "-")
-            + " days",
-        )
-        bottoms = [b + c for b, c in zip(bottoms, cents, strict=True)]
-    # Headroom above the tallest bar, so that its top is never cut by the frame.
-    axes.set_ylim(0, max([*bottoms, 100]) / 100 * 1.08)
-    axes.set_xticks(positions, labels, rotation=45, ha="right")
-    axes.set_ylabel("owing ($)")
-    axes.set_title("Receivables by age at month end")
-    axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
-    figure.tight_layout()
-    figure.savefig(path, format="png")

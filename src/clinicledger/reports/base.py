@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from clinicledger.domain.choices import check_choice
 from clinicledger.domain.dates import month_end
 
 MONEY_SUFFIX = "_cents"
@@ -44,6 +45,16 @@ class ReportParams:
             shown["as_known_at"] = local_time(self.as_known_at, zone).isoformat()
         shown.update({k: v for k, v in self.options.items() if v is not None})
         return shown
+
+
+def option_choice(
+    options: Mapping[str, Any], key: str, allowed: tuple[str, ...], default: str | None
+) -> str | None:
+    """Option ``key``, one of ``allowed`` (any case), or ``default`` when not given."""
+    value = options.get(key)
+    if value is None:
+        return default
+    return check_choice(str(value), allowed, field=key)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

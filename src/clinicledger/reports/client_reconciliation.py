@@ -116,7 +116,10 @@ def client_reconciliation(conn: Connection, params: ReportParams) -> Report:
     """The patient's lines with responsibility, paid and credit used, and the check."""
     if params.patient is None:
         raise InvalidInput(
-            "patient", "client-reconciliation needs --patient CODE", code="patient_missing"
+            "patient",
+            "client-reconciliation needs a patient",
+            code="patient_missing",
+            report="client-reconciliation",
         )
     zone = ledger.practice_zone(conn)
     patient_id = ledger.id_for_code(conn, "patient", params.patient)

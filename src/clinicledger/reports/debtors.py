@@ -35,12 +35,19 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, func, select
 
+from clinicledger.domain.choices import PayerKind
 from clinicledger.domain.errors import InvalidInput
 from clinicledger.domain.ids import format_id
 from clinicledger.domain.journal import Account
 from clinicledger.domain.money import format_cents
-from clinicledger.domain.rules import PayerKind
-from clinicledger.reports.base import Column, Report, ReportParams, columns_of, local_time
+from clinicledger.reports.base import (
+    Column,
+    Report,
+    ReportParams,
+    columns_of,
+    local_time,
+    option_choice,
+)
 from clinicledger.store import ledger
 from clinicledger.store import tables as t
 
@@ -144,9 +151,9 @@ def bracket_labels(interval_days: int) -> tuple[str, ...]:
 
 
 def debtors(conn: Connection, params: ReportParams) -> Report:
-    detail = _choice(params, "detail", DETAILS, "summary")
-    order = _choice(params, "order", ORDERS, "age")
-    billed_to = _choice(params, "billed_to", BILLED_TO, None)
+    detail = option_choice(params.options, "detail", DETAILS, "summary")
+    order = option_choice(params.options, "order", ORDERS, "age")
+    billed_to = option_choice(params.options, "billed_to", BILLED_TO, None)
     given_interval = _whole_number(params, "interval_days", None, minimum=1)
     interval = 30 if given_interval is None else given_interval
     older_than = _whole_number(params, "older_than_days", None, minimum=0)
@@ -160,7 +167,7 @@ def debtors(conn: Connection, params: ReportParams) -> Report:
     if params.as_of is None and as_of is not None:
         warnings.append(
             f"no as-of date given: debts are aged to {as_of.isoformat()}, the date of "
-            + ("--as-known-at" if params.as_known_at is not None else "the latest entry")
+            + ("the as-known-at moment" if params.as_known_at is not None else "the latest entry")
         )
     parameters = params.describe(zone)
     if as_of is not None:
@@ -213,19 +220,6 @@ def debtors(conn: Connection, params: ReportParams) -> Report:
         totals=report.totals,
         warnings=tuple(warnings),
     )
-
-
-def _choice(
-    params: ReportParams, key: str, choices: Sequence[str], default: str | None
-) -> str | None:
-    value = params.options.get(key)
-    if value is None:
-        return default
-    if value not in choices:
-        raise InvalidInput(
-            key, f"'{value}' is not one of: {', '.join(choices)}", code="choice_unknown"
-        )
-    return str(value)
 
 
 def _whole_number(

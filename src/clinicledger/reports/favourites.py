@@ -44,7 +44,7 @@ def favourite_data(
         _check_preset(preset)
         if params.from_date is not None or params.to_date is not None:
             raise InvalidInput(
-                "preset", "give a preset or --from/--to, not both", code="range_conflict"
+                "preset", "give a preset or dates (from, to), not both", code="range_conflict"
             )
     for name in DATE_FIELDS:
         value = getattr(params, name)

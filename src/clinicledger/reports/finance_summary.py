@@ -36,9 +36,8 @@ from typing import Any
 
 from sqlalchemy import Connection, case, func, literal, select
 
-from clinicledger.domain.errors import InvalidInput
 from clinicledger.domain.journal import Account, EntryKind
-from clinicledger.reports.base import Report, ReportParams, columns_of, utc_bounds
+from clinicledger.reports.base import Report, ReportParams, columns_of, option_choice, utc_bounds
 from clinicledger.store import ledger
 from clinicledger.store import tables as t
 
@@ -111,23 +110,10 @@ class _Tally:
         self.sums["owing_cents"] += sum(by_kind.values())
 
 
-def choice_option(options: Mapping[str, Any], key: str, allowed: tuple[str, ...]) -> str:
-    """Option ``key`` (default: the first allowed value), refused by name if not allowed."""
-    value = options.get(key)
-    if value is None:
-        return allowed[0]
-    text = str(value).strip().lower()
-    if text not in allowed:
-        raise InvalidInput(
-            key, f"'{value}' is not one of: {', '.join(allowed)}", code="choice_unknown"
-        )
-    return text
-
-
 def finance_summary(conn: Connection, params: ReportParams) -> Report:
     zone = ledger.practice_zone(conn)
-    basis = choice_option(params.options, "by", BASES)
-    group = choice_option(params.options, "group", GROUPS)
+    basis = option_choice(params.options, "by", BASES, BASES[0])
+    group = option_choice(params.options, "group", GROUPS, GROUPS[0])
 
     # The charges that put a line in the report: one RECEIVABLE posting per line.
     charged = [

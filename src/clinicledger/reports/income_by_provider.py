@@ -38,7 +38,14 @@ from clinicledger.domain.errors import InvalidInput
 from clinicledger.domain.ids import format_id
 from clinicledger.domain.journal import Account, EntryKind
 from clinicledger.domain.money import format_cents
-from clinicledger.reports.base import Report, ReportParams, columns_of, local_time, utc_bounds
+from clinicledger.reports.base import (
+    Report,
+    ReportParams,
+    columns_of,
+    local_time,
+    option_choice,
+    utc_bounds,
+)
 from clinicledger.store import ledger
 from clinicledger.store import tables as t
 
@@ -87,15 +94,11 @@ def income_by_provider(conn: Connection, params: ReportParams) -> Report:
     if params.from_date is None or params.to_date is None:
         missing = "from" if params.from_date is None else "to"
         raise InvalidInput(
-            missing, "income-by-provider needs a period: --from and --to", code="period_missing"
+            missing, "income-by-provider needs a period: from and to", code="period_missing"
         )
     if params.from_date > params.to_date:
-        raise InvalidInput("from", "--from is after --to", code="range_reversed")
-    basis = str(params.options.get("basis") or "restated")
-    if basis not in BASES:
-        raise InvalidInput(
-            "basis", f"'{basis}' is not one of: {', '.join(BASES)}", code="choice_unknown"
-        )
+        raise InvalidInput("from", "the period's start is after its end", code="range_reversed")
+    basis = str(option_choice(params.options, "basis", BASES, "restated"))
     zone = ledger.practice_zone(conn)
 
     in_period = [

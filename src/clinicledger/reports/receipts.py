@@ -38,11 +38,18 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Select, and_, case, func, select
 
+from clinicledger.domain.choices import PaymentMethod
 from clinicledger.domain.errors import InvalidInput
 from clinicledger.domain.ids import format_id
 from clinicledger.domain.journal import Account, EntryKind
-from clinicledger.domain.rules import PaymentMethod
-from clinicledger.reports.base import Report, ReportParams, columns_of, local_time, utc_bounds
+from clinicledger.reports.base import (
+    Report,
+    ReportParams,
+    columns_of,
+    local_time,
+    option_choice,
+    utc_bounds,
+)
 from clinicledger.store import ledger
 from clinicledger.store import tables as t
 
@@ -96,7 +103,7 @@ class _Part:
 
 
 def receipts(conn: Connection, params: ReportParams) -> Report:
-    by = _option_choice(params, "by", BY_CHOICES, "entered")
+    by = str(option_choice(params.options, "by", BY_CHOICES, "entered"))
     by_provider = _option_bool(params, "by_provider")
     zone = ledger.practice_zone(conn)
     split = by == "service" or by_provider or params.provider is not None
@@ -145,17 +152,6 @@ def _section_of(part: _Part) -> str:
     if not part.applied:
         return NOT_APPLIED
     return NO_PROVIDER if part.provider is None else part.provider
-
-
-def _option_choice(params: ReportParams, key: str, choices: Sequence[str], default: str) -> str:
-    value = params.options.get(key)
-    if value is None:
-        return default
-    if value not in choices:
-        raise InvalidInput(
-            key, f"'{value}' is not one of: {', '.join(choices)}", code="choice_unknown"
-        )
-    return str(value)
 
 
 def _option_bool(params: ReportParams, key: str) -> bool:

@@ -585,7 +585,9 @@ def _line_balance(sums: _LineSums) -> int:
 
 def _patient(conn: Connection, params: ReportParams, report: str) -> int:
     if params.patient is None:
-        raise InvalidInput("patient", f"--patient is required for {report}", code="patient_missing")
+        raise InvalidInput(
+            "patient", f"{report} needs a patient", code="patient_missing", report=report
+        )
     return ledger.id_for_code(conn, "patient", params.patient)
 
 

@@ -60,7 +60,7 @@ class RetainedRow:
 
 def require_as_of(params: ReportParams) -> dt.date:
     if params.as_of is None:
-        raise InvalidInput("as_of", "this report needs --as-of DATE", code="as_of_missing")
+        raise InvalidInput("as_of", "this report needs an as-of date", code="as_of_missing")
     return params.as_of
 
 

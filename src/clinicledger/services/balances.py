@@ -5,14 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, select
-
 from clinicledger.domain.errors import InvalidInput, NotFound
-from clinicledger.domain.ids import format_id, in_id_range
-from clinicledger.services.common import reading, require_initialised
+from clinicledger.domain.ids import format_id
 from clinicledger.store import ledger
-from clinicledger.store import tables as t
-from clinicledger.store.uow import to_naive_utc
+from clinicledger.store.engine import Engine
+from clinicledger.store.uow import practice_instant, reading
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -20,6 +17,7 @@ class BalanceView:
     balance_cents: int
     charges_cents: int  # owing on lines
     unallocated_cents: int  # the party's unapplied money (credit); 0 for a line or invoice
+    as_known_at: dt.datetime | None  # the moment asked for, in the practice's time zone
 
 
 def balance(
@@ -34,15 +32,21 @@ def balance(
 ) -> BalanceView:
     """The balance of exactly one subject. A patient's or payer's is its ledger balance:
     what is owed on its lines less its unapplied money, payments counted at their post
-    date (reference 003's ledger view)."""
+    date (reference 003's ledger view). A naive ``as_known_at`` is the practice's local
+    time."""
     given = [x for x in (patient_code, payer_code, invoice_number, line_id) if x is not None]
     if len(given) != 1:
         raise InvalidInput(
             "subject", "give exactly one of patient, payer, invoice, line", code="subject_missing"
         )
-    known = to_naive_utc(as_known_at) if as_known_at is not None else None
     with reading(engine) as conn:
-        require_initialised(conn)
+        ledger.require_practice(conn)
+        known = practice_instant(conn, as_known_at) if as_known_at is not None else None
+        shown = (
+            known.replace(tzinfo=dt.UTC).astimezone(ledger.practice_zone(conn))
+            if known is not None
+            else None
+        )
         if patient_code is not None or payer_code is not None:
             found = ledger.party_balance(
                 conn,
@@ -59,15 +63,10 @@ def balance(
                 balance_cents=found.balance_cents,
                 charges_cents=found.charges_cents,
                 unallocated_cents=found.unallocated_cents,
+                as_known_at=shown,
             )
         if invoice_number is not None:
-            invoice_id = (
-                conn.execute(
-                    select(t.invoices.c.id).where(t.invoices.c.number == invoice_number)
-                ).scalar_one_or_none()
-                if in_id_range(invoice_number)
-                else None
-            )
+            invoice_id = ledger.invoice_id(conn, invoice_number)
             if invoice_id is None:
                 raise NotFound("invoice", format_id("invoice", invoice_number), field="invoice")
             owing = ledger.receivable_balance(
@@ -75,6 +74,8 @@ def balance(
             )
         else:
             assert line_id is not None
-            ledger.line_row(conn, line_id)
+            ledger.line_record(conn, line_id)
             owing = ledger.receivable_balance(conn, line_id=line_id, as_of=as_of, as_known_at=known)
-    return BalanceView(balance_cents=owing, charges_cents=owing, unallocated_cents=0)
+    return BalanceView(
+        balance_cents=owing, charges_cents=owing, unallocated_cents=0, as_known_at=shown
+    )

@@ -7,27 +7,20 @@ is left as it is; with other content the whole file is refused, naming the field
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
-import json
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import insert, select
-
-from clinicledger.domain.errors import ImportProblem, ImportRejected, InvalidInput, UserError
+from clinicledger.domain.choices import LineKind, PaymentMethod
+from clinicledger.domain.errors import ImportProblem, ImportRejected, UserError
 from clinicledger.domain.journal import Entry, EntryKind
-from clinicledger.domain.rules import (
-    LineKind,
-    check_period_open,
-    opening_line_postings,
-    receipt_postings,
-)
+from clinicledger.domain.periods import check_period_open
+from clinicledger.domain.postings import opening_line_postings, receipt_postings
 from clinicledger.formats.csv_masters import Row, parse_csv
-from clinicledger.services.masters import insert_master, other_party_with_code
-from clinicledger.store import ledger
-from clinicledger.store import tables as t
+from clinicledger.services.masters import insert_master
+from clinicledger.services.usecase import ResultCodec, use_case
+from clinicledger.store import billing, imports, ledger, masters
+from clinicledger.store.billing import NewLine
 from clinicledger.store.uow import UnitOfWork
 
 MASTER_KINDS = {"patients": "patient", "providers": "provider", "payers": "payer", "items": "item"}
@@ -40,49 +33,51 @@ class ImportResult:
     already_imported: bool
 
 
-def import_file(uow: UnitOfWork, *, kind: str, path: str) -> ImportResult:
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise InvalidInput(
-            "file", f"cannot read {path}: {exc.strerror}", code="file_unreadable"
-        ) from None
-    name = Path(path).name
-    rows, problems = parse_csv(kind, name, data)
+IMPORT_RESULT: ResultCodec[ImportResult] = ResultCodec(
+    dump=asdict, load=lambda data: ImportResult(**data)
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ImportFile:
+    """A CSV file of ``kind`` (patients, providers, payers, items, opening-balances):
+    its name (for messages), its bytes, and the text encoding it was saved in."""
+
+    kind: str
+    file_name: str
+    content: bytes
+    encoding: str = "utf-8"
+
+
+@use_case(IMPORT_RESULT)
+def import_file(uow: UnitOfWork, command: ImportFile) -> ImportResult:
+    kind, name, data = command.kind, command.file_name, command.content
+    rows, problems = parse_csv(kind, name, data, encoding=command.encoding)
     digest = hashlib.sha256(data).hexdigest()
-    with uow:
-        done = uow.conn.execute(
-            select(t.imports.c.summary).where(
-                t.imports.c.kind == kind, t.imports.c.sha256 == digest
-            )
-        ).scalar_one_or_none()
-        if done is not None:
-            return ImportResult(
-                created=0, unchanged=json.loads(done)["rows"], already_imported=True
-            )
-        if kind == "opening-balances":
-            openings, found = _plan_openings(uow, rows)
-        else:
-            new, found = _plan_masters(uow, MASTER_KINDS[kind], rows)
-        everything = sorted((*problems, *found), key=lambda p: p.line)
-        if everything:
-            raise ImportRejected(name, tuple(everything))
-        if kind == "opening-balances":
-            for values, party_id, location_id in openings:
-                _post_opening(uow, values, party_id, location_id)
-            created = len(openings)
-        else:
-            for values in new:
-                insert_master(uow, MASTER_KINDS[kind], values)
-            created = len(new)
-        summary = {"rows": len(rows), "created": created}
-        uow.conn.execute(
-            insert(t.imports).values(
-                kind=kind, sha256=digest, recorded_at=uow.stamp(), summary=json.dumps(summary)
-            )
-        )
-        uow.audit("import", kind, {"file": name, "sha256": digest, **summary})
-        uow.commit()
+    done = imports.imported_rows(uow.conn, kind=kind, sha256=digest)
+    if done is not None:
+        return ImportResult(created=0, unchanged=done, already_imported=True)
+    if kind == "opening-balances":
+        openings, found = _plan_openings(uow, rows)
+    else:
+        new, found = _plan_masters(uow, MASTER_KINDS[kind], rows)
+    everything = sorted((*problems, *found), key=lambda p: p.line)
+    if everything:
+        raise ImportRejected(name, tuple(everything))
+    if kind == "opening-balances":
+        for values, party_id, location_id in openings:
+            _post_opening(uow, values, party_id, location_id)
+        created = len(openings)
+    else:
+        for values in new:
+            insert_master(uow, MASTER_KINDS[kind], values)
+        created = len(new)
+    imports.keep_import(
+        uow.conn, kind=kind, sha256=digest, rows=len(rows), created=created, recorded_at=uow.stamp()
+    )
+    uow.audit(
+        "import", kind, {"file": name, "sha256": digest, "rows": len(rows), "created": created}
+    )
     return ImportResult(created=created, unchanged=len(rows) - created, already_imported=False)
 
 
@@ -91,7 +86,6 @@ def _plan_masters(
 ) -> tuple[list[dict[str, Any]], list[ImportProblem]]:
     """The rows to insert, and the problems: codes twice in the file, or already here with
     other content, or taken by the other kind of party."""
-    table = ledger.MASTER_TABLES[master]
     problems: list[ImportProblem] = []
     new: list[dict[str, Any]] = []
     seen: dict[str, int] = {}
@@ -107,7 +101,7 @@ def _plan_masters(
             )
             continue
         seen[code] = row.line
-        other = other_party_with_code(uow.conn, master, code)
+        other = masters.other_party_with_code(uow.conn, master, code)
         if other is not None:
             problems.append(
                 ImportProblem(
@@ -115,12 +109,12 @@ def _plan_masters(
                 )
             )
             continue
-        existing = uow.conn.execute(select(table).where(table.c.code == code)).one_or_none()
+        existing = masters.existing_master(uow.conn, master, code)
         if existing is None:
             new.append(row.values)
             continue
         for key, value in row.values.items():
-            if existing._mapping[key] != value:
+            if existing[key] != value:
                 problems.append(
                     ImportProblem(
                         line=row.line,
@@ -164,7 +158,7 @@ def _plan_openings(
         except UserError as exc:
             problems.append(ImportProblem(line=row.line, column=_column(exc), reason=exc.message))
             continue
-        earlier = _existing_opening(uow, v["party"], party_id)
+        earlier = imports.existing_opening(conn, v["party"], party_id)
         if earlier is None:
             todo.append((v, party_id, location_id))
         elif earlier != (v["date"], v["amount_cents"]):
@@ -187,76 +181,44 @@ def _column(exc: UserError) -> str:
     return "code" if exc.field in (None, "patient", "payer") else exc.field
 
 
-def _existing_opening(uow: UnitOfWork, party: str, party_id: int) -> tuple[dt.date, int] | None:
-    """(date, signed amount) of a party's opening balance, if it has one."""
-    column = "patient_id" if party == "patient" else "payer_id"
-    charge = uow.conn.execute(
-        select(t.invoices.c.invoice_date, t.lines.c.fee_cents)
-        .join(t.lines, t.lines.c.invoice_id == t.invoices.c.id)
-        .where(t.invoices.c.opening.is_(True), t.invoices.c[column] == party_id)
-    ).first()
-    if charge is not None:
-        return charge.invoice_date, int(charge.fee_cents)
-    credit = uow.conn.execute(
-        select(t.payments.c.received_date, t.payments.c.amount_cents).where(
-            t.payments.c.opening.is_(True), t.payments.c[column] == party_id
-        )
-    ).first()
-    if credit is not None:
-        return credit.received_date, -int(credit.amount_cents)
-    return None
-
-
 def _post_opening(uow: UnitOfWork, v: dict[str, Any], party_id: int, location_id: int) -> None:
     conn = uow.conn
     patient_id = party_id if v["party"] == "patient" else None
     payer_id = party_id if v["party"] == "payer" else None
     amount = v["amount_cents"]
     if amount > 0:
-        invoice_id = conn.execute(
-            insert(t.invoices)
-            .values(
-                number=uow.next_invoice_number(),
-                patient_id=patient_id,
-                payer_id=payer_id,
-                location_id=location_id,
-                invoice_date=v["date"],
-                recorded_at=uow.stamp(),
-                opening=True,
-            )
-            .returning(t.invoices.c.id)
-        ).scalar_one()
-        line_id = conn.execute(
-            insert(t.lines)
-            .values(
-                invoice_id=invoice_id,
-                kind=LineKind.OPENING.value,
-                service_date=v["date"],
-                fee_cents=amount,
-                gst_cents=0,
-            )
-            .returning(t.lines.c.id)
-        ).scalar_one()
-        ref = ledger.line_ref(ledger.line_row(conn, line_id), payer_id=payer_id)
-        postings = opening_line_postings(ref, amount)
+        invoice_id = billing.insert_invoice(
+            conn,
+            number=uow.next_invoice_number(),
+            patient_id=patient_id,
+            payer_id=payer_id,
+            location_id=location_id,
+            invoice_date=v["date"],
+            recorded_at=uow.stamp(),
+            opening=True,
+        )
+        line_id = billing.insert_line(
+            conn,
+            invoice_id,
+            NewLine(kind=LineKind.OPENING, service_date=v["date"], fee_cents=amount, gst_cents=0),
+        )
+        line = ledger.line_record(conn, line_id)
+        postings = opening_line_postings(line.ref(payer_id=payer_id), amount)
     else:
-        payment_id = conn.execute(
-            insert(t.payments)
-            .values(
-                patient_id=patient_id,
-                payer_id=payer_id,
-                location_id=location_id,
-                method="other",
-                amount_cents=-amount,
-                received_date=v["date"],
-                note=v.get("note"),
-                recorded_at=uow.stamp(),
-                opening=True,
-            )
-            .returning(t.payments.c.id)
-        ).scalar_one()
-        ref_payment = ledger.payment_ref(ledger.payment_row(conn, payment_id))
-        postings = receipt_postings(ref_payment, -amount, opening=True)
+        payment_id = billing.insert_payment(
+            conn,
+            patient_id=patient_id,
+            payer_id=payer_id,
+            location_id=location_id,
+            method=PaymentMethod.OTHER,
+            amount_cents=-amount,
+            received_date=v["date"],
+            note=v.get("note"),
+            recorded_at=uow.stamp(),
+            opening=True,
+        )
+        payment = ledger.payment_record(conn, payment_id)
+        postings = receipt_postings(payment.ref(), -amount, opening=True)
     uow.append(
         Entry(
             kind=EntryKind.OPENING_BALANCE,

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Connection, Engine, Table, insert, select, update
-
+from clinicledger.domain.choices import PayerKind
 from clinicledger.domain.errors import Conflict, InvalidInput
 from clinicledger.domain.money import check_positive
-from clinicledger.domain.rules import PayerKind, check_abn, check_code, check_name
-from clinicledger.store import ledger, schema
-from clinicledger.store import tables as t
+from clinicledger.domain.text import check_abn, check_code, check_name
+from clinicledger.store import ledger, masters, schema
+from clinicledger.store.engine import Engine
+from clinicledger.store.masters import Value
 from clinicledger.store.uow import UnitOfWork
 
 DEFAULT_PRACTICE_NAME = "My Practice"
@@ -21,9 +21,9 @@ def init_ledger(engine: Engine, make_uow: Callable[[], UnitOfWork]) -> bool:
     """Create or upgrade the schema and the practice row; True if the practice is new."""
     schema.upgrade(engine)
     with make_uow() as uow:
-        if ledger.practice_row(uow.conn) is not None:
+        if ledger.practice(uow.conn) is not None:
             return False
-        uow.conn.execute(insert(t.practice).values(id=1, name=DEFAULT_PRACTICE_NAME))
+        masters.insert_practice(uow.conn, name=DEFAULT_PRACTICE_NAME)
         uow.audit("practice.create", "practice", {"name": DEFAULT_PRACTICE_NAME})
         uow.commit()
     return True
@@ -38,7 +38,7 @@ def set_practice(
     timezone: str | None = None,
     currency: str | None = None,
 ) -> None:
-    values: dict[str, object] = {}
+    values: dict[str, Value] = {}
     if name is not None:
         values["name"] = check_name(name)
     if abn is not None:
@@ -66,11 +66,11 @@ def set_practice(
     if not values:
         raise InvalidInput(
             "practice",
-            "nothing to change: give --name, --abn, --gst-registered, --timezone or --currency",
+            "nothing to change: give a name, ABN, GST registration, time zone or currency",
             code="nothing_to_change",
         )
     with uow:
-        uow.conn.execute(update(t.practice).where(t.practice.c.id == 1).values(**values))
+        masters.update_practice(uow.conn, values)
         uow.audit("practice.update", "practice", values)
         uow.commit()
 
@@ -78,26 +78,22 @@ def set_practice(
 def _add(
     uow: UnitOfWork,
     kind: str,
-    table: Table,
-    values: dict[str, object],
+    values: dict[str, Value],
     unique: tuple[str, ...] = ("code",),
 ) -> int:
-    check_code(str(values["code"]))
+    code = check_code(str(values["code"]))
     with uow:
         for column in unique:
-            taken = uow.conn.execute(
-                select(table.c.id).where(table.c[column] == values[column])
-            ).first()
-            if taken is not None:
+            if masters.taken(uow.conn, kind, column, values[column]):
                 raise Conflict(
                     f"{kind} {column} '{values[column]}' is already taken",
                     code=f"{column}_taken",
                     field=column,
                 )
-        other = other_party_with_code(uow.conn, kind, str(values["code"]))
+        other = masters.other_party_with_code(uow.conn, kind, code)
         if other is not None:
             raise Conflict(
-                f"{kind} code '{values['code']}' is already taken (by a {other})",
+                f"{kind} code '{code}' is already taken (by a {other})",
                 code="code_taken",
                 field="code",
             )
@@ -106,29 +102,15 @@ def _add(
     return new_id
 
 
-def other_party_with_code(conn: Connection, kind: str, code: str) -> str | None:
-    """Patients and payers share one set of codes ('payment record --from CODE' takes
-    either): the other kind holding ``code``, if any."""
-    other = {"patient": "payer", "payer": "patient"}.get(kind)
-    if other is None:
-        return None
-    table = ledger.MASTER_TABLES[other]
-    found = conn.execute(select(table.c.id).where(table.c.code == code)).first()
-    return other if found is not None else None
-
-
-def insert_master(uow: UnitOfWork, kind: str, values: dict[str, object]) -> int:
+def insert_master(uow: UnitOfWork, kind: str, values: dict[str, Value]) -> int:
     """Insert one master row with its audit record, inside the caller's unit of work."""
-    table = ledger.MASTER_TABLES[kind]
-    new_id: int = uow.conn.execute(
-        insert(table).values(**values).returning(table.c.id)
-    ).scalar_one()
+    new_id = masters.insert_master(uow.conn, kind, values)
     uow.audit(f"{kind}.create", f"{kind}:{values['code']}", {"id": new_id})
     return new_id
 
 
 def add_location(uow: UnitOfWork, *, code: str, name: str) -> int:
-    return _add(uow, "location", t.locations, {"code": code, "name": check_name(name)})
+    return _add(uow, "location", {"code": code, "name": check_name(name)})
 
 
 def add_provider(
@@ -149,7 +131,6 @@ def add_provider(
     return _add(
         uow,
         "provider",
-        t.providers,
         {
             "code": code,
             "name": check_name(name),
@@ -163,13 +144,11 @@ def add_provider(
 
 
 def add_patient(uow: UnitOfWork, *, code: str, name: str) -> int:
-    return _add(uow, "patient", t.patients, {"code": code, "name": check_name(name)})
+    return _add(uow, "patient", {"code": code, "name": check_name(name)})
 
 
 def add_payer(uow: UnitOfWork, *, code: str, name: str, kind: PayerKind) -> int:
-    return _add(
-        uow, "payer", t.payers, {"code": code, "name": check_name(name), "kind": kind.value}
-    )
+    return _add(uow, "payer", {"code": code, "name": check_name(name), "kind": kind.value})
 
 
 def add_item(
@@ -178,7 +157,6 @@ def add_item(
     return _add(
         uow,
         "item",
-        t.items,
         {
             "code": code,
             "description": check_name(description, field="description"),
@@ -194,7 +172,6 @@ def add_product(
     return _add(
         uow,
         "product",
-        t.products,
         {
             "code": code,
             "title": check_name(title, field="title"),

@@ -1,74 +1,145 @@
-"""Running a report: check its filters, read under one consistent view."""
+"""Running a report: a person's request (a preset or dates, filters, options, an
+as-known-at in the practice's time) resolved and checked once, then read under one
+consistent view; and report favourites, saved and run again through the same rules."""
 
 from __future__ import annotations
 
 import datetime as dt
 import gc
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
+from typing import Any
 
-from sqlalchemy import Engine, insert, select, update
-
-from clinicledger.domain.errors import InvalidInput, NotFound
-from clinicledger.domain.rules import check_code
-from clinicledger.reports.base import Report, ReportParams, local_time
+from clinicledger.domain.choices import check_choice
+from clinicledger.domain.errors import Conflict, InvalidInput, NotFound
+from clinicledger.domain.text import check_code
+from clinicledger.reports.base import PRESETS, Report, ReportParams, local_time, preset_range
 from clinicledger.reports.favourites import favourite_data, favourite_from_data
-from clinicledger.reports.registry import REPORTS, ReportSpec
-from clinicledger.services.common import reading, require_initialised
-from clinicledger.store import ledger
-from clinicledger.store import tables as t
-from clinicledger.store.uow import UnitOfWork, to_naive_utc
+from clinicledger.reports.registry import FILTERS, REPORTS, ReportSpec
+from clinicledger.store import favourites, ledger
+from clinicledger.store.engine import Connection, Engine
+from clinicledger.store.uow import UnitOfWork, practice_date, practice_instant, reading
 
-FILTER_FLAGS = {
-    "from_date": "--from",
-    "to_date": "--to",
-    "as_of": "--as-of",
-    "provider": "--provider",
-    "location": "--location",
-    "patient": "--patient",
-    "payer": "--payer",
-}
+# How a filter is named where it is refused: the name people know it by.
+FILTER_FIELDS = {name: name.removesuffix("_date").replace("_", "-") for name in FILTERS}
+FORMATS = ("table", "csv", "json")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReportRequest:
+    """A report as a person asks for it. Dates are a ``preset`` (worked out on the day the
+    report runs) or ``from_date``/``to_date``, not both; a naive ``as_known_at`` is the
+    practice's local time. ``chart``: also draw it, where the report can be drawn."""
+
+    report: str
+    from_date: dt.date | None = None
+    to_date: dt.date | None = None
+    preset: str | None = None
+    as_of: dt.date | None = None
+    as_known_at: dt.datetime | None = None
+    provider: str | None = None
+    location: str | None = None
+    patient: str | None = None
+    payer: str | None = None
+    options: Mapping[str, Any] = field(default_factory=dict)
+    chart: bool = False
+
+
+def run_request(engine: Engine, request: ReportRequest, *, now: dt.datetime) -> Report:
+    """Run what ``request`` asks, as of the practice's date at ``now``."""
+    spec = _spec(request.report)
+    with reading(engine) as conn, _cyclic_gc_paused():
+        ledger.require_practice(conn)
+        today = practice_date(conn, practice_instant(conn, now))
+        params = _resolve(conn, spec, request, today)
+        return _run(conn, spec, request.report, params, today)
 
 
 def run_report(
     engine: Engine, name: str, params: ReportParams, *, today: dt.date | None = None
 ) -> Report:
-    """Run report ``name``; a filter or option it does not take is refused, by name. A
-    point-in-time report without ``as_of`` is run as of ``today`` (the practice's date), or
-    as of the date of ``as_known_at`` when given."""
+    """Run report ``name`` with parameters already resolved (``as_known_at`` naive UTC or
+    aware); a point-in-time report without ``as_of`` runs as of ``today``."""
     spec = _spec(name)
-    for attribute, flag in FILTER_FLAGS.items():
+    _check_applies(spec, name, params)
+    with reading(engine) as conn, _cyclic_gc_paused():
+        ledger.require_practice(conn)
+        return _run(conn, spec, name, params, today)
+
+
+def _resolve(
+    conn: Connection, spec: ReportSpec, request: ReportRequest, today: dt.date
+) -> ReportParams:
+    """A request's parameters: the preset as dates, the as-known-at moment as stored."""
+    first, last = request.from_date, request.to_date
+    if request.preset is not None:
+        if first is not None or last is not None:
+            raise InvalidInput(
+                "preset", "give a preset or dates (from, to), not both", code="range_conflict"
+            )
+        first, last = preset_range(check_choice(request.preset, PRESETS, field="preset"), today)
+    if request.chart and not spec.chart:
+        raise InvalidInput(
+            "chart",
+            f"does not apply to {request.report}",
+            code="filter_not_applicable",
+            report=request.report,
+        )
+    params = ReportParams(
+        from_date=first,
+        to_date=last,
+        as_of=request.as_of,
+        as_known_at=None
+        if request.as_known_at is None
+        else practice_instant(conn, request.as_known_at),
+        provider=request.provider,
+        location=request.location,
+        patient=request.patient,
+        payer=request.payer,
+        options={k: v for k, v in request.options.items() if v is not None},
+    )
+    _check_applies(spec, request.report, params)
+    return params
+
+
+def _check_applies(spec: ReportSpec, name: str, params: ReportParams) -> None:
+    """A filter or option the report does not take is refused, by name."""
+    for attribute in FILTERS:
         if getattr(params, attribute) is not None and attribute not in spec.filters:
             raise InvalidInput(
-                flag.lstrip("-"), f"{flag} does not apply to {name}", code="filter_not_applicable"
+                FILTER_FIELDS[attribute],
+                f"does not apply to {name}",
+                code="filter_not_applicable",
+                report=name,
             )
     for option, value in params.options.items():
-        if value is not None and option not in spec.options:
+        if value is not None and option not in spec.option_names:
             raise InvalidInput(
-                option,
-                f"--{option.replace('_', '-')} does not apply to {name}",
-                code="filter_not_applicable",
+                option, f"does not apply to {name}", code="filter_not_applicable", report=name
             )
     if params.from_date and params.to_date and params.from_date > params.to_date:
-        raise InvalidInput("from", "--from is after --to", code="range_reversed")
+        raise InvalidInput("from", "the start is after the end", code="range_reversed")
+
+
+def _run(
+    conn: Connection, spec: ReportSpec, name: str, params: ReportParams, today: dt.date | None
+) -> Report:
     if params.as_known_at is not None and params.as_known_at.tzinfo is not None:
-        params = replace(params, as_known_at=to_naive_utc(params.as_known_at))
-    with reading(engine) as conn, _cyclic_gc_paused():
-        require_initialised(conn)
-        if spec.as_of_today and params.as_of is None:
-            # As known at T, "today" is T's date: the report must not change day by day.
-            if params.as_known_at is not None:
-                zone = ledger.practice_zone(conn)
-                params = replace(params, as_of=local_time(params.as_known_at, zone).date())
-            elif today is not None:
-                params = replace(params, as_of=today)
-        for kind in ("provider", "location", "patient", "payer"):
-            code = getattr(params, kind)
-            if code is not None:
-                ledger.id_for_code(conn, kind, code)
-        return spec.run(conn, params)
+        params = replace(params, as_known_at=practice_instant(conn, params.as_known_at))
+    if spec.as_of_today and params.as_of is None:
+        # As known at T, "today" is T's date: the report must not change day by day.
+        if params.as_known_at is not None:
+            zone = ledger.practice_zone(conn)
+            params = replace(params, as_of=local_time(params.as_known_at, zone).date())
+        elif today is not None:
+            params = replace(params, as_of=today)
+    for kind in ("provider", "location", "patient", "payer"):
+        code = getattr(params, kind)
+        if code is not None:
+            ledger.id_for_code(conn, kind, code)
+    return spec.run(conn, params)
 
 
 @contextmanager
@@ -99,39 +170,85 @@ def _spec(name: str) -> ReportSpec:
     return spec
 
 
-def save_report(
-    uow: UnitOfWork, *, name: str, report: str, params: ReportParams, preset: str | None = None
-) -> None:
-    """Save a report's settings under ``name`` (a favourite); saving again replaces them."""
-    check_code(name, field="name")
-    _spec(report)
-    text = json.dumps(favourite_data(report, params, preset=preset), sort_keys=True)
+# ---------------------------------------------------------------- favourites
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SaveFavourite:
+    """Keep ``request`` under ``name`` (with its preset unresolved, so that it covers the
+    day it is run), and the ``format`` to show it in; ``replace`` one of the same name."""
+
+    name: str
+    request: ReportRequest
+    format: str = "table"
+    replace: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Favourite:
+    name: str
+    report: str
+    format: str
+    settings: dict[str, Any]  # the saved filters and options, as JSON values
+
+
+def save_favourite(uow: UnitOfWork, command: SaveFavourite) -> None:
+    """A favourite must run: it is run once here, as of today, before it is kept."""
+    name = check_code(command.name, field="name")
+    format_ = check_choice(command.format, FORMATS, field="format")
+    request = command.request
+    spec = _spec(request.report)
     with uow:
-        table = t.saved_reports
-        existing = uow.conn.execute(select(table.c.id).where(table.c.name == name)).first()
-        if existing is None:
-            uow.conn.execute(
-                insert(table).values(
-                    name=name, report=report, parameters=text, recorded_at=uow.stamp()
-                )
+        today = practice_date(uow.conn, uow.now)
+        params = _resolve(uow.conn, spec, request, today)
+        _run(uow.conn, spec, request.report, params, today)
+        if favourites.find(uow.conn, name) is not None and not command.replace:
+            raise Conflict(
+                f"a favourite named '{name}' already exists", code="favourite_taken", field="name"
             )
-        else:
-            uow.conn.execute(
-                update(table)
-                .where(table.c.name == name)
-                .values(report=report, parameters=text, recorded_at=uow.stamp())
-            )
-        uow.audit("report.save", f"report:{name}", {"report": report, "settings": text})
+        kept = params if request.preset is None else replace(params, from_date=None, to_date=None)
+        data = favourite_data(request.report, kept, preset=request.preset)
+        data["format"] = format_
+        text = json.dumps(data, sort_keys=True)
+        favourites.keep(
+            uow.conn, name=name, report=request.report, parameters=text, recorded_at=uow.stamp()
+        )
+        uow.audit("report.save", f"report:{name}", {"report": request.report, "settings": text})
         uow.commit()
 
 
-def saved_report(engine: Engine, name: str, *, today: dt.date) -> tuple[str, ReportParams]:
-    """A favourite's report and parameters; a saved preset is resolved against ``today``."""
+def run_favourite(engine: Engine, name: str, *, now: dt.datetime) -> tuple[Report, str]:
+    """Run a favourite as of the practice's date at ``now``: (the report, its format)."""
+    with reading(engine) as conn, _cyclic_gc_paused():
+        ledger.require_practice(conn)
+        saved = favourites.find(conn, name)
+        if saved is None:
+            raise NotFound("saved report", f"'{name}'", field="name")
+        today = practice_date(conn, practice_instant(conn, now))
+        data = json.loads(saved.parameters)
+        # The format is the door's: kept beside the settings the format module reads.
+        format_ = str(data.pop("format", "table"))
+        report, params = favourite_from_data(data, today=today)
+        spec = _spec(report)
+        _check_applies(spec, report, params)
+        return _run(conn, spec, report, params, today), format_
+
+
+def list_favourites(engine: Engine) -> tuple[Favourite, ...]:
     with reading(engine) as conn:
-        require_initialised(conn)
-        text = conn.execute(
-            select(t.saved_reports.c.parameters).where(t.saved_reports.c.name == name)
-        ).scalar_one_or_none()
-    if text is None:
-        raise NotFound("saved report", f"'{name}'", field="name")
-    return favourite_from_data(json.loads(text), today=today)
+        ledger.require_practice(conn)
+        found = []
+        for saved in favourites.all_favourites(conn):
+            data = json.loads(saved.parameters)
+            settings = dict(data.get("parameters", {}))
+            if data.get("preset"):
+                settings["preset"] = data["preset"]
+            found.append(
+                Favourite(
+                    name=saved.name,
+                    report=saved.report,
+                    format=str(data.get("format", "table")),
+                    settings=settings,
+                )
+            )
+        return tuple(found)

@@ -12,9 +12,22 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError
 
-from clinicledger.domain.errors import InvalidInput, UserError
+from clinicledger.domain.errors import InvalidInput, Unavailable
+
+# Connection and Engine are the handles services pass on to store/ without touching
+# SQLAlchemy themselves.
+__all__ = [
+    "Connection",
+    "Engine",
+    "is_sqlite",
+    "make_engine",
+    "normalise_url",
+    "open_engine",
+    "refresh_planner_statistics",
+    "sqlite_path",
+]
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # Rows sampled per index by ANALYZE: SQLite's advice is 100-1000; on the bench practice
@@ -40,9 +53,15 @@ def normalise_url(text: str) -> str:
         try:
             url = make_url(text)
         except ArgumentError as exc:
-            raise InvalidInput("db", f"'{text}' is not a database URL") from exc
+            raise InvalidInput(
+                "db", f"'{text}' is not a database URL", code="invalid_input"
+            ) from exc
         if url.get_backend_name() not in ("sqlite", "postgresql"):
-            raise InvalidInput("db", "only sqlite:/// and postgresql+psycopg:// are supported")
+            raise InvalidInput(
+                "db",
+                "only sqlite:/// and postgresql+psycopg:// are supported",
+                code="invalid_input",
+            )
         if url.get_backend_name() == "postgresql" and url.drivername != "postgresql+psycopg":
             url = url.set(drivername="postgresql+psycopg")
         return url.render_as_string(hide_password=False)
@@ -63,28 +82,29 @@ def open_engine(url_text: str, *, create: bool) -> Engine:
     path = sqlite_path(url_text)
     if path is not None:
         if not path.parent.is_dir():
-            raise UserError(
+            raise Unavailable(
                 f"cannot open the database {path}: the folder {path.parent} does not exist",
                 code="db_unavailable",
                 field="db",
             )
         if not create and not path.exists():
-            raise UserError(
-                f"there is no ledger at {path}: run 'clinicledger init' (or check --db)",
-                code="not_initialised",
-                field="db",
+            raise Unavailable(
+                f"there is no ledger at {path}", code="not_initialised", field="db", path=str(path)
             )
     engine = make_engine(url_text)
+    label = path if path is not None else make_url(engine.url).render_as_string(hide_password=True)
     try:
         engine.connect().close()
     except OperationalError as exc:
         engine.dispose()
-        label = (
-            path if path is not None else make_url(engine.url).render_as_string(hide_password=True)
-        )
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "no connection"
-        raise UserError(
+        raise Unavailable(
             f"cannot open the database {label}: {reason}", code="db_unavailable", field="db"
+        ) from exc
+    except DatabaseError as exc:  # SQLite: "file is not a database"
+        engine.dispose()
+        raise Unavailable(
+            f"{label} is not a clinicledger database", code="not_a_ledger", field="db"
         ) from exc
     return engine
 

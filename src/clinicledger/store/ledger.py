@@ -9,17 +9,20 @@ the same sum is read as the latest closing plus the postings after it
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Row, Subquery, case, func, literal, select, union_all
+from sqlalchemy import Connection, Subquery, and_, case, func, literal, select, union_all
 from sqlalchemy.sql import ColumnElement
 
-from clinicledger.domain.errors import NotFound
+from clinicledger.domain.choices import InsuranceStatus, LineKind
+from clinicledger.domain.errors import Conflict, NotFound, Unavailable
 from clinicledger.domain.ids import format_id, in_id_range
-from clinicledger.domain.journal import Account, Posting
-from clinicledger.domain.rules import LineKind, LineRef, PaymentRef
+from clinicledger.domain.journal import Account, EntryKind, Posting
+from clinicledger.domain.records import LineRecord, PaymentRecord, PracticeRecord, Priced
+from clinicledger.domain.text import close_codes
 from clinicledger.store import tables as t
 
 P = t.postings
@@ -34,20 +37,54 @@ MASTER_TABLES = {
 }
 
 
-def id_for_code(conn: Connection, kind: str, code: str, *, field: str | None = None) -> int:
+def id_for_code(
+    conn: Connection, kind: str, code: str, *, field: str | None = None, active: bool = False
+) -> int:
+    """The id of the ``kind`` (a key of :data:`MASTER_TABLES`) with ``code``; with
+    ``active``, refused if it was deactivated (it then takes nothing new)."""
     table = MASTER_TABLES[kind]
-    found = conn.execute(select(table.c.id).where(table.c.code == code)).scalar_one_or_none()
+    found = conn.execute(
+        select(table.c.id, table.c.active).where(table.c.code == code)
+    ).one_or_none()
     if found is None:
-        raise NotFound(kind, f"'{code}'", field=field or kind)
-    return int(found)
+        raise not_found(conn, kind, code, field=field)
+    if active and not found.active:
+        raise inactive(kind, code, field=field or kind)
+    return int(found.id)
 
 
-def master_row(conn: Connection, kind: str, code: str, *, field: str | None = None) -> Row[Any]:
+def not_found(conn: Connection, kind: str, code: str, *, field: str | None = None) -> NotFound:
+    """The error for a code that names no ``kind``, with the codes it was probably meant
+    to be (read only on this path: a typo costs one scan of the codes)."""
     table = MASTER_TABLES[kind]
-    row = conn.execute(select(table).where(table.c.code == code)).one_or_none()
+    close = close_codes(code, conn.execute(select(table.c.code)).scalars())
+    return NotFound(kind, f"'{code}'", field=field or kind, suggestions=close)
+
+
+def inactive(kind: str, code: str, *, field: str) -> Conflict:
+    return Conflict(
+        f"{kind} '{code}' is deactivated: it is kept for history, and takes no new invoices",
+        code="inactive",
+        field=field,
+        kind=kind,
+        key=code,
+    )
+
+
+def priced(conn: Connection, kind: str, key: str, *, field: str) -> Priced:
+    """An active item (by code) or product (by title) and its fee."""
+    table = MASTER_TABLES[kind]
+    column = table.c.title if kind == "product" else table.c.code
+    row = conn.execute(
+        select(table.c.id, table.c.fee_cents, table.c.taxable, table.c.active).where(column == key)
+    ).one_or_none()
     if row is None:
-        raise NotFound(kind, f"'{code}'", field=field or kind)
-    return row
+        if kind == "product":
+            raise NotFound("product", f"'{key}'", field=field)
+        raise not_found(conn, kind, key, field=field)
+    if not row.active:
+        raise inactive(kind, key, field=field)
+    return Priced(id=row.id, fee_cents=int(row.fee_cents), taxable=bool(row.taxable))
 
 
 DEFAULT_TIMEZONE = "Australia/Sydney"
@@ -61,11 +98,29 @@ def practice_zone(conn: Connection) -> ZoneInfo:
     return ZoneInfo(zone or DEFAULT_TIMEZONE)
 
 
-def practice_row(conn: Connection) -> Row[Any] | None:
-    return conn.execute(select(t.practice).where(t.practice.c.id == 1)).one_or_none()
+def practice(conn: Connection) -> PracticeRecord | None:
+    row = conn.execute(select(t.practice).where(t.practice.c.id == 1)).one_or_none()
+    if row is None:
+        return None
+    return PracticeRecord(
+        name=row.name,
+        abn=row.abn,
+        gst_registered=bool(row.gst_registered),
+        timezone=row.timezone,
+        currency=row.currency,
+        closed_through=row.closed_through,
+    )
 
 
-def line_row(conn: Connection, line_id: int, *, field: str = "line") -> Row[Any]:
+def require_practice(conn: Connection) -> PracticeRecord:
+    """The practice; a ledger without one was never initialised."""
+    found = practice(conn)
+    if found is None:
+        raise Unavailable("the ledger has no practice yet", code="not_initialised")
+    return found
+
+
+def line_record(conn: Connection, line_id: int, *, field: str = "line") -> LineRecord:
     if not in_id_range(line_id):
         raise NotFound("line", format_id("line", line_id), field=field)
     row = conn.execute(
@@ -81,36 +136,67 @@ def line_row(conn: Connection, line_id: int, *, field: str = "line") -> Row[Any]
     ).one_or_none()
     if row is None:
         raise NotFound("line", format_id("line", line_id), field=field)
-    return row
-
-
-def line_ref(row: Row[Any], *, payer_id: int | None) -> LineRef:
-    return LineRef(
-        line_id=row.id,
+    return LineRecord(
+        id=row.id,
         invoice_id=row.invoice_id,
-        patient_id=row.patient_id,
-        provider_id=row.provider_id,
-        location_id=row.location_id,
-        payer_id=payer_id,
-    )
-
-
-def payment_row(conn: Connection, payment_id: int, *, field: str = "payment") -> Row[Any]:
-    if not in_id_range(payment_id):
-        raise NotFound("payment", format_id("payment", payment_id), field=field)
-    row = conn.execute(select(t.payments).where(t.payments.c.id == payment_id)).one_or_none()
-    if row is None:
-        raise NotFound("payment", format_id("payment", payment_id), field=field)
-    return row
-
-
-def payment_ref(row: Row[Any]) -> PaymentRef:
-    return PaymentRef(
-        payment_id=row.id,
+        kind=LineKind(row.kind),
         patient_id=row.patient_id,
         payer_id=row.payer_id,
         location_id=row.location_id,
+        provider_id=row.provider_id,
+        service_date=row.service_date,
+        invoice_date=row.invoice_date,
+        fee_cents=int(row.fee_cents),
+        gst_cents=int(row.gst_cents),
+        client_billable=bool(row.client_billable),
+        insurance_status=InsuranceStatus(row.insurance_status),
+        deleted_at=row.deleted_at,
     )
+
+
+def payment_record(conn: Connection, payment_id: int, *, field: str = "payment") -> PaymentRecord:
+    if not in_id_range(payment_id):
+        raise NotFound("payment", format_id("payment", payment_id), field=field)
+    pay = t.payments
+    row = conn.execute(
+        select(pay, func.coalesce(t.patients.c.code, t.payers.c.code).label("party_code"))
+        .outerjoin(t.patients, t.patients.c.id == pay.c.patient_id)
+        .outerjoin(t.payers, t.payers.c.id == pay.c.payer_id)
+        .where(pay.c.id == payment_id)
+    ).one_or_none()
+    if row is None:
+        raise NotFound("payment", format_id("payment", payment_id), field=field)
+    return PaymentRecord(
+        id=row.id,
+        patient_id=row.patient_id,
+        payer_id=row.payer_id,
+        party_code=row.party_code,
+        location_id=row.location_id,
+        amount_cents=int(row.amount_cents),
+        received_date=row.received_date,
+        opening=bool(row.opening),
+        reversed_at=row.reversed_at,
+    )
+
+
+def party_ids(conn: Connection, code: str) -> tuple[int | None, int | None]:
+    """(patient id, payer id) of the party ``code`` names, from the one set of codes that
+    patients and payers share: at most one is set."""
+    patient = conn.execute(
+        select(t.patients.c.id).where(t.patients.c.code == code)
+    ).scalar_one_or_none()
+    payer = conn.execute(select(t.payers.c.id).where(t.payers.c.code == code)).scalar_one_or_none()
+    return patient, payer
+
+
+def invoice_id(conn: Connection, number: int) -> int | None:
+    """The id of invoice ``number`` (its INV- number), if there is one."""
+    if not in_id_range(number):
+        return None
+    found = conn.execute(
+        select(t.invoices.c.id).where(t.invoices.c.number == number)
+    ).scalar_one_or_none()
+    return None if found is None else int(found)
 
 
 def service_label() -> ColumnElement[Any]:
@@ -329,8 +415,9 @@ def receivable_balance(
 
 
 def closed_through(conn: Connection) -> dt.date | None:
-    row = practice_row(conn)
-    return None if row is None else row.closed_through
+    return conn.execute(
+        select(t.practice.c.closed_through).where(t.practice.c.id == 1)
+    ).scalar_one_or_none()
 
 
 # The balances a closing keeps (tables.closing_balances), and what identifies each one: a
@@ -421,3 +508,118 @@ def account_balances(
     balances and the postings after it, rather than all of history."""
     closing = closing_before(conn, as_of=as_of, as_known_at=as_known_at)
     return balances_since(closing, account, as_of=as_of, as_known_at=as_known_at)
+
+
+def owing_lines(
+    conn: Connection, *, patient_id: int | None, payer_id: int | None
+) -> tuple[tuple[int, int], ...]:
+    """(line id, owing) of a party's live lines with money owing, oldest service first: a
+    payer's portions, or (``payer_id`` None) the patient's own."""
+    party = (
+        P.c.payer_id == payer_id
+        if payer_id is not None
+        else and_(P.c.patient_id == patient_id, P.c.payer_id.is_(None))
+    )
+    owing = func.sum(P.c.amount_cents)
+    rows = conn.execute(
+        select(P.c.line_id, owing.label("owing_cents"))
+        .join(t.lines, t.lines.c.id == P.c.line_id)
+        .join(t.invoices, t.invoices.c.id == t.lines.c.invoice_id)
+        .where(party, P.c.account == Account.RECEIVABLE.value, t.lines.c.deleted_at.is_(None))
+        .group_by(P.c.line_id, t.lines.c.service_date, t.invoices.c.invoice_date)
+        .having(owing > 0)
+        .order_by(func.coalesce(t.lines.c.service_date, t.invoices.c.invoice_date), P.c.line_id)
+    ).all()
+    return tuple((int(r.line_id), int(r.owing_cents)) for r in rows)
+
+
+def credit_payments(conn: Connection, patient_id: int) -> tuple[tuple[int, int], ...]:
+    """(payment id, unallocated) of a patient's own live payments with money left, oldest
+    first: the patient's credit."""
+    unallocated = -func.sum(P.c.amount_cents)
+    rows = conn.execute(
+        select(P.c.payment_id, unallocated.label("cents"))
+        .join(t.payments, t.payments.c.id == P.c.payment_id)
+        .where(
+            P.c.account == Account.UNALLOCATED.value,
+            t.payments.c.patient_id == patient_id,
+            t.payments.c.reversed_at.is_(None),
+        )
+        .group_by(P.c.payment_id, t.payments.c.received_date)
+        .having(unallocated > 0)
+        .order_by(t.payments.c.received_date, P.c.payment_id)
+    ).all()
+    return tuple((int(r.payment_id), int(r.cents)) for r in rows)
+
+
+def entry_kind(conn: Connection, entry_id: int) -> EntryKind | None:
+    """The kind of entry ``entry_id``, or None if there is no such entry."""
+    if not in_id_range(entry_id):
+        return None
+    kind = conn.execute(
+        select(t.entries.c.kind).where(t.entries.c.id == entry_id)
+    ).scalar_one_or_none()
+    return None if kind is None else EntryKind(kind)
+
+
+def undone(conn: Connection, entry_id: int) -> bool:
+    """Has an entry reversed ``entry_id``?"""
+    return (
+        conn.execute(select(t.entries.c.id).where(t.entries.c.reverses == entry_id)).first()
+        is not None
+    )
+
+
+# Ids per IN (...) list: well inside SQLite's and psycopg's limits on bound parameters.
+IN_ONE_QUERY = 5_000
+
+
+def insurance_status_at(
+    conn: Connection, current: dict[int, InsuranceStatus], known: dt.datetime
+) -> dict[int, InsuranceStatus]:
+    """Each line's insurance status as it was known at ``known``, from the lines' current
+    status and their changes (``insurance_status_changes``): the last change recorded by
+    then; a line changed only after then had the status its first change replaced."""
+    c = t.insurance_status_changes
+    then = dict(current)
+    line_ids = sorted(current)
+    for start in range(0, len(line_ids), IN_ONE_QUERY):
+        chunk = line_ids[start : start + IN_ONE_QUERY]
+        history: dict[int, list[tuple[dt.datetime, str, str]]] = {}
+        for r in conn.execute(
+            select(c.c.line_id, c.c.recorded_at, c.c.status, c.c.previous)
+            .where(c.c.line_id.in_(chunk))
+            .order_by(c.c.id)
+        ):
+            history.setdefault(int(r.line_id), []).append((r.recorded_at, r.status, r.previous))
+        for line_id, changes in history.items():
+            before = [status for at, status, _ in changes if at <= known]
+            then[line_id] = InsuranceStatus(before[-1] if before else changes[0][2])
+    return then
+
+
+def deletion_unallocated(
+    conn: Connection, line_ids: Collection[int], known: dt.datetime | None
+) -> dict[int, dict[int, int]]:
+    """Payment id -> line id -> money of the patient's own portions that the deletion of
+    one of ``line_ids`` un-allocated (its cascade), as known at ``known``."""
+    d = t.deletion_unallocations
+    found: dict[int, dict[int, int]] = {}
+    ids = sorted(line_ids)
+    for start in range(0, len(ids), IN_ONE_QUERY):
+        chunk = ids[start : start + IN_ONE_QUERY]
+        query = (
+            select(P.c.line_id, P.c.payment_id, P.c.amount_cents)
+            .join(d, d.c.unallocation_id == P.c.entry_id)
+            .where(
+                d.c.line_id.in_(chunk),
+                P.c.account == Account.RECEIVABLE.value,
+                P.c.payer_id.is_(None),
+            )
+        )
+        if known is not None:
+            query = query.where(P.c.recorded_at <= known)
+        for u in conn.execute(query):
+            by_line = found.setdefault(int(u.payment_id), {})
+            by_line[int(u.line_id)] = by_line.get(int(u.line_id), 0) + int(u.amount_cents)
+    return found

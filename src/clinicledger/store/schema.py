@@ -8,7 +8,9 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, inspect
+
+from clinicledger.domain.errors import Unavailable
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -20,6 +22,9 @@ def alembic_config() -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Create or upgrade the schema; refused on a database that holds something else."""
+    if state(engine) == "foreign":
+        raise not_a_ledger(engine)
     config = alembic_config()
     with engine.begin() as conn:
         config.attributes["connection"] = conn
@@ -33,9 +38,29 @@ def downgrade(engine: Engine, revision: str) -> None:
         command.downgrade(config, revision)
 
 
-def is_current(engine: Engine) -> bool:
-    """True when the database is at the newest migration."""
+def state(engine: Engine) -> str:
+    """``current`` (at the newest migration), ``outdated`` (an older one), ``empty`` (no
+    tables yet) or ``foreign`` (tables, but never a clinicledger ledger)."""
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     with engine.connect().execution_options(sqlite_begin="DEFERRED") as conn:
         current = MigrationContext.configure(conn).get_current_revision()
-    return current == head
+        if current is None:
+            others = set(inspect(conn).get_table_names()) - {"alembic_version"}
+            return "foreign" if others else "empty"
+    return "current" if current == head else "outdated"
+
+
+def is_current(engine: Engine) -> bool:
+    """True when the database is at the newest migration."""
+    return state(engine) == "current"
+
+
+def not_a_ledger(engine: Engine) -> Unavailable:
+    label = engine.url.render_as_string(hide_password=True)
+    if engine.dialect.name == "sqlite":
+        label = str(engine.url.database)
+    return Unavailable(
+        f"{label} holds tables of another program: it is not a clinicledger database",
+        code="not_a_ledger",
+        field="db",
+    )

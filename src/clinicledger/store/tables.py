@@ -61,6 +61,7 @@ locations = Table(
     Column("id", Integer, primary_key=True),
     Column("code", String(40), nullable=False, unique=True),
     Column("name", String(200), nullable=False),
+    Column("active", Boolean, nullable=False, server_default="1"),
 )
 
 providers = Table(
@@ -72,6 +73,7 @@ providers = Table(
     Column("company_name", String(200), nullable=True),
     Column("company_abn", String(11), nullable=True),
     Column("company_gst_registered", Boolean, nullable=False, server_default="0"),
+    Column("active", Boolean, nullable=False, server_default="1"),
 )
 
 patients = Table(
@@ -80,6 +82,7 @@ patients = Table(
     Column("id", Integer, primary_key=True),
     Column("code", String(40), nullable=False, unique=True),
     Column("name", String(200), nullable=False),
+    Column("active", Boolean, nullable=False, server_default="1"),
 )
 
 payers = Table(
@@ -89,6 +92,7 @@ payers = Table(
     Column("code", String(40), nullable=False, unique=True),
     Column("name", String(200), nullable=False),
     Column("kind", String(20), nullable=False),
+    Column("active", Boolean, nullable=False, server_default="1"),
 )
 
 items = Table(
@@ -99,6 +103,7 @@ items = Table(
     Column("description", String(300), nullable=False),
     Column("fee_cents", BigInteger, nullable=False),
     Column("taxable", Boolean, nullable=False, server_default="0"),
+    Column("active", Boolean, nullable=False, server_default="1"),
 )
 
 products = Table(
@@ -109,6 +114,7 @@ products = Table(
     Column("title", String(200), nullable=False, unique=True),
     Column("fee_cents", BigInteger, nullable=False),
     Column("taxable", Boolean, nullable=False, server_default="1"),
+    Column("active", Boolean, nullable=False, server_default="1"),
 )
 
 invoices = Table(
@@ -287,4 +293,51 @@ closing_balances = Table(
     Index("ix_closing_balances_closing_account", "closing_id", "account"),
 )
 
-APPEND_ONLY_TABLES = ("entries", "postings", "audit_log", "closings", "closing_balances")
+# A line's insurance-status changes (migration 0011): the status before and after each, so
+# that the status as known at any moment is the last change by then, or, before the first
+# change, what that change replaced (reports/statements, client-reconciliation).
+insurance_status_changes = Table(
+    "insurance_status_changes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("line_id", ForeignKey("lines.id"), nullable=False, index=True),
+    Column("status", String(10), nullable=False),
+    Column("previous", String(10), nullable=False),
+    Column("recorded_at", DateTime, nullable=False),
+)
+
+# The un-allocations a line's deletion made (``line delete`` with its cascade, migration
+# 0011): the money they freed is the patient's credit again (reports/statements).
+deletion_unallocations = Table(
+    "deletion_unallocations",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("line_id", ForeignKey("lines.id"), nullable=False, index=True),
+    Column("unallocation_id", ForeignKey("entries.id"), nullable=False, unique=True),
+)
+
+# Idempotency keys (migration 0012): a request retried with the same key returns the first
+# result and posts nothing; the same key with another command is refused.
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("key", String(200), nullable=False, unique=True),
+    Column("use_case", String(60), nullable=False),
+    Column("command", Text, nullable=False),
+    Column("command_sha256", String(64), nullable=False),
+    Column("result", Text, nullable=False),
+    Column("recorded_at", DateTime, nullable=False),
+    Column("actor", String(100), nullable=False),
+)
+
+APPEND_ONLY_TABLES = (
+    "entries",
+    "postings",
+    "audit_log",
+    "closings",
+    "closing_balances",
+    "insurance_status_changes",
+    "deletion_unallocations",
+    "idempotency_keys",
+)

@@ -1,4 +1,6 @@
-"""The unit of work: one transaction per use case, under the ledger's write lock.
+"""Transactions: the unit of work (one writing transaction per use case, under the
+ledger's write lock) and :func:`reading` (one consistent read-only view), and the storage's
+time format.
 
 Entering a unit of work begins a writing transaction (``BEGIN IMMEDIATE`` on SQLite) and
 locks the single ``ledger_clock`` row (``SELECT ... FOR UPDATE`` on PostgreSQL), so every
@@ -11,6 +13,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import TracebackType
 from typing import Any
 
@@ -19,6 +23,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from clinicledger.domain.errors import Conflict, InvalidInput, InvariantBroken, Locked
 from clinicledger.domain.journal import Entry
+from clinicledger.domain.text import check_actor
 from clinicledger.store import ledger
 from clinicledger.store import tables as t
 
@@ -27,27 +32,71 @@ GENESIS_HASH = "0" * 64
 
 
 def to_naive_utc(instant: dt.datetime) -> dt.datetime:
+    """The storage's time format: a naive UTC instant (an aware time converted, a naive
+    one taken as UTC already)."""
     if instant.tzinfo is None:
         return instant
     return instant.astimezone(dt.UTC).replace(tzinfo=None)
 
 
+def practice_instant(conn: Connection, value: dt.datetime) -> dt.datetime:
+    """A moment as the storage keeps it (naive UTC); a naive ``value`` is the practice's
+    local time."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=ledger.practice_zone(conn))
+    return to_naive_utc(value)
+
+
+def practice_date(conn: Connection, instant: dt.datetime) -> dt.date:
+    """The practice's business date at ``instant`` (naive UTC, as stored)."""
+    return instant.replace(tzinfo=dt.UTC).astimezone(ledger.practice_zone(conn)).date()
+
+
+READING_WORK_MEM = "64MB"  # per sort or hash of a reading transaction (PostgreSQL)
+
+
+@contextmanager
+def reading(engine: Engine) -> Iterator[Connection]:
+    """A read-only transaction with one consistent view for all its statements, so that a
+    report's parts and totals agree: SQLite's deferred BEGIN (no write lock) reads one
+    snapshot; on PostgreSQL, REPEATABLE READ (a read-only transaction never fails to
+    serialise), with memory to sort and group a large report without spilling to disk and
+    no JIT compiling (bench, 1M lines: the debtors aggregate spilled in 5 batches, and JIT
+    took 90 ms of a 0.4 s statement)."""
+    postgresql = engine.dialect.name == "postgresql"
+    options = {"isolation_level": "REPEATABLE READ"} if postgresql else {}
+    with (
+        engine.connect().execution_options(sqlite_begin="DEFERRED", **options) as conn,
+        conn.begin(),
+    ):
+        if postgresql:
+            conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+            conn.exec_driver_sql(f"SET LOCAL work_mem = '{READING_WORK_MEM}'")
+            conn.exec_driver_sql("SET LOCAL jit = off")
+        yield conn
+
+
 class UnitOfWork:
-    """``with UnitOfWork(engine, now=...) as uow: ...; uow.commit()``.
+    """``with UnitOfWork(engine, now=..., actor=...) as uow: ...; uow.commit()``.
 
     ``now`` is the clock for this use case; a naive time is the practice's local time.
-    With ``strict_clock`` (an explicit ``--now``) a time earlier than the latest recorded
-    entry is refused; otherwise (a real clock read before the lock was granted) entries are
-    stamped just after the latest one.
+    ``actor`` is who is doing it (a login, an operating-system user): every entry and audit
+    record of the unit of work carries it.
+
+    Entries are stamped at ``now``, or a microsecond after the latest recorded one if that
+    is not earlier. With ``strict_clock`` (a clock the caller chose, for back-entry of
+    history) a ``now`` earlier than the second of the latest recorded entry is refused:
+    history cannot be recorded out of order, but commands given the same clock (a script
+    that sets it once) follow one another a microsecond apart.
     """
 
     def __init__(
-        self, engine: Engine, *, now: dt.datetime, actor: str = "system", strict_clock: bool = False
+        self, engine: Engine, *, now: dt.datetime, actor: str, strict_clock: bool = False
     ) -> None:
         self.engine = engine
         self._now_given = now
         self.now = to_naive_utc(now) if now.tzinfo is not None else now
-        self.actor = actor
+        self.actor = check_actor(actor)
         self.strict_clock = strict_clock
         self._conn: Connection | None = None
         self._last_recorded_at: dt.datetime | None = None
@@ -78,18 +127,17 @@ class UnitOfWork:
             ) from exc
         if clock is None:
             self._close()
-            raise InvariantBroken("ledger_clock row missing: run 'clinicledger init'")
-        if self._now_given.tzinfo is None:
-            zone = ledger.practice_zone(self._conn)
-            self.now = to_naive_utc(self._now_given.replace(tzinfo=zone))
+            raise InvariantBroken("the ledger_clock row is missing: the schema is incomplete")
+        self.now = practice_instant(self._conn, self._now_given)
         last = clock.last_recorded_at
-        if self.strict_clock and last is not None and self.now < last:
+        if self.strict_clock and last is not None and self.now < last.replace(microsecond=0):
             self._close()
             raise InvalidInput(
                 "now",
                 f"{self.now.isoformat()} UTC is earlier than the latest recorded entry "
                 f"({last.isoformat()} UTC); history cannot be recorded out of order",
                 code="now_in_past",
+                earlier_by_days=(last - self.now).days,
             )
         self._last_recorded_at = last
         return self

@@ -1,0 +1,148 @@
+"""``clinicledger [--db URL] [--now TIMESTAMP] [--actor NAME] [--json] COMMAND ...``: the
+application, its global options, and the settings every command reads.
+
+The command surface is a contract (issue 2): add freely, never rename.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import os
+from dataclasses import dataclass
+from typing import Annotated
+
+import typer
+
+from clinicledger.cli.parse import parse_instant
+from clinicledger.domain.errors import Unavailable
+from clinicledger.store import schema
+from clinicledger.store.engine import Engine, open_engine
+from clinicledger.store.uow import UnitOfWork
+
+DEFAULT_DB = "./clinicledger.db"
+
+
+def os_user() -> str:
+    """Who runs the command, as the operating system knows them."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a bare container)
+        return f"uid {os.getuid()}"
+
+
+@dataclass
+class Settings:
+    """What the global options say, for one run of the command line."""
+
+    db: str = DEFAULT_DB
+    now_text: str | None = None
+    actor: str | None = None
+    as_json: bool = False
+    debug: bool = False
+    create: bool = False  # init and demo may create the database
+    _engine: Engine | None = None
+
+    @property
+    def engine(self) -> Engine:
+        """The ledger's database, opened on first use (so that help needs none); anything
+        but init and demo needs it at the newest migration."""
+        if self._engine is None:
+            engine = open_engine(self.db, create=self.create)
+            self._engine = engine
+            if not self.create:
+                found = schema.state(engine)
+                if found == "foreign":
+                    raise schema.not_a_ledger(engine)
+                if found != "current":
+                    raise Unavailable(
+                        "this database is not initialised or is out of date",
+                        code="not_initialised",
+                        field="db",
+                    )
+        return self._engine
+
+    def clock(self) -> dt.datetime:
+        """The command's clock: ``--now`` (a naive time is the practice's), or the real one."""
+        if self.now_text is not None:
+            return parse_instant(self.now_text, field="now")
+        return dt.datetime.now(dt.UTC)
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(
+            self.engine,
+            now=self.clock(),
+            actor=self.actor or os_user(),
+            strict_clock=self.now_text is not None,
+        )
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+
+settings = Settings()
+
+app = typer.Typer(
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    pretty_exceptions_show_locals=False,
+    add_completion=False,
+    help="Accounts receivable and practice billing for health practices.",
+)
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            metavar="URL",
+            help="Database URL or SQLite file path "
+            "(default: $CLINICLEDGER_DB, else ./clinicledger.db)",
+        ),
+    ] = None,
+    now: Annotated[
+        str | None,
+        typer.Option(
+            metavar="TIMESTAMP",
+            help="Clock for the entries this command records, for back-entry of history "
+            "(default: $CLINICLEDGER_NOW, else the real clock)",
+        ),
+    ] = None,
+    actor: Annotated[
+        str | None,
+        typer.Option(
+            metavar="NAME",
+            help="Who is doing this, on every entry and audit record "
+            "(default: $CLINICLEDGER_ACTOR, else your login name)",
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks")] = False,
+) -> None:
+    settings.close()  # a second run() in one process: its own --db
+    settings.create = ctx.invoked_subcommand in ("init", "demo")
+    settings.db = db or os.environ.get("CLINICLEDGER_DB") or DEFAULT_DB
+    settings.now_text = now or os.environ.get("CLINICLEDGER_NOW") or None
+    settings.actor = actor or os.environ.get("CLINICLEDGER_ACTOR") or None
+    settings.as_json = as_json
+    settings.debug = debug
+
+
+def sub_app(name: str, help: str) -> typer.Typer:
+    """A ``clinicledger NOUN`` group of commands."""
+    group = typer.Typer(help=help, no_args_is_help=True)
+    app.add_typer(group, name=name)
+    return group
+
+
+IdempotencyKey = Annotated[
+    str | None,
+    typer.Option(
+        metavar="KEY",
+        help="Post once: the same key again returns the first result (for scripts that retry)",
+    ),
+]

@@ -1,0 +1,78 @@
+"""``demo``: build the demo practice (generated people only) and show its balances."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated
+
+import typer
+
+from clinicledger import demo as demo_module
+from clinicledger.cli.app import app, settings
+from clinicledger.demo import DEMO_NAME, END, START, DemoSummary
+
+
+@app.command()
+def demo(
+    seed: Annotated[int, typer.Option(help="Another seed builds another practice")] = 1,
+) -> None:
+    """Build a realistic demo practice (generated people only) and print its balances."""
+    if not settings.as_json:
+        print("building the demo practice (about half a minute)...", file=sys.stderr)
+    summary = demo_module.build(settings.engine, seed=seed)
+    if settings.as_json:
+        print(json.dumps(summary.as_json()))
+    else:
+        print_summary(summary)
+
+
+def print_summary(result: DemoSummary) -> None:
+    """The demo practice's balances, as a practice manager would want to see them first."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from clinicledger.domain.money import format_cents as f
+
+    s = result.summary
+    console = Console()
+    state = "built" if result.built else "already built"
+    console.print(
+        f"[bold]{DEMO_NAME}[/bold]: {state} (seed {result.seed}), "
+        f"{START.isoformat()} to {END.isoformat()}"
+    )
+    counts = Table(title="What is in the ledger", show_header=False)
+    for name, number in s.counts.items():
+        counts.add_row(name, str(number))
+    console.print(counts)
+    money = Table(title="Money (AUD)")
+    money.add_column("")
+    money.add_column("amount", justify="right")
+    for label, cents in (
+        ("charged (incl. GST)", s.charged_cents),
+        ("  of which GST", s.gst_cents),
+        ("received", s.received_cents),
+        ("applied to lines", s.applied_cents),
+        ("  of which credit used", s.credit_used_cents),
+        ("refunded", s.refunded_cents),
+        ("reversed (dishonoured)", s.reversed_cents),
+        ("adjusted off (write-offs, discounts)", s.adjusted_cents),
+        ("owed by patients", s.patients_owing_cents),
+        ("patients' unapplied credit", s.patients_credit_cents),
+    ):
+        money.add_row(label, f(cents))
+    console.print(money)
+    payers = Table(title="Payers")
+    for column in ("code", "name", "kind", "owing", "unallocated"):
+        payers.add_column(column, justify="right" if column in ("owing", "unallocated") else "left")
+    for p in s.payers:
+        payers.add_row(p.code, p.name, p.kind, f(p.owing_cents), f(p.unallocated_cents))
+    console.print(payers)
+    console.print(f"lines still open to insurance: {s.open_insurance_lines}")
+    verdict = (
+        "[green]ok[/green]"
+        if not result.violations
+        else (f"[red]{result.violations} violation(s)[/red]")
+    )
+    console.print(f"clinicledger check: {verdict}")
+    console.print("Try: clinicledger balance --patient PT0001   |   clinicledger check")

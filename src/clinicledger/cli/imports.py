@@ -1,0 +1,62 @@
+"""``import KIND FILE.csv``: moving in from another program, all or nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from clinicledger.cli.app import IdempotencyKey, app, settings
+from clinicledger.cli.output import out
+from clinicledger.domain.errors import InvalidInput
+from clinicledger.services import imports
+
+
+@app.command("import")
+def import_command(
+    kind: Annotated[
+        str,
+        typer.Argument(
+            metavar="patients|providers|payers|items|opening-balances", help="What the file holds"
+        ),
+    ],
+    file: Annotated[str, typer.Argument(metavar="FILE.csv", help="The file, with a header row")],
+    encoding: Annotated[
+        str,
+        typer.Option(
+            metavar="utf-8|cp1252",
+            help="The file's text encoding: cp1252 is what many spreadsheets save as CSV",
+        ),
+    ] = "utf-8",
+    idempotency_key: IdempotencyKey = None,
+) -> None:
+    """Import master data or opening balances from a CSV file, all or nothing."""
+    try:
+        content = Path(file).read_bytes()
+    except OSError as exc:
+        raise InvalidInput(
+            "file", f"cannot read {file}: {exc.strerror}", code="file_unreadable"
+        ) from None
+    result = imports.import_file(
+        settings.uow(),
+        imports.ImportFile(
+            kind=kind, file_name=Path(file).name, content=content, encoding=encoding
+        ),
+        idempotency_key=idempotency_key,
+    )
+    out(
+        {
+            "kind": kind,
+            "file": file,
+            "created": result.created,
+            "unchanged": result.unchanged,
+            "already_imported": result.already_imported,
+        },
+        f"{file}: "
+        + (
+            "already imported; nothing changed"
+            if result.already_imported
+            else f"{result.created} created, {result.unchanged} unchanged"
+        ),
+    )

@@ -1,0 +1,182 @@
+"""``invoice create`` and the corrections of a line: ``line status|adjust|transfer|delete``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from clinicledger.cli.app import IdempotencyKey, settings, sub_app
+from clinicledger.cli.output import entry_done, money, out
+from clinicledger.cli.parse import parse_line_spec
+from clinicledger.domain.choices import AdjustmentReason, InsuranceStatus, parse_choice
+from clinicledger.domain.ids import format_id, parse_id
+from clinicledger.domain.money import cents_from_text
+from clinicledger.services import invoicing
+
+invoice_app = sub_app("invoice", "Invoices.")
+line_app = sub_app("line", "Invoice lines.")
+
+Line = Annotated[str, typer.Argument(metavar="LINE", help="The line, e.g. L-000107")]
+Amount = Annotated[str, typer.Option(metavar="AMOUNT", help="How much, e.g. 30.00")]
+Reason = Annotated[str, typer.Option(help="Why (kept with the entry)")]
+
+
+@invoice_app.command("create")
+def invoice_create(
+    patient: Annotated[str, typer.Option(metavar="CODE", help="The patient")],
+    location: Annotated[str, typer.Option(metavar="CODE", help="The billing location")],
+    line: Annotated[
+        list[str],
+        typer.Option(
+            metavar="SPEC",
+            help="A line (repeat for more): item=CODE,provider=DR,date=YYYY-MM-DD"
+            "[,fee=A]... | product=TITLE,fee=A | "
+            "cancellation,provider=DR,date=D,fee=A",
+        ),
+    ],
+    billed_to: Annotated[
+        str | None, typer.Option(metavar="CODE", help="The payer billed (default: the patient)")
+    ] = None,
+    idempotency_key: IdempotencyKey = None,
+) -> None:
+    """Charge a patient for one or more lines."""
+    specs = tuple(parse_line_spec(text, n=n) for n, text in enumerate(line, 1))
+    invoice = invoicing.create_invoice(
+        settings.uow(),
+        invoicing.CreateInvoice(
+            patient_code=patient, location_code=location, billed_to_code=billed_to, lines=specs
+        ),
+        idempotency_key=idempotency_key,
+    )
+    number = format_id("invoice", invoice.number)
+    out(
+        {
+            "id": number,
+            "number": invoice.number,
+            "total": money(invoice.total_cents),
+            "lines": [
+                {
+                    "id": format_id("line", c.id),
+                    "kind": c.kind.value,
+                    "amount": money(c.amount_cents),
+                    "gst": money(c.gst_cents),
+                    "service_date": c.service_date.isoformat() if c.service_date else None,
+                }
+                for c in invoice.lines
+            ],
+        },
+        "\n".join(
+            [f"created invoice {number}, total {money(invoice.total_cents)}"]
+            + [
+                f"  {format_id('line', c.id)}  {c.kind.value:<12} {money(c.amount_cents):>10}"
+                for c in invoice.lines
+            ]
+        ),
+    )
+
+
+@line_app.command("status")
+def line_status(
+    line: Line,
+    insurance: Annotated[
+        str, typer.Option(metavar="open|closed", help="Open to insurance (a claim pending), or not")
+    ],
+) -> None:
+    """Open a line to insurance, or close it."""
+    line_id = parse_id("line", line)
+    status = parse_choice(InsuranceStatus, insurance, field="insurance", either=True)
+    invoicing.set_insurance_status(
+        settings.uow(), invoicing.SetInsuranceStatus(line_id=line_id, status=status)
+    )
+    out(
+        {"id": format_id("line", line_id), "insurance": status.value},
+        f"line {format_id('line', line_id)} is {status.value} to insurance",
+    )
+
+
+@line_app.command("adjust")
+def line_adjust(
+    line: Line,
+    amount: Amount,
+    reason: Annotated[
+        str,
+        typer.Option(
+            metavar="REASON", help="write-off|discount|fee-correction|bad-debt|small-balance"
+        ),
+    ],
+    note: Annotated[str | None, typer.Option(help="A note kept with the adjustment")] = None,
+    patient_portion: Annotated[
+        bool, typer.Option(help="Adjust the patient's portion of a line billed to a payer")
+    ] = False,
+    idempotency_key: IdempotencyKey = None,
+) -> None:
+    """Take an amount off what a line owes (write-off, discount, fee correction)."""
+    line_id = parse_id("line", line)
+    cents = cents_from_text(amount, field="amount")
+    entry_id = invoicing.adjust_line(
+        settings.uow(),
+        invoicing.AdjustLine(
+            line_id=line_id,
+            amount_cents=cents,
+            reason=parse_choice(AdjustmentReason, reason, field="reason"),
+            note=note,
+            patient_portion=patient_portion,
+        ),
+        idempotency_key=idempotency_key,
+    )
+    entry_done(
+        "line",
+        line_id,
+        entry_id,
+        f"adjusted line {format_id('line', line_id)} by {amount}",
+        amount=money(cents),
+    )
+
+
+@line_app.command("transfer")
+def line_transfer(
+    line: Line,
+    amount: Amount,
+    reason: Reason,
+    to_patient: Annotated[
+        bool, typer.Option("--to-patient", help="Move it to the patient (the gap)")
+    ] = False,
+    idempotency_key: IdempotencyKey = None,
+) -> None:
+    """Move part of a payer's portion of a line to the patient (the gap)."""
+    line_id = parse_id("line", line)
+    cents = cents_from_text(amount, field="amount")
+    entry_id = invoicing.transfer(
+        settings.uow(),
+        invoicing.Transfer(
+            line_id=line_id, amount_cents=cents, reason=reason, to_patient=to_patient
+        ),
+        idempotency_key=idempotency_key,
+    )
+    entry_done(
+        "line",
+        line_id,
+        entry_id,
+        f"moved {money(cents)} of line {format_id('line', line_id)} to the patient",
+        amount=money(cents),
+    )
+
+
+@line_app.command("delete")
+def line_delete(
+    line: Line,
+    reason: Reason,
+    cascade: Annotated[
+        bool, typer.Option(help="Un-allocate the payments applied to it first")
+    ] = False,
+    idempotency_key: IdempotencyKey = None,
+) -> None:
+    """Delete a line keyed in error (its charge is reversed; nothing is erased)."""
+    line_id = parse_id("line", line)
+    entry_id = invoicing.delete_line(
+        settings.uow(),
+        invoicing.DeleteLine(line_id=line_id, reason=reason, cascade=cascade),
+        idempotency_key=idempotency_key,
+    )
+    entry_done("line", line_id, entry_id, f"deleted line {format_id('line', line_id)}")

@@ -1,0 +1,188 @@
+"""``payment record|allocate|unallocate|refund|reverse`` and ``credit apply``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from clinicledger.cli.app import IdempotencyKey, settings, sub_app
+from clinicledger.cli.output import entry_done, money, out
+from clinicledger.cli.parse import parse_date, parse_targets
+from clinicledger.domain.choices import PaymentMethod, parse_choice
+from clinicledger.domain.ids import format_id, parse_id
+from clinicledger.domain.money import cents_from_text
+from clinicledger.services import payments
+
+payment_app = sub_app("payment", "Payments.")
+credit_app = sub_app("credit", "Patient credit.")
+
+Payment = Annotated[str, typer.Argument(metavar="PAYMENT", help="The payment, e.g. PAY-000042")]
+Reason = Annotated[str, typer.Option(help="Why (kept with the entry)")]
+Targets = Annotated[
+    list[str] | None,
+    typer.Option(metavar="LINE=AMOUNT", help="A line and the amount to apply to it (repeat)"),
+]
+Auto = Annotated[bool, typer.Option("--auto", help="Apply to the oldest services first")]
+
+
+@payment_app.command("record")
+def payment_record(
+    from_: Annotated[str, typer.Option("--from", metavar="CODE", help="The patient or payer")],
+    amount: Annotated[str, typer.Option(metavar="AMOUNT", help="How much, e.g. 30.00")],
+    method: Annotated[
+        str,
+        typer.Option(
+            metavar="METHOD",
+            help="cash|cheque|eftpos|credit-card|hicaps|direct-deposit|online-card|insurance|other",
+        ),
+    ],
+    received: Annotated[str, typer.Option(metavar="YYYY-MM-DD", help="The day it was received")],
+    location: Annotated[str, typer.Option(metavar="CODE", help="Where it was received")],
+    reference: Annotated[
+        str | None, typer.Option(help="A cheque number, a card receipt, a transfer's reference")
+    ] = None,
+    fee: Annotated[
+        str | None, typer.Option(metavar="AMOUNT", help="The card processor's fee")
+    ] = None,
+    note: Annotated[str | None, typer.Option(help="A note kept with the payment")] = None,
+    idempotency_key: IdempotencyKey = None,
+) -> None:
+    """Record money received from a patient or a payer."""
+    cents = cents_from_text(amount, field="amount")
+    payment_id = payments.record_payment(
+        settings.uow(),
+        payments.RecordPayment(
+            from_code=from_,
+            amount_cents=cents,
+            method=parse_choice(PaymentMethod, method, field="method"),
+            received_date=parse_date(received, field="received"),
+            location_code=location,
+            reference=reference,
+            processor_fee_cents=cents_from_text(fee, field="fee", allow_zero=True)
+            if fee is not None
+            else None,
+            note=note,
+        ),
+        idempotency_key=idempotency_key,
+    )
+    label = format_id("payment", payment_id)
+    out({"id": label, "amount": money(cents)}, f"recorded payment {label} of {money(cents)}")
+
+
+def _allocations_out(made: tuple[payments.Allocation, ...]) -> None:
+    out(
+        {
+            "allocations": [
+                {
+                    "id": format_id("allocation", a.id),
+                    "line": format_id("line", a.line_id),
+                    "payment": format_id("payment", a.payment_id),
+                    "amount": money(a.amount_cents),
+                }
+                for a in made
+            ]
+        },
+        "\n".join(
+            [f"{len(made)} allocation(s)"]
+            + [
+                f"  {format_id('allocation', a.id)}  {format_id('payment', a.payment_id)} -> "
+                f"{format_id('line', a.line_id)}  {money(a.amount_cents):>10}"
+                for a in made
+            ]
+        ),
+    )
+
+
+@payment_app.command("allocate")
+def payment_allocate(
+    payment: Payment, to: Targets = None, auto: Auto = False, idempotency_key: IdempotencyKey = None
+) -> None:
+    """Apply a payment to lines: the ones named, or the oldest owing."""
+    made = payments.allocate(
+        settings.uow(),
+        payments.Allocate(
+            payment_id=parse_id("payment", payment), targets=parse_targets(to or []), auto=auto
+        ),
+        idempotency_key=idempotency_key,
+    )
+    _allocations_out(made)
+
+
+@payment_app.command("unallocate")
+def payment_unallocate(
+    allocation: Annotated[
+        str, typer.Argument(metavar="ALLOCATION", help="The allocation, e.g. AL-000005")
+    ],
+    reason: Reason,
+    idempotency_key: IdempotencyKey = None,
+) -> None:
+    """Undo an allocation: its money is unallocated again."""
+    allocation_id = parse_id("allocation", allocation)
+    entry_id = payments.unallocate(
+        settings.uow(),
+        payments.Unallocate(allocation_id=allocation_id, reason=reason),
+        idempotency_key=idempotency_key,
+    )
+    entry_done(
+        "allocation",
+        allocation_id,
+        entry_id,
+        f"un-allocated {format_id('allocation', allocation_id)}",
+    )
+
+
+@payment_app.command("refund")
+def payment_refund(
+    payment: Payment,
+    amount: Annotated[str, typer.Option(metavar="AMOUNT", help="How much to pay back")],
+    reason: Reason,
+    idempotency_key: IdempotencyKey = None,
+) -> None:
+    """Pay back part of a payment's unallocated money."""
+    payment_id = parse_id("payment", payment)
+    cents = cents_from_text(amount, field="amount")
+    entry_id = payments.refund(
+        settings.uow(),
+        payments.Refund(payment_id=payment_id, amount_cents=cents, reason=reason),
+        idempotency_key=idempotency_key,
+    )
+    entry_done(
+        "payment",
+        payment_id,
+        entry_id,
+        f"refunded {money(cents)} of payment {format_id('payment', payment_id)}",
+        amount=money(cents),
+    )
+
+
+@payment_app.command("reverse")
+def payment_reverse(
+    payment: Payment, reason: Reason, idempotency_key: IdempotencyKey = None
+) -> None:
+    """Undo a whole payment (a dishonoured cheque, a payment keyed twice)."""
+    payment_id = parse_id("payment", payment)
+    entry_id = payments.reverse_payment(
+        settings.uow(),
+        payments.ReversePayment(payment_id=payment_id, reason=reason),
+        idempotency_key=idempotency_key,
+    )
+    entry_done(
+        "payment", payment_id, entry_id, f"reversed payment {format_id('payment', payment_id)}"
+    )
+
+
+@credit_app.command("apply")
+def credit_apply(
+    patient: Annotated[str, typer.Argument(metavar="CODE", help="The patient")],
+    to: Targets = None,
+    auto: Auto = False,
+    idempotency_key: IdempotencyKey = None,
+) -> None:
+    """Apply a patient's credit (unapplied money of earlier payments) to lines."""
+    made = payments.apply_credit(
+        settings.uow(),
+        payments.ApplyCredit(patient_code=patient, targets=parse_targets(to or []), auto=auto),
+        idempotency_key=idempotency_key,
+    )
+    _allocations_out(made)

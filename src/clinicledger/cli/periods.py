@@ -1,0 +1,106 @@
+"""``period close``, ``balance`` and ``check``: closing the books, and proving them."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from clinicledger.cli import errors
+from clinicledger.cli.app import app, settings, sub_app
+from clinicledger.cli.output import money, out
+from clinicledger.cli.parse import parse_date, parse_instant
+from clinicledger.domain.ids import parse_id
+from clinicledger.services import balances, check, periods
+
+period_app = sub_app("period", "Accounting periods.")
+
+
+@period_app.command("close")
+def period_close(
+    through: Annotated[
+        str, typer.Argument(metavar="YYYY-MM-DD", help="The last day of the period to close")
+    ],
+) -> None:
+    """Close everything up to and including a date: it cannot change afterwards."""
+    day = parse_date(through, field="date")
+    kept = [
+        d.isoformat()
+        for d in periods.close_period(settings.uow(), periods.ClosePeriod(through=day))
+    ]
+    out(
+        {"closed_through": day.isoformat(), "balances_kept_at": kept},
+        f"closed everything up to {day.isoformat()}; balances kept at {', '.join(kept)}",
+    )
+
+
+@app.command()
+def balance(
+    patient: Annotated[str | None, typer.Option(metavar="CODE", help="A patient's balance")] = None,
+    payer: Annotated[str | None, typer.Option(metavar="CODE", help="A payer's balance")] = None,
+    invoice: Annotated[
+        str | None, typer.Option(metavar="INVOICE", help="What an invoice still owes")
+    ] = None,
+    line: Annotated[str | None, typer.Option(metavar="LINE", help="What a line still owes")] = None,
+    as_of: Annotated[
+        str | None, typer.Option(metavar="YYYY-MM-DD", help="As of this date (default: all)")
+    ] = None,
+    as_known_at: Annotated[
+        str | None,
+        typer.Option(metavar="TIMESTAMP", help="As the ledger knew it at this moment"),
+    ] = None,
+) -> None:
+    """A balance, as of a date and as known at a time."""
+    given = {"patient": patient, "payer": payer, "invoice": invoice, "line": line}
+    subject, key = next(((k, v) for k, v in given.items() if v is not None), ("subject", ""))
+    when = parse_date(as_of, field="as_of") if as_of else None
+    view = balances.balance(
+        settings.engine,
+        patient_code=patient,
+        payer_code=payer,
+        invoice_number=parse_id("invoice", invoice) if invoice else None,
+        line_id=parse_id("line", line) if line else None,
+        as_of=when,
+        as_known_at=parse_instant(as_known_at, field="as_known_at") if as_known_at else None,
+    )
+    known = view.as_known_at
+    out(
+        {
+            "subject": subject,
+            "key": key,
+            "balance": money(view.balance_cents),
+            "charges": money(view.charges_cents),
+            "unallocated": money(view.unallocated_cents),
+            "as_of": when.isoformat() if when else None,
+            "as_known_at": known.isoformat() if known else None,
+        },
+        f"{subject} {key}: balance {money(view.balance_cents)}"
+        + (
+            f" (owing {money(view.charges_cents)}, credit {money(view.unallocated_cents)})"
+            if subject in ("patient", "payer")
+            else ""
+        ),
+    )
+
+
+@app.command("check")
+def check_command() -> None:
+    """Verify money conservation over the whole journal; exit 1 on any violation."""
+    result = check.check_ledger(settings.engine)
+    out(
+        {
+            "ok": not result.violations,
+            "entries": result.entries,
+            "postings": result.postings,
+            "violations": [{"code": v.code, "message": v.message} for v in result.violations],
+        },
+        "\n".join(
+            [
+                f"checked {result.entries} entries, {result.postings} postings: "
+                + ("ok" if not result.violations else f"{len(result.violations)} violation(s)")
+            ]
+            + [f"  {v.code}: {v.message}" for v in result.violations]
+        ),
+    )
+    if result.violations:
+        raise typer.Exit(errors.EXIT_FINDINGS)
