@@ -1,11 +1,31 @@
 #!/usr/bin/env bash
 # Install everything and run every check: ruff, mypy, import contracts, and the test suite
 # against SQLite and the PostgreSQL on 127.0.0.1:5432. Exits non-zero on any failure.
+#
+#   bash scripts/test.sh            the whole suite (what CI runs)
+#   bash scripts/test.sh --quick    the quick loop: lint, then the unit, error and
+#                                   command-line tests on SQLite only (under 2 minutes)
+#   bash scripts/test.sh [--quick] PYTEST-ARGS...   passed on to pytest
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+quick=0
+if [[ "${1:-}" == "--quick" ]]; then
+  quick=1
+  shift
+fi
+
 python3 -m venv .venv
 .venv/bin/pip install -q --disable-pip-version-check -e '.[test]'
+
+.venv/bin/ruff check src tests bench
+.venv/bin/ruff format --check src tests bench
+.venv/bin/mypy
+.venv/bin/lint-imports
+
+if (( quick )); then
+  exec .venv/bin/python -m pytest -n 2 -q -k "not postgresql" tests/unit tests/errors tests/cli "$@"
+fi
 
 # PostgreSQL: start the local cluster if it is not running (this machine's start command).
 if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
@@ -17,8 +37,4 @@ fi
 export CLINICLEDGER_TEST_PG="${CLINICLEDGER_TEST_PG:-postgresql+psycopg://postgres@127.0.0.1:5432/postgres}"
 export CLINICLEDGER_TEST_SLOW=1  # the whole suite, demo through the command line included
 
-.venv/bin/ruff check src tests bench
-.venv/bin/ruff format --check src tests bench
-.venv/bin/mypy
-.venv/bin/lint-imports
 .venv/bin/python -m pytest -n 2 -q "$@"

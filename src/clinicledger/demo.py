@@ -18,8 +18,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 
-from sqlalchemy import func, select
-
 from clinicledger.domain.choices import (
     AdjustmentReason,
     InsuranceStatus,
@@ -33,7 +31,6 @@ from clinicledger.reports.summary import LedgerSummary, ledger_summary
 from clinicledger.services import check, invoicing, masters, payments, periods
 from clinicledger.services.invoicing import LineSpec
 from clinicledger.store import ledger
-from clinicledger.store import tables as t
 from clinicledger.store.engine import Engine
 from clinicledger.store.uow import UnitOfWork, reading
 
@@ -496,17 +493,7 @@ class Demo:
 
     def refund_credit(self, p: Patient, day: dt.date) -> None:
         with reading(self.engine) as conn:
-            patient_id = ledger.id_for_code(conn, "patient", p.code)
-            rows = (
-                conn.execute(
-                    select(t.payments.c.id).where(
-                        t.payments.c.patient_id == patient_id, t.payments.c.reversed_at.is_(None)
-                    )
-                )
-                .scalars()
-                .all()
-            )
-            credit = [(pid, ledger.payment_unallocated_cents(conn, pid)) for pid in rows]
+            credit = ledger.credit_payments(conn, ledger.id_for_code(conn, "patient", p.code))
         for payment_id, amount in credit:
             if amount > 0:
                 payments.refund(
@@ -710,12 +697,11 @@ def build(engine: Engine, *, seed: int) -> DemoSummary:
     )
     with reading(engine) as conn:
         practice = ledger.practice(conn)
-        entries = conn.execute(select(func.count()).select_from(t.entries)).scalar_one()
-        patients = conn.execute(select(func.count()).select_from(t.patients)).scalar_one()
+        empty = ledger.is_empty(conn)
     built = False
     if practice is not None and practice.name == DEMO_NAME:
         pass  # already built: show it again
-    elif entries or patients:
+    elif not empty:
         raise Conflict(
             "this database already holds a practice; the demo needs an empty one",
             code="demo_needs_empty_ledger",

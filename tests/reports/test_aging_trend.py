@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 from clinicledger.domain.choices import AdjustmentReason, LineKind, PayerKind, PaymentMethod
 from clinicledger.domain.dates import month_ends
 from clinicledger.domain.errors import InvalidInput
-from clinicledger.render.formats import to_csv, to_json_data
 from clinicledger.render.charts import aging_chart
+from clinicledger.render.formats import to_csv, to_json_data
 from clinicledger.reports.aging_trend import aging_trend
 from clinicledger.reports.base import ReportParams
 from clinicledger.services import invoicing, masters, payments

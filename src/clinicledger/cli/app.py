@@ -22,6 +22,10 @@ from clinicledger.store.uow import UnitOfWork
 
 DEFAULT_DB = "./clinicledger.db"
 
+# Typer prints an argument's Python type after its name in help ("LINE <str>"). Ours are
+# named by the words people know (LINE, CODE, YYYY-MM-DD), so the type is left out.
+typer.core.TyperArgument.display_type_rich = lambda self, ctx: None  # type: ignore[method-assign]
+
 
 def os_user() -> str:
     """Who runs the command, as the operating system knows them."""
@@ -72,7 +76,7 @@ class Settings:
         return UnitOfWork(
             self.engine,
             now=self.clock(),
-            actor=self.actor or os_user(),
+            actor=os_user() if self.actor is None else self.actor,
             strict_clock=self.now_text is not None,
         )
 
@@ -84,8 +88,11 @@ class Settings:
 
 settings = Settings()
 
+# Plain help, not Rich's: Rich's help box shows a flag as "<bool>" and wraps the
+# descriptions of long option lists into a narrow column.
 app = typer.Typer(
     no_args_is_help=True,
+    rich_markup_mode=None,
     pretty_exceptions_enable=False,
     pretty_exceptions_show_locals=False,
     add_completion=False,
@@ -127,14 +134,15 @@ def main(
     settings.create = ctx.invoked_subcommand in ("init", "demo")
     settings.db = db or os.environ.get("CLINICLEDGER_DB") or DEFAULT_DB
     settings.now_text = now or os.environ.get("CLINICLEDGER_NOW") or None
-    settings.actor = actor or os.environ.get("CLINICLEDGER_ACTOR") or None
+    # an empty --actor is refused (by the unit of work), not taken as no --actor
+    settings.actor = actor if actor is not None else os.environ.get("CLINICLEDGER_ACTOR") or None
     settings.as_json = as_json
     settings.debug = debug
 
 
 def sub_app(name: str, help: str) -> typer.Typer:
     """A ``clinicledger NOUN`` group of commands."""
-    group = typer.Typer(help=help, no_args_is_help=True)
+    group = typer.Typer(help=help, no_args_is_help=True, rich_markup_mode=None)
     app.add_typer(group, name=name)
     return group
 

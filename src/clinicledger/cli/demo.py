@@ -15,7 +15,9 @@ from clinicledger.demo import DEMO_NAME, END, START, DemoSummary
 
 @app.command()
 def demo(
-    seed: Annotated[int, typer.Option(help="Another seed builds another practice")] = 1,
+    seed: Annotated[
+        int, typer.Option(metavar="NUMBER", help="Another seed builds another practice")
+    ] = 1,
 ) -> None:
     """Build a realistic demo practice (generated people only) and print its balances."""
     if not settings.as_json:

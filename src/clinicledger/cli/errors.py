@@ -35,8 +35,28 @@ __all__ = ["EXIT_BUG", "EXIT_FINDINGS", "EXIT_OK", "EXIT_USER_ERROR", "report"]
 INIT = "run 'clinicledger init'"
 
 
+# A command's fields as the command line takes them, where the flag is not the field's name.
+COMMAND_FIELDS = {
+    "from_code": "--from",
+    "amount_cents": "--amount",
+    "received_date": "--received",
+    "location_code": "--location",
+    "processor_fee_cents": "--fee",
+    "patient_code": "--patient",
+    "billed_to_code": "--billed-to",
+    "targets": "--to",
+    "lines": "--line",
+    "payment_id": "PAYMENT",
+    "line_id": "LINE",
+    "allocation_id": "ALLOCATION",
+    "through": "date",
+    "content": "file's content",
+    "file_name": "file's name",
+}
+
+
 def _flag(field: str) -> str:
-    return "--" + field.replace("_", "-")
+    return COMMAND_FIELDS.get(field) or "--" + field.replace("_", "-")
 
 
 def _not_initialised(e: UserError) -> str:
@@ -108,8 +128,8 @@ HINTS: dict[str, Callable[[UserError], str]] = {
     "not_found": _not_found,
     "import_rejected": _import_rejected,
     "idempotency_conflict": lambda e: (
-        f"idempotency key '{e.context['key']}' was used for another command: its "
-        f"{_flag(e.field or 'command')} differs"
+        f"idempotency key '{e.context['key']}' was used for another command"
+        + ("" if e.field == "command" else f": its {_flag(e.field or '')} differs")
     ),
 }
 

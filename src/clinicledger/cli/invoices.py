@@ -19,7 +19,7 @@ line_app = sub_app("line", "Invoice lines.")
 
 Line = Annotated[str, typer.Argument(metavar="LINE", help="The line, e.g. L-000107")]
 Amount = Annotated[str, typer.Option(metavar="AMOUNT", help="How much, e.g. 30.00")]
-Reason = Annotated[str, typer.Option(help="Why (kept with the entry)")]
+Reason = Annotated[str, typer.Option(metavar="TEXT", help="Why (kept with the entry)")]
 
 
 @invoice_app.command("create")
@@ -105,7 +105,9 @@ def line_adjust(
             metavar="REASON", help="write-off|discount|fee-correction|bad-debt|small-balance"
         ),
     ],
-    note: Annotated[str | None, typer.Option(help="A note kept with the adjustment")] = None,
+    note: Annotated[
+        str | None, typer.Option(metavar="TEXT", help="A note kept with the adjustment")
+    ] = None,
     patient_portion: Annotated[
         bool, typer.Option(help="Adjust the patient's portion of a line billed to a payer")
     ] = False,

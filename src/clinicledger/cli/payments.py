@@ -18,7 +18,7 @@ payment_app = sub_app("payment", "Payments.")
 credit_app = sub_app("credit", "Patient credit.")
 
 Payment = Annotated[str, typer.Argument(metavar="PAYMENT", help="The payment, e.g. PAY-000042")]
-Reason = Annotated[str, typer.Option(help="Why (kept with the entry)")]
+Reason = Annotated[str, typer.Option(metavar="TEXT", help="Why (kept with the entry)")]
 Targets = Annotated[
     list[str] | None,
     typer.Option(metavar="LINE=AMOUNT", help="A line and the amount to apply to it (repeat)"),
@@ -40,12 +40,17 @@ def payment_record(
     received: Annotated[str, typer.Option(metavar="YYYY-MM-DD", help="The day it was received")],
     location: Annotated[str, typer.Option(metavar="CODE", help="Where it was received")],
     reference: Annotated[
-        str | None, typer.Option(help="A cheque number, a card receipt, a transfer's reference")
+        str | None,
+        typer.Option(
+            metavar="TEXT", help="A cheque number, a card receipt, a transfer's reference"
+        ),
     ] = None,
     fee: Annotated[
         str | None, typer.Option(metavar="AMOUNT", help="The card processor's fee")
     ] = None,
-    note: Annotated[str | None, typer.Option(help="A note kept with the payment")] = None,
+    note: Annotated[
+        str | None, typer.Option(metavar="TEXT", help="A note kept with the payment")
+    ] = None,
     idempotency_key: IdempotencyKey = None,
 ) -> None:
     """Record money received from a patient or a payer."""

@@ -222,7 +222,7 @@ ERRORS: dict[str, ErrorSpec] = {
         abn_invalid abn_malformed actor_malformed allocation_target_missing
         amount_malformed amount_negative amount_too_large amount_zero as_of_missing
         choice_unknown code_malformed company_name_missing currency_malformed
-        date_in_future date_malformed encoding_unreadable favourite_malformed
+        date_in_future date_malformed favourite_malformed
         favourite_version fee_missing fee_out_of_range file_unreadable
         filter_not_applicable id_malformed idempotency_key_malformed interval_out_of_range
         invalid_input item_missing line_incomplete line_malformed line_missing line_of_other_patient

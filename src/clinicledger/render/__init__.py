@@ -1,8 +1,9 @@
-"""Renderers shared by every report: the same rows as a terminal table, plain text, CSV or
-JSON (:mod:`.formats`), and charts (:mod:`.charts`)."""
+"""Renderers shared by every report: the same rows as a table, CSV or JSON
+(:mod:`.formats`), and charts (:mod:`.charts`)."""
 
 from __future__ import annotations
 
+import shutil
 import sys
 
 from clinicledger.render import formats
@@ -11,18 +12,13 @@ from clinicledger.reports.base import Report
 
 def write(report: Report, format_: str, output: str | None = None) -> None:
     """Write ``report`` as ``format_`` (table, csv or json) to the file ``output``, or to
-    standard output."""
-    if format_ == "table" and formats.row_count(report) <= formats.LARGE_TABLE_ROWS:
-        from rich.console import Console
-
-        if output is None:
-            Console().print(formats.to_table(report))
-            return
-        with open(output, "w", encoding="utf-8") as handle:
-            Console(file=handle, width=200).print(formats.to_table(report))
-        return
+    standard output. A table of up to :data:`formats.LARGE_TABLE_ROWS` rows is titled
+    with what was asked and, on a terminal, fitted to its width."""
     if format_ == "table":
-        text = formats.to_text(report)
+        small = formats.row_count(report) <= formats.LARGE_TABLE_ROWS
+        fitted = small and output is None and sys.stdout.isatty()
+        width = shutil.get_terminal_size().columns if fitted else None
+        text = formats.to_text(report, width=width, titled=small)
     elif format_ == "json":
         text = formats.to_json(report) + "\n"
     else:

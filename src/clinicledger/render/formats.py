@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import io
 import json
+import textwrap
 from typing import Any
 
 from clinicledger.domain.money import format_cents
@@ -72,9 +73,11 @@ def to_csv(report: Report) -> str:
     return out.getvalue()
 
 
-# Past this many rows a terminal table is plain aligned text (:func:`to_text`): Rich
-# measures every cell, which took 30 s for the 39,518 debtors of the bench practice.
+# Up to this many rows a table is fitted to the terminal and titled with what was asked;
+# a longer one (the bench practice has 39,518 debtors) is printed a line per row at full
+# width, titled with the report's name, for a pager or a file.
 LARGE_TABLE_ROWS = 500
+GAP = 2  # spaces between columns
 
 
 def row_count(report: Report) -> int:
@@ -86,52 +89,110 @@ def _totals_text(totals: dict[str, Any]) -> str:
     return "totals: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in totals.items())
 
 
-def _aligned(cells: list[str], widths: list[int], right: list[bool]) -> str:
-    padded = (c.rjust(w) if r else c.ljust(w) for c, w, r in zip(cells, widths, right, strict=True))
-    return "  ".join(padded).rstrip()
+def title(report: Report) -> str:
+    """What was asked, in words: the report, its period or date, its filters, and the
+    moment it was known at."""
+    p = report.parameters
+    said = []
+    if p.get("from_date") or p.get("to_date"):
+        said.append(f"{p.get('from_date', '...')} to {p.get('to_date', '...')}")
+    if p.get("as_of"):
+        said.append(f"as of {p['as_of']}")
+    said += [
+        f"{key} {p[key]}" for key in ("patient", "payer", "provider", "location") if p.get(key)
+    ]
+    if p.get("as_known_at"):
+        said.append(f"as known at {p['as_known_at']}")
+    return ", ".join([report.name, *said])
 
 
-def to_text(report: Report) -> str:
-    """The table format as plain aligned columns, for reports too long for
-    :func:`to_table`: each part's title, header and rows (amounts right-aligned) and its
-    totals line, then the warnings."""
+def _longest_word(texts: list[str]) -> int:
+    return max((len(word) for text in texts for word in text.split()), default=0)
+
+
+def _widths(header: list[str], body: list[list[str]], width: int | None) -> list[int]:
+    """Each column's width: as wide as its widest cell and header when that fits in
+    ``width`` (or ``width`` is None). Otherwise a column of whole words (figures, dates,
+    ids, codes) keeps its widest cell and only its header wraps; a column of text (names,
+    descriptions) narrows down to its longest word, the room left shared out by need. Too
+    narrow even for that: the lines get longer, and nothing is cut."""
+    columns = [[row[n] for row in body] for n in range(len(header))]
+    natural = [
+        max([len(h), *(len(c) for c in cells)]) for h, cells in zip(header, columns, strict=True)
+    ]
+    if width is None or sum(natural) + GAP * (len(natural) - 1) <= width:
+        return natural
+    whole = [all(" " not in c for c in cells) for cells in columns]
+    least = [
+        max(max((len(c) for c in cells), default=0), _longest_word([h]))
+        if fixed
+        else max(_longest_word(cells), _longest_word([h]), 1)
+        for h, cells, fixed in zip(header, columns, whole, strict=True)
+    ]
+    widths = list(least)
+    spare = width - sum(widths) - GAP * (len(widths) - 1)
+    while spare > 0:
+        wants = [natural[n] - widths[n] for n in range(len(widths))]
+        n = max(range(len(widths)), key=lambda k: wants[k])
+        if wants[n] <= 0:
+            break
+        widths[n] += 1
+        spare -= 1
+    return widths
+
+
+def _lines(text: str, width: int) -> list[str]:
+    return textwrap.wrap(text, width, break_long_words=False, break_on_hyphens=False) or [""]
+
+
+def _block(cells: list[str], widths: list[int], right: list[bool]) -> list[str]:
+    """One row (or the header) as lines: each cell wrapped at its spaces to its width."""
+    wrapped = [_lines(c, w) for c, w in zip(cells, widths, strict=True)]
+    height = max(len(w) for w in wrapped)
+    out = []
+    for k in range(height):
+        parts = [
+            (w[k] if k < len(w) else "").rjust(width)
+            if r
+            else (w[k] if k < len(w) else "").ljust(width)
+            for w, width, r in zip(wrapped, widths, right, strict=True)
+        ]
+        out.append((" " * GAP).join(parts).rstrip())
+    return out
+
+
+def _is_count(values: list[Any]) -> bool:
+    present = [v for v in values if v is not None]
+    return bool(present) and all(isinstance(v, int) and not isinstance(v, bool) for v in present)
+
+
+def to_text(report: Report, *, width: int | None = None, titled: bool = False) -> str:
+    """The table format: each part's title, header and rows, and its totals line, then the
+    warnings. Amounts, counts and ages are right-aligned. Within ``width`` (a terminal's),
+    text wraps and figures never do. ``titled``: the first title says what was asked."""
     lines: list[str] = []
-    for part in (report, *report.sections):
+    for n, part in enumerate((report, *report.sections)):
         header = [c.key.replace("_", " ") for c in part.columns]
         body = [
             ["" if v is None else str(v) for v in row_dict(part, row).values()] for row in part.rows
         ]
-        widths = [max([len(h), *(len(r[n]) for r in body)]) for n, h in enumerate(header)]
-        right = [c.money for c in part.columns]
-        lines += [part.name, _aligned(header, widths, right), "  ".join("-" * w for w in widths)]
-        lines += [_aligned(r, widths, right) for r in body]
+        widths = _widths(header, body, width)
+        right = [
+            c.money or _is_count([getattr(row, c.field) for row in part.rows]) for c in part.columns
+        ]
+        lines.append(title(part) if n == 0 and titled else part.name)
+        lines += _block(header, widths, right)
+        lines.append((" " * GAP).join("-" * w for w in widths))
+        for row in body:
+            lines += _block(row, widths, right)
         totals = totals_dict(part)
         if totals:
-            lines.append(_totals_text(totals))
+            lines += _prose(_totals_text(totals), width)
         lines.append("")
-    lines += [f"warning: {warning}" for warning in report.warnings]
+    for warning in report.warnings:
+        lines += _prose(f"warning: {warning}", width)
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
-def to_table(report: Report) -> Any:
-    """A Rich renderable: the rows, a totals line, then any sections and warnings."""
-    from rich.console import Group
-    from rich.table import Table
-    from rich.text import Text
-
-    parts: list[Any] = []
-    for part in (report, *report.sections):
-        table = Table(title=part.name, show_lines=False)
-        for column in part.columns:
-            table.add_column(
-                column.key.replace("_", " "), justify="right" if column.money else "left"
-            )
-        for row in part.rows:
-            table.add_row(*("" if v is None else str(v) for v in row_dict(part, row).values()))
-        parts.append(table)
-        totals = totals_dict(part)
-        if totals:
-            parts.append(Text(_totals_text(totals)))
-    for warning in report.warnings:
-        parts.append(Text(f"warning: {warning}", style="yellow"))
-    return Group(*parts)
+def _prose(text: str, width: int | None) -> list[str]:
+    return [text] if width is None else _lines(text, width)

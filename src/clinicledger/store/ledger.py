@@ -120,6 +120,14 @@ def require_practice(conn: Connection) -> PracticeRecord:
     return found
 
 
+def is_empty(conn: Connection) -> bool:
+    """No entries and no patients yet: a ledger that holds no practice's data."""
+    return (
+        conn.execute(select(t.entries.c.id).limit(1)).first() is None
+        and conn.execute(select(t.patients.c.id).limit(1)).first() is None
+    )
+
+
 def line_record(conn: Connection, line_id: int, *, field: str = "line") -> LineRecord:
     if not in_id_range(line_id):
         raise NotFound("line", format_id("line", line_id), field=field)
