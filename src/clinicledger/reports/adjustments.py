@@ -32,6 +32,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 from sqlalchemy.sql import ColumnElement
 
+from clinicledger.domain.choices import check_choice
 from clinicledger.domain.errors import InvalidInput
 from clinicledger.domain.ids import format_id
 from clinicledger.domain.journal import Account, EntryKind
@@ -111,20 +112,17 @@ class _Entry:
 
 
 def types_option(options: Mapping[str, Any]) -> tuple[str, ...]:
+    """The kinds asked for (comma-separated or a list; ``-`` or ``_``), in report order."""
     value = options.get("types")
     if value is None:
         return TYPES
     given = value.split(",") if isinstance(value, str) else list(value)
-    wanted = {str(v).strip().lower().replace("-", "_") for v in given if str(v).strip()}
-    unknown = sorted(wanted - set(TYPES))
-    if unknown or not wanted:
+    words = [str(v).strip().replace("-", "_") for v in given if str(v).strip()]
+    if not words:
         raise InvalidInput(
-            "types",
-            f"'{', '.join(unknown)}' is not one of: {', '.join(TYPES)}"
-            if unknown
-            else f"name at least one of: {', '.join(TYPES)}",
-            code="choice_unknown",
+            "types", f"name at least one of: {', '.join(TYPES)}", code="choice_unknown"
         )
+    wanted = {check_choice(word, TYPES, field="types") for word in words}
     return tuple(kind for kind in TYPES if kind in wanted)
 
 

@@ -20,6 +20,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
+from clinicledger.domain.choices import check_choice
 from clinicledger.domain.errors import InvalidInput
 from clinicledger.reports.base import PRESETS, ReportParams, preset_range
 
@@ -41,7 +42,7 @@ def favourite_data(
         raise InvalidInput("report", "a report name is required", code="report_missing")
     parameters: dict[str, Any] = {}
     if preset is not None:
-        _check_preset(preset)
+        preset = _check_preset(preset)
         if params.from_date is not None or params.to_date is not None:
             raise InvalidInput(
                 "preset", "give a preset or dates (from, to), not both", code="range_conflict"
@@ -111,7 +112,7 @@ def favourite_from_data(
 
     preset = data.get("preset")
     if preset is not None:
-        _check_preset(preset)
+        preset = _check_preset(preset)
         if "from_date" in values or "to_date" in values:
             raise InvalidInput(
                 "preset", "a favourite has a preset or dates, not both", code="range_conflict"
@@ -124,11 +125,8 @@ def favourite_from_data(
     return report, ReportParams(**values)
 
 
-def _check_preset(preset: object) -> None:
-    if preset not in PRESETS:
-        raise InvalidInput(
-            "preset", f"'{preset}' is not one of: {', '.join(PRESETS)}", code="choice_unknown"
-        )
+def _check_preset(preset: object) -> str:
+    return check_choice(str(preset), PRESETS, field="preset")
 
 
 def _no_unknown_keys(data: Mapping[str, Any], allowed: frozenset[str], where: str) -> None:
