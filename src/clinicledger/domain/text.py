@@ -75,9 +75,9 @@ def check_actor(actor: str) -> str:
     system user, 1-100 printable characters."""
     cleaned = actor.strip()
     if not cleaned or len(cleaned) > MAX_ACTOR_LENGTH or not cleaned.isprintable():
-        raise InvalidInput(
+        raise InvalidInput(  # the name is not echoed: it may hold escapes for a terminal
             "actor",
-            f"'{actor}' is not a user name (1-{MAX_ACTOR_LENGTH} printable characters)",
+            f"a user name is 1-{MAX_ACTOR_LENGTH} printable characters",
             code="actor_malformed",
         )
     return cleaned
