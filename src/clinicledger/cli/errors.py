@@ -85,6 +85,19 @@ def _not_found(e: UserError) -> str:
     return e.message + (f"; did you mean {' or '.join(close)}?" if close else "")
 
 
+def _listed(words: list[str]) -> str:
+    return ", ".join(words[:-1]) + " or " + words[-1] if len(words) > 1 else words[0]
+
+
+def _nothing_to_change(e: UserError) -> str:
+    fields = str(e.context.get("fields") or "").split()
+    if not fields:  # the practice's details
+        flags = ["--name", "--abn", "--gst-registered", "--timezone", "--currency"]
+        return f"practice: nothing to change: give {_listed(flags)}"
+    flags = [_flag(field) for field in fields]
+    return f"{e.field}: nothing to change for {e.context['key']}: give {_listed(flags)}"
+
+
 def _import_rejected(e: UserError) -> str:
     if isinstance(e, ImportRejected) and any(p.code == "encoding" for p in e.problems):
         return f"{e.message}; if a spreadsheet saved it as CSV, try --encoding cp1252"
@@ -105,9 +118,9 @@ HINTS: dict[str, Callable[[UserError], str]] = {
     "subject_missing": lambda e: (
         "subject: give exactly one of --patient, --payer, --invoice, --line"
     ),
-    "nothing_to_change": lambda e: (
-        "practice: nothing to change: give --name, --abn, --gst-registered, --timezone "
-        "or --currency"
+    "nothing_to_change": _nothing_to_change,
+    "inactive": lambda e: (
+        f"{e.message}; '{e.context['kind']} activate {e.context['master_code']}' brings it back"
     ),
     "filter_not_applicable": lambda e: (
         f"{e.field}: {_flag(e.field or '')} does not apply to {e.context.get('report')}"

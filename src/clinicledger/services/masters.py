@@ -1,18 +1,29 @@
-"""Master data: the practice, locations, providers, patients, payers, items, products."""
+"""Master data: the practice, locations, providers, patients, payers, items, products.
+
+Each kind of master is added, edited, deactivated and activated again, listed and shown.
+The rules a kind's values must pass are written once per kind (``_provider_values`` and
+its siblings) and serve both add and edit; the rule over a whole row (a provider's company
+ABN needs the company's name) is checked on the row as it will be stored. A code never
+changes: payments, imported files and other programs know a master by it. A deactivated
+master is kept for history and takes no new invoices
+(:func:`clinicledger.store.ledger.id_for_code` with ``active``); payments, allocations and
+reports go on as before.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from clinicledger.domain.choices import PayerKind
 from clinicledger.domain.errors import Conflict, InvalidInput
 from clinicledger.domain.money import check_positive
-from clinicledger.domain.text import check_abn, check_code, check_name
+from clinicledger.domain.text import MAX_NAME_LENGTH, check_abn, check_code, check_name, check_text
 from clinicledger.store import ledger, masters, schema
 from clinicledger.store.engine import Engine
-from clinicledger.store.masters import Value
-from clinicledger.store.uow import UnitOfWork
+from clinicledger.store.masters import MasterList, MasterRecord, Value
+from clinicledger.store.uow import UnitOfWork, reading
 
 DEFAULT_PRACTICE_NAME = "My Practice"
 
@@ -75,21 +86,127 @@ def set_practice(
         uow.commit()
 
 
-def _add(
-    uow: UnitOfWork,
-    kind: str,
-    values: dict[str, Value],
-    unique: tuple[str, ...] = ("code",),
-) -> int:
-    code = check_code(str(values["code"]))
+# ---------------------------------------------------------------- the rules of each kind
+#
+# Each takes the values given (``None``: not given) and returns them checked, by the column
+# they are stored in. Add passes every value; edit passes the ones to change. An optional
+# column given as empty text is cleared.
+
+
+def _name_values(*, name: str | None) -> dict[str, Value]:
+    """A location's or a patient's: a name."""
+    return _given(name=None if name is None else check_name(name))
+
+
+def _payer_values(*, name: str | None, kind: PayerKind | None) -> dict[str, Value]:
+    return _given(
+        name=None if name is None else check_name(name),
+        kind=None if kind is None else kind.value,
+    )
+
+
+def _provider_values(
+    *,
+    name: str | None,
+    company_name: str | None,
+    company_abn: str | None,
+    company_gst_registered: bool | None,
+) -> dict[str, Value]:
+    values = _given(
+        name=None if name is None else check_name(name),
+        company_gst_registered=company_gst_registered,
+    )
+    if company_name is not None:
+        values["company_name"] = (
+            check_name(company_name, field="company_name") if company_name.strip() else None
+        )
+    if company_abn is not None:
+        values["company_abn"] = (
+            check_abn(company_abn, field="company_abn") if company_abn.strip() else None
+        )
+    return values
+
+
+def _check_company(row: Mapping[str, Value]) -> None:
+    """A provider's company ABN and GST registration belong to the company: no company
+    name, neither (an RCTI names the company)."""
+    if row.get("company_name") is None and (
+        row.get("company_abn") is not None or row.get("company_gst_registered")
+    ):
+        raise InvalidInput(
+            "company_name",
+            "a company ABN or GST registration needs the company's name",
+            code="company_name_missing",
+        )
+
+
+def _item_values(
+    *, description: str | None, fee_cents: int | None, taxable: bool | None
+) -> dict[str, Value]:
+    return _given(
+        description=None if description is None else check_name(description, field="description"),
+        fee_cents=None if fee_cents is None else check_positive(fee_cents, field="fee"),
+        taxable=taxable,
+    )
+
+
+def _product_values(
+    *, title: str | None, fee_cents: int | None, taxable: bool | None
+) -> dict[str, Value]:
+    return _given(
+        title=None if title is None else check_name(title, field="title"),
+        fee_cents=None if fee_cents is None else check_positive(fee_cents, field="fee"),
+        taxable=taxable,
+    )
+
+
+def _given(**values: Value) -> dict[str, Value]:
+    return {column: value for column, value in values.items() if value is not None}
+
+
+# What an edit of each kind can change, by field (as errors name them); for the refusal
+# of an edit that changes nothing.
+FIELDS: dict[str, tuple[str, ...]] = {
+    "location": ("name",),
+    "provider": ("name", "company_name", "company_abn", "company_gst_registered"),
+    "patient": ("name",),
+    "payer": ("name", "kind"),
+    "item": ("description", "fee", "taxable"),
+    "product": ("title", "fee", "taxable"),
+}
+
+
+def _check_row(kind: str, row: Mapping[str, Value]) -> None:
+    """The rules over a whole row, as it will be stored (only a provider has one)."""
+    if kind == "provider":
+        _check_company(row)
+
+
+def _check_title(uow: UnitOfWork, kind: str, row: Mapping[str, Value], own: int | None) -> None:
+    """A product's title is unique (an invoice line names its product by title): refuse
+    one that another product holds."""
+    if kind != "product" or "title" not in row:
+        return
+    title = row["title"]
+    if masters.taken(uow.conn, kind, "title", title, besides=own):
+        raise Conflict(
+            f"product title '{title}' is already taken", code="title_taken", field="title"
+        )
+
+
+# ---------------------------------------------------------------- add
+
+
+def _add(uow: UnitOfWork, kind: str, code: str, values: dict[str, Value]) -> int:
+    code = check_code(code)
+    row = {"code": code, **values}
+    _check_row(kind, row)
     with uow:
-        for column in unique:
-            if masters.taken(uow.conn, kind, column, values[column]):
-                raise Conflict(
-                    f"{kind} {column} '{values[column]}' is already taken",
-                    code=f"{column}_taken",
-                    field=column,
-                )
+        if masters.taken(uow.conn, kind, "code", code):
+            raise Conflict(
+                f"{kind} code '{code}' is already taken", code="code_taken", field="code"
+            )
+        _check_title(uow, kind, row, None)
         other = masters.other_party_with_code(uow.conn, kind, code)
         if other is not None:
             raise Conflict(
@@ -97,7 +214,7 @@ def _add(
                 code="code_taken",
                 field="code",
             )
-        new_id = insert_master(uow, kind, values)
+        new_id = insert_master(uow, kind, row)
         uow.commit()
     return new_id
 
@@ -110,7 +227,7 @@ def insert_master(uow: UnitOfWork, kind: str, values: dict[str, Value]) -> int:
 
 
 def add_location(uow: UnitOfWork, *, code: str, name: str) -> int:
-    return _add(uow, "location", {"code": code, "name": check_name(name)})
+    return _add(uow, "location", code, _name_values(name=name))
 
 
 def add_provider(
@@ -122,33 +239,25 @@ def add_provider(
     company_abn: str | None = None,
     company_gst_registered: bool = False,
 ) -> int:
-    if company_name is None and (company_abn is not None or company_gst_registered):
-        raise InvalidInput(
-            "company_name",
-            "a company ABN or GST registration needs the company's name",
-            code="company_name_missing",
-        )
     return _add(
         uow,
         "provider",
-        {
-            "code": code,
-            "name": check_name(name),
-            "company_name": check_name(company_name, field="company_name")
-            if company_name
-            else None,
-            "company_abn": check_abn(company_abn, field="company_abn") if company_abn else None,
-            "company_gst_registered": company_gst_registered,
-        },
+        code,
+        _provider_values(
+            name=name,
+            company_name=company_name,
+            company_abn=company_abn,
+            company_gst_registered=company_gst_registered,
+        ),
     )
 
 
 def add_patient(uow: UnitOfWork, *, code: str, name: str) -> int:
-    return _add(uow, "patient", {"code": code, "name": check_name(name)})
+    return _add(uow, "patient", code, _name_values(name=name))
 
 
 def add_payer(uow: UnitOfWork, *, code: str, name: str, kind: PayerKind) -> int:
-    return _add(uow, "payer", {"code": code, "name": check_name(name), "kind": kind.value})
+    return _add(uow, "payer", code, _payer_values(name=name, kind=kind))
 
 
 def add_item(
@@ -157,12 +266,8 @@ def add_item(
     return _add(
         uow,
         "item",
-        {
-            "code": code,
-            "description": check_name(description, field="description"),
-            "fee_cents": check_positive(fee_cents, field="fee"),
-            "taxable": taxable,
-        },
+        code,
+        _item_values(description=description, fee_cents=fee_cents, taxable=taxable),
     )
 
 
@@ -170,13 +275,179 @@ def add_product(
     uow: UnitOfWork, *, code: str, title: str, fee_cents: int, taxable: bool = True
 ) -> int:
     return _add(
-        uow,
-        "product",
-        {
-            "code": code,
-            "title": check_name(title, field="title"),
-            "fee_cents": check_positive(fee_cents, field="fee"),
-            "taxable": taxable,
-        },
-        unique=("code", "title"),
+        uow, "product", code, _product_values(title=title, fee_cents=fee_cents, taxable=taxable)
     )
+
+
+# ---------------------------------------------------------------- edit, deactivate, activate
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Changed:
+    """What an edit, deactivation or activation did to a master: its id and code, and
+    each column it changed (was, now); none if the master already was so."""
+
+    id: int
+    code: str
+    changes: Mapping[str, tuple[Value, Value]]
+
+
+def _edit(uow: UnitOfWork, kind: str, code: str, values: dict[str, Value]) -> Changed:
+    """Change the columns in ``values`` (already checked by the kind's rules) of the
+    ``kind`` with ``code``, with an audit record of each (was, now) in the same
+    transaction. Values equal to the stored ones change nothing and write nothing, so
+    that a retried edit is harmless."""
+    if not values:
+        fields = FIELDS[kind]
+        listed = ", ".join(fields[:-1]) + " or " + fields[-1] if len(fields) > 1 else fields[0]
+        raise InvalidInput(
+            kind,
+            f"nothing to change for {code}: give a new {listed}",
+            code="nothing_to_change",
+            key=code,
+            fields=" ".join(fields),
+        )
+    with uow:
+        found = masters.master_record(uow.conn, kind, code)
+        _check_row(kind, {**found.values, **values})
+        _check_title(uow, kind, values, found.id)
+        changes = {
+            column: (found.values[column], value)
+            for column, value in values.items()
+            if found.values[column] != value
+        }
+        if changes:
+            masters.update_master(
+                uow.conn, kind, found.id, {column: now for column, (_, now) in changes.items()}
+            )
+            uow.audit(
+                f"{kind}.update",
+                f"{kind}:{found.code}",
+                {column: [was, now] for column, (was, now) in changes.items()},
+            )
+            uow.commit()
+    return Changed(id=found.id, code=found.code, changes=changes)
+
+
+def edit_location(uow: UnitOfWork, *, code: str, name: str | None = None) -> Changed:
+    return _edit(uow, "location", code, _name_values(name=name))
+
+
+def edit_provider(
+    uow: UnitOfWork,
+    *,
+    code: str,
+    name: str | None = None,
+    company_name: str | None = None,
+    company_abn: str | None = None,
+    company_gst_registered: bool | None = None,
+) -> Changed:
+    """Change a provider's name or company; an empty company name or ABN clears it."""
+    return _edit(
+        uow,
+        "provider",
+        code,
+        _provider_values(
+            name=name,
+            company_name=company_name,
+            company_abn=company_abn,
+            company_gst_registered=company_gst_registered,
+        ),
+    )
+
+
+def edit_patient(uow: UnitOfWork, *, code: str, name: str | None = None) -> Changed:
+    return _edit(uow, "patient", code, _name_values(name=name))
+
+
+def edit_payer(
+    uow: UnitOfWork, *, code: str, name: str | None = None, kind: PayerKind | None = None
+) -> Changed:
+    return _edit(uow, "payer", code, _payer_values(name=name, kind=kind))
+
+
+def edit_item(
+    uow: UnitOfWork,
+    *,
+    code: str,
+    description: str | None = None,
+    fee_cents: int | None = None,
+    taxable: bool | None = None,
+) -> Changed:
+    """Change an item; a new fee is the default of lines charged from now on (a line
+    already charged keeps its fee: the journal is immutable)."""
+    return _edit(
+        uow,
+        "item",
+        code,
+        _item_values(description=description, fee_cents=fee_cents, taxable=taxable),
+    )
+
+
+def edit_product(
+    uow: UnitOfWork,
+    *,
+    code: str,
+    title: str | None = None,
+    fee_cents: int | None = None,
+    taxable: bool | None = None,
+) -> Changed:
+    """Change a product; a new fee is the default of lines charged from now on."""
+    return _edit(
+        uow, "product", code, _product_values(title=title, fee_cents=fee_cents, taxable=taxable)
+    )
+
+
+def _set_active(uow: UnitOfWork, kind: str, code: str, active: bool) -> Changed:
+    with uow:
+        found = masters.master_record(uow.conn, kind, code)
+        changes: dict[str, tuple[Value, Value]] = {}
+        if found.active != active:
+            changes["active"] = (found.active, active)
+            masters.update_master(uow.conn, kind, found.id, {"active": active})
+            uow.audit(
+                f"{kind}.{'activate' if active else 'deactivate'}",
+                f"{kind}:{found.code}",
+                {"active": [found.active, active]},
+            )
+            uow.commit()
+    return Changed(id=found.id, code=found.code, changes=changes)
+
+
+def deactivate(uow: UnitOfWork, kind: str, code: str) -> Changed:
+    """Deactivate a master (a key of :data:`KINDS`): kept for history and for payments and
+    reports, refused for new invoices. Already deactivated: nothing changes."""
+    return _set_active(uow, kind, code, False)
+
+
+def activate(uow: UnitOfWork, kind: str, code: str) -> Changed:
+    """Activate a deactivated master again. Already active: nothing changes."""
+    return _set_active(uow, kind, code, True)
+
+
+# ---------------------------------------------------------------- list, show
+
+KINDS = tuple(FIELDS)
+
+# A listing shows at most this many rows (and says how many more match): a practice has
+# tens of thousands of patients, and a terminal or a page shows a few hundred at most.
+LIST_ROWS_MAX = 500
+
+
+def list_masters(
+    engine: Engine, kind: str, *, search: str | None = None, inactive: bool = False
+) -> MasterList:
+    """The ``kind`` (a key of :data:`KINDS`) by code, at most :data:`LIST_ROWS_MAX` of
+    them: those whose code or name (an item's description, a product's title) contains
+    ``search`` in any case; the active ones only unless ``inactive``."""
+    wanted = check_text(search, field="search", max_length=MAX_NAME_LENGTH)
+    with reading(engine) as conn:
+        return masters.master_list(
+            conn, kind, search=wanted, inactive=inactive, limit=LIST_ROWS_MAX
+        )
+
+
+def show_master(engine: Engine, kind: str, code: str) -> MasterRecord:
+    """The ``kind`` with ``code``, every column."""
+    with reading(engine) as conn:
+        return masters.master_record(conn, kind, code)

@@ -61,13 +61,16 @@ def not_found(conn: Connection, kind: str, code: str, *, field: str | None = Non
     return NotFound(kind, f"'{code}'", field=field or kind, suggestions=close)
 
 
-def inactive(kind: str, code: str, *, field: str) -> Conflict:
+def inactive(kind: str, key: str, *, field: str, code: str | None = None) -> Conflict:
+    """The error for a deactivated ``kind`` named by ``key`` (its code, or a product's
+    title; ``code`` then says which code it has)."""
     return Conflict(
-        f"{kind} '{code}' is deactivated: it is kept for history, and takes no new invoices",
+        f"{kind} '{key}' is deactivated: it is kept for history, and takes no new invoices",
         code="inactive",
         field=field,
         kind=kind,
-        key=code,
+        key=key,
+        master_code=code or key,
     )
 
 
@@ -76,14 +79,16 @@ def priced(conn: Connection, kind: str, key: str, *, field: str) -> Priced:
     table = MASTER_TABLES[kind]
     column = table.c.title if kind == "product" else table.c.code
     row = conn.execute(
-        select(table.c.id, table.c.fee_cents, table.c.taxable, table.c.active).where(column == key)
+        select(table.c.id, table.c.code, table.c.fee_cents, table.c.taxable, table.c.active).where(
+            column == key
+        )
     ).one_or_none()
     if row is None:
         if kind == "product":
             raise NotFound("product", f"'{key}'", field=field)
         raise not_found(conn, kind, key, field=field)
     if not row.active:
-        raise inactive(kind, key, field=field)
+        raise inactive(kind, key, field=field, code=row.code)
     return Priced(id=row.id, fee_cents=int(row.fee_cents), taxable=bool(row.taxable))
 
 
