@@ -46,7 +46,6 @@ the item code, "Cancellation" or the product title). Four sections follow: "matc
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,6 +53,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, case, false, func, literal, select
 
+from clinicledger.domain.choices import InsuranceStatus
 from clinicledger.domain.errors import InvalidInput
 from clinicledger.domain.ids import format_id
 from clinicledger.domain.journal import Account, EntryKind
@@ -194,7 +194,9 @@ def _current_balance(conn: Connection, patient_id: int, params: ReportParams) ->
 
 
 def _lines(conn: Connection, patient_id: int, params: ReportParams) -> tuple[_Line, ...]:
-    """Every line of the patient's invoices known at ``as_known_at``, with its money."""
+    """Every line of the patient's invoices known at ``as_known_at``, with its money and
+    its status as known then (``ledger.insurance_status_at``; deleted once ``deleted_at``
+    is)."""
     undone = E.alias("undone")
     # An un-allocation counts against the kind of the allocation it undoes.
     kind = case((E.c.kind == EntryKind.UNALLOCATION.value, undone.c.kind), else_=E.c.kind)
@@ -267,7 +269,9 @@ def _lines(conn: Connection, patient_id: int, params: ReportParams) -> tuple[_Li
     if params.as_known_at is not None:
         query = query.where(t.invoices.c.recorded_at <= params.as_known_at)
     found = conn.execute(query).all()
-    insurance = _insurance_status(conn, found, params.as_known_at)
+    insurance = {int(r.id): InsuranceStatus(r.insurance_status) for r in found}
+    if params.as_known_at is not None:
+        insurance = ledger.insurance_status_at(conn, insurance, params.as_known_at)
     made = []
     for r in found:
         responsibility = int(r.responsibility or 0)
@@ -292,47 +296,12 @@ def _lines(conn: Connection, patient_id: int, params: ReportParams) -> tuple[_Li
     return tuple(made)
 
 
-def _status(r: Any, insurance: str, as_known_at: dt.datetime | None) -> str:
+def _status(r: Any, insurance: InsuranceStatus, as_known_at: dt.datetime | None) -> str:
     if r.deleted_at is not None and (as_known_at is None or r.deleted_at <= as_known_at):
         return DELETED
     if not r.client_billable:
         return NOT_CLIENT_BILLABLE
-    return OPEN_TO_INSURANCE if insurance == "open" else CLOSED
-
-
-def _insurance_status(
-    conn: Connection, found: Sequence[Any], as_known_at: dt.datetime | None
-) -> dict[int, str]:
-    """Each line's open/closed-to-insurance status as known at ``as_known_at``.
-
-    The status is ordinary state; its history is the audit log ('line.insurance_status',
-    detail ``{"status", "previous"}``). Known at a moment: the last change recorded by then;
-    with none by then but some later, the status before the first later change (its
-    ``previous``; a record written before ``previous`` was kept: the opposite of its
-    status)."""
-    status = {int(r.id): str(r.insurance_status) for r in found}
-    if as_known_at is None or not status:
-        return status
-    labels = {format_id("line", line_id): line_id for line_id in status}
-    audit = t.audit_log
-    changes = conn.execute(
-        select(audit.c.subject, audit.c.recorded_at, audit.c.detail)
-        .where(audit.c.action == "line.insurance_status", audit.c.subject.in_(labels))
-        .order_by(audit.c.id)
-    ).all()
-    history: dict[int, list[tuple[dt.datetime, str, str]]] = {}
-    for change in changes:
-        detail = json.loads(change.detail)
-        value = str(detail["status"])
-        previous = str(detail.get("previous") or ("closed" if value == "open" else "open"))
-        history.setdefault(labels[change.subject], []).append((change.recorded_at, value, previous))
-    for line_id, steps in history.items():
-        known = [value for at, value, _ in steps if at <= as_known_at]
-        if known:
-            status[line_id] = known[-1]
-        else:
-            status[line_id] = steps[0][2]
-    return status
+    return OPEN_TO_INSURANCE if insurance is InsuranceStatus.OPEN else CLOSED
 
 
 # --- compare with another program's export -----------------------------------------------
