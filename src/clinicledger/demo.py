@@ -689,8 +689,11 @@ def _months(start: dt.date, end: dt.date) -> list[dt.date]:
     return months
 
 
-def build(engine: Engine, *, seed: int) -> DemoSummary:
-    """Build the demo practice in an empty ledger, or show the one already built."""
+def build(
+    engine: Engine, *, seed: int, on_building: Callable[[], None] | None = None
+) -> DemoSummary:
+    """Build the demo practice in an empty ledger, or show the one already built;
+    ``on_building`` is called once it is clear that it will be built."""
     masters.init_ledger(
         engine,
         lambda: UnitOfWork(engine, now=dt.datetime.combine(START, dt.time(7)), actor=DEMO_ACTOR),
@@ -708,6 +711,8 @@ def build(engine: Engine, *, seed: int) -> DemoSummary:
             field="db",
         )
     else:
+        if on_building is not None:
+            on_building()
         demo = Demo(engine=engine, rng=random.Random(seed))
         people = demo.set_up()
         demo.schedule_sessions(people)

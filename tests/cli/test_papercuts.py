@@ -199,7 +199,7 @@ def test_a_favourite_keeps_its_format_and_is_replaced_only_when_asked(
     assert again == {
         "code": "favourite_taken",
         "field": "name",
-        "message": "a favourite named 'owing' already exists",
+        "message": "a favourite named 'owing' already exists; give --replace to replace it",
     }
     cli.ok("report", "save", "owing", "receipts", "--preset", "today", "--replace")
     listed = cli.ok("report", "favourites")["favourites"]

@@ -20,9 +20,12 @@ def demo(
     ] = 1,
 ) -> None:
     """Build a realistic demo practice (generated people only) and print its balances."""
-    if not settings.as_json:
-        print("building the demo practice (about half a minute)...", file=sys.stderr)
-    summary = demo_module.build(settings.engine, seed=seed)
+
+    def building() -> None:  # a message for people waiting at a terminal, nothing in a pipe
+        if sys.stderr.isatty():
+            print("building the demo practice (about half a minute)...", file=sys.stderr)
+
+    summary = demo_module.build(settings.engine, seed=seed, on_building=building)
     if settings.as_json:
         print(json.dumps(summary.as_json()))
     else:

@@ -131,7 +131,15 @@ HINTS: dict[str, Callable[[UserError], str]] = {
         f"to: --from {e.context['from_date']} --to {e.context['to_date']} spans "
         f"{e.context['months']} months; at most {e.context['months_max']}"
     ),
-    "range_conflict": lambda e: "preset: give --preset or --from/--to, not both",
+    "range_conflict": lambda e: (
+        "preset: give --preset or --from/--to, not both" if e.context.get("given") else e.message
+    ),
+    "favourite_taken": lambda e: f"{e.message}; give --replace to replace it",
+    # the parts of a --line SPEC
+    "product_missing": lambda e: f"{e.field}: a product line needs product=TITLE",
+    "line_incomplete": lambda e: f"{e.field}: a {e.context['kind']} line needs provider= and date=",
+    "fee_missing": lambda e: f"{e.field}: a cancellation line needs fee=",
+    "item_missing": lambda e: f"{e.field}: a service line needs item=CODE",
     "as_of_missing": lambda e: "as_of: this report needs --as-of DATE",
     "period_missing": lambda e: f"{e.field}: income-by-provider needs a period: --from and --to",
     "patient_missing": _patient_missing,

@@ -15,9 +15,7 @@ line's). A month end inside a closed period is read from its closing's kept bala
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import Connection, func, select
 from sqlalchemy.sql import ColumnElement
@@ -25,13 +23,11 @@ from sqlalchemy.sql import ColumnElement
 from clinicledger.domain.dates import month_ends, months_spanned
 from clinicledger.domain.errors import InvalidInput
 from clinicledger.domain.journal import Account
-from clinicledger.reports.base import Column, Report, ReportParams
+from clinicledger.reports.base import Column, Report, ReportParams, interval_option
 from clinicledger.store import ledger
 from clinicledger.store import tables as t
 
 MONTHS_MAX = 240  # twenty years
-INTERVAL_DAYS_DEFAULT = 30
-INTERVAL_DAYS_MAX = 3650
 BRACKETS = 4
 
 
@@ -51,20 +47,6 @@ def bracket_keys(interval_days: int) -> tuple[str, ...]:
     """The column names of the brackets: ``days_0_29`` ... ``days_90_plus``."""
     keys = [f"days_{n * interval_days}_{(n + 1) * interval_days - 1}" for n in range(BRACKETS - 1)]
     return (*keys, f"days_{(BRACKETS - 1) * interval_days}_plus")
-
-
-def interval_option(options: Mapping[str, Any]) -> int:
-    value = options.get("interval_days")
-    if value is None:
-        return INTERVAL_DAYS_DEFAULT
-    text = str(value).strip()
-    if isinstance(value, bool) or not text.isdigit() or not 1 <= int(text) <= INTERVAL_DAYS_MAX:
-        raise InvalidInput(
-            "interval_days",
-            f"'{value}' is not a whole number of days from 1 to {INTERVAL_DAYS_MAX}",
-            code="interval_out_of_range",
-        )
-    return int(text)
 
 
 def aging_trend(conn: Connection, params: ReportParams) -> Report:

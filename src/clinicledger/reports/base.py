@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from clinicledger.domain.choices import check_choice
 from clinicledger.domain.dates import month_end
+from clinicledger.domain.errors import InvalidInput
 
 MONEY_SUFFIX = "_cents"
 
@@ -55,6 +56,37 @@ def option_choice(
     if value is None:
         return default
     return check_choice(str(value), allowed, field=key)
+
+
+INTERVAL_DAYS_DEFAULT = 30  # the width of an age bracket
+INTERVAL_DAYS_MAX = 3650
+DAYS_MAX = 36500  # a hundred years: the most any count of days may ask for
+
+
+def days_option(
+    options: Mapping[str, Any], key: str, default: int | None, *, least: int, most: int
+) -> int | None:
+    """Option ``key``, a whole number of days from ``least`` to ``most``, or ``default``."""
+    value = options.get(key)
+    if value is None:
+        return default
+    text = str(value).strip()
+    if isinstance(value, bool) or not text.isdigit() or not least <= int(text) <= most:
+        raise InvalidInput(
+            key,
+            f"'{value}' is not a whole number of days from {least} to {most}",
+            code="interval_out_of_range",
+        )
+    return int(text)
+
+
+def interval_option(options: Mapping[str, Any]) -> int:
+    """The width of an age bracket, in days (option ``interval_days``)."""
+    days = days_option(
+        options, "interval_days", INTERVAL_DAYS_DEFAULT, least=1, most=INTERVAL_DAYS_MAX
+    )
+    assert days is not None
+    return days
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -41,10 +41,13 @@ from clinicledger.domain.ids import format_id
 from clinicledger.domain.journal import Account
 from clinicledger.domain.money import format_cents
 from clinicledger.reports.base import (
+    DAYS_MAX,
     Column,
     Report,
     ReportParams,
     columns_of,
+    days_option,
+    interval_option,
     local_time,
     option_choice,
 )
@@ -154,9 +157,8 @@ def debtors(conn: Connection, params: ReportParams) -> Report:
     detail = option_choice(params.options, "detail", DETAILS, "summary")
     order = option_choice(params.options, "order", ORDERS, "age")
     billed_to = option_choice(params.options, "billed_to", BILLED_TO, None)
-    given_interval = _whole_number(params, "interval_days", None, minimum=1)
-    interval = 30 if given_interval is None else given_interval
-    older_than = _whole_number(params, "older_than_days", None, minimum=0)
+    interval = interval_option(params.options)
+    older_than = days_option(params.options, "older_than_days", None, least=0, most=DAYS_MAX)
     separate = params.options.get("separate_locations")
     if separate is not None and not isinstance(separate, bool):
         raise InvalidInput("separate_locations", "must be true or false", code="option_malformed")
@@ -220,19 +222,6 @@ def debtors(conn: Connection, params: ReportParams) -> Report:
         totals=report.totals,
         warnings=tuple(warnings),
     )
-
-
-def _whole_number(
-    params: ReportParams, key: str, default: int | None, *, minimum: int
-) -> int | None:
-    value = params.options.get(key)
-    if value is None:
-        return default
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise InvalidInput(
-            key, f"must be a whole number of days, at least {minimum}", code="option_malformed"
-        )
-    return value
 
 
 def _default_as_of(conn: Connection, params: ReportParams, zone: ZoneInfo) -> dt.date | None:

@@ -78,7 +78,8 @@ def favourite_from_data(
     if not isinstance(data, Mapping):
         raise InvalidInput("favourite", "is not an object", code="favourite_malformed")
     _no_unknown_keys(data, TOP_KEYS, "a favourite")
-    if data.get("version") != VERSION:
+    version = data.get("version")
+    if type(version) is not int or version != VERSION:  # True and 1.0 equal 1, too
         raise InvalidInput(
             "version",
             f"favourite version {data.get('version')!r} is not {VERSION}",

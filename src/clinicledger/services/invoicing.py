@@ -212,22 +212,25 @@ def _resolve_line(
 
     if spec.kind is LineKind.PRODUCT:
         if spec.product_title is None:
-            raise InvalidInput(field, "a product line needs product=TITLE", code="product_missing")
+            raise InvalidInput(field, "a product line needs a product", code="product_missing")
         product = ledger.priced(conn, "product", spec.product_title, field=field)
         return resolved(
             spec.fee_cents or product.fee_cents, product.taxable, today, product_id=product.id
         )
     if spec.provider_code is None or spec.service_date is None:
         raise InvalidInput(
-            field, f"a {spec.kind.value} line needs provider= and date=", code="line_incomplete"
+            field,
+            f"a {spec.kind.value} line needs a provider and a date",
+            code="line_incomplete",
+            kind=spec.kind.value,
         )
     provider_id = ledger.id_for_code(conn, "provider", spec.provider_code, field=field, active=True)
     if spec.kind is LineKind.CANCELLATION:
         if spec.fee_cents is None:
-            raise InvalidInput(field, "a cancellation line needs fee=", code="fee_missing")
+            raise InvalidInput(field, "a cancellation line needs a fee", code="fee_missing")
         return resolved(spec.fee_cents, False, spec.service_date, provider_id=provider_id)
     if spec.item_code is None:
-        raise InvalidInput(field, "a service line needs item=CODE", code="item_missing")
+        raise InvalidInput(field, "a service line needs an item", code="item_missing")
     item = ledger.priced(conn, "item", spec.item_code, field=field)
     return resolved(
         spec.fee_cents or item.fee_cents,

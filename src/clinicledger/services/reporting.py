@@ -75,9 +75,19 @@ def _resolve(
     """A request's parameters: the preset as dates, the as-known-at moment as stored."""
     first, last = request.from_date, request.to_date
     if request.preset is not None:
+        if "from_date" not in spec.filters:
+            raise InvalidInput(
+                "preset",
+                f"does not apply to {request.report}",
+                code="filter_not_applicable",
+                report=request.report,
+            )
         if first is not None or last is not None:
             raise InvalidInput(
-                "preset", "give a preset or dates (from, to), not both", code="range_conflict"
+                "preset",
+                "give a preset or dates (from, to), not both",
+                code="range_conflict",
+                given=True,
             )
         first, last = preset_range(check_choice(request.preset, PRESETS, field="preset"), today)
     if request.chart and not spec.chart:
@@ -204,7 +214,10 @@ def save_favourite(uow: UnitOfWork, command: SaveFavourite) -> None:
         _run(uow.conn, spec, request.report, params, today)
         if favourites.find(uow.conn, name) is not None and not command.replace:
             raise Conflict(
-                f"a favourite named '{name}' already exists", code="favourite_taken", field="name"
+                f"a favourite named '{name}' already exists",
+                code="favourite_taken",
+                field="name",
+                name=name,
             )
         kept = params if request.preset is None else replace(params, from_date=None, to_date=None)
         data = favourite_data(request.report, kept, preset=request.preset)
@@ -225,13 +238,24 @@ def run_favourite(engine: Engine, name: str, *, now: dt.datetime) -> tuple[Repor
         if saved is None:
             raise NotFound("saved report", f"'{name}'", field="name")
         today = practice_date(conn, practice_instant(conn, now))
-        data = json.loads(saved.parameters)
-        # The format is the door's: kept beside the settings the format module reads.
-        format_ = str(data.pop("format", "table"))
+        data, format_ = _kept(saved.parameters)
         report, params = favourite_from_data(data, today=today)
         spec = _spec(report)
         _check_applies(spec, report, params)
         return _run(conn, spec, report, params, today), format_
+
+
+def _kept(text: str) -> tuple[dict[str, Any], str]:
+    """A kept favourite's settings (a JSON object, checked in full by
+    ``favourite_from_data``) and its format, the door's, kept beside them."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        raise InvalidInput("favourite", "is not a favourite's settings", code="favourite_malformed")
+    format_ = data.pop("format", "table")
+    return data, format_ if format_ in FORMATS else "table"
 
 
 def list_favourites(engine: Engine) -> tuple[Favourite, ...]:
@@ -239,15 +263,16 @@ def list_favourites(engine: Engine) -> tuple[Favourite, ...]:
         ledger.require_practice(conn)
         found = []
         for saved in favourites.all_favourites(conn):
-            data = json.loads(saved.parameters)
-            settings = dict(data.get("parameters", {}))
+            data, format_ = _kept(saved.parameters)
+            kept = data.get("parameters")
+            settings = dict(kept) if isinstance(kept, dict) else {}
             if data.get("preset"):
                 settings["preset"] = data["preset"]
             found.append(
                 Favourite(
                     name=saved.name,
                     report=saved.report,
-                    format=str(data.get("format", "table")),
+                    format=format_,
                     settings=settings,
                 )
             )

@@ -7,6 +7,8 @@ write lock (DESIGN.md, "Concurrency"). Reading connections use a plain deferred 
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,7 @@ __all__ = [
     "is_sqlite",
     "make_engine",
     "normalise_url",
+    "not_a_ledger",
     "open_engine",
     "refresh_planner_statistics",
     "sqlite_path",
@@ -87,10 +90,12 @@ def open_engine(url_text: str, *, create: bool) -> Engine:
                 code="db_unavailable",
                 field="db",
             )
-        if not create and not path.exists():
+        if not create and (not path.exists() or path.stat().st_size == 0):
             raise Unavailable(
                 f"there is no ledger at {path}", code="not_initialised", field="db", path=str(path)
             )
+        if path.exists():
+            _check_sqlite_file(path)
     engine = make_engine(url_text)
     label = path if path is not None else make_url(engine.url).render_as_string(hide_password=True)
     try:
@@ -103,10 +108,35 @@ def open_engine(url_text: str, *, create: bool) -> Engine:
         ) from exc
     except DatabaseError as exc:  # SQLite: "file is not a database"
         engine.dispose()
-        raise Unavailable(
-            f"{label} is not a clinicledger database", code="not_a_ledger", field="db"
-        ) from exc
+        raise not_a_ledger(str(label)) from exc
     return engine
+
+
+def not_a_ledger(label: str, *, foreign: bool = False) -> Unavailable:
+    what = "holds tables of another program: it " if foreign else ""
+    return Unavailable(
+        f"{label} {what}is not a clinicledger database", code="not_a_ledger", field="db"
+    )
+
+
+def _check_sqlite_file(path: Path) -> None:
+    """Refuse a file that is not a SQLite database, or that holds another program's
+    tables, before the engine touches it (its first connection switches a database to
+    WAL). Read with the standard library, read-only."""
+    if path.stat().st_size == 0:
+        return  # a new ledger: init writes it
+    try:
+        with contextlib.closing(
+            sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True)
+        ) as conn:
+            tables = {
+                name
+                for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            }
+    except sqlite3.DatabaseError as exc:
+        raise not_a_ledger(str(path)) from exc
+    if tables and "alembic_version" not in tables:
+        raise not_a_ledger(str(path), foreign=True)
 
 
 def make_engine(url_text: str) -> Engine:

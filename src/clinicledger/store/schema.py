@@ -11,6 +11,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect
 
 from clinicledger.domain.errors import Unavailable
+from clinicledger.store import engine as engine_module
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -59,8 +60,4 @@ def not_a_ledger(engine: Engine) -> Unavailable:
     label = engine.url.render_as_string(hide_password=True)
     if engine.dialect.name == "sqlite":
         label = str(engine.url.database)
-    return Unavailable(
-        f"{label} holds tables of another program: it is not a clinicledger database",
-        code="not_a_ledger",
-        field="db",
-    )
+    return engine_module.not_a_ledger(label, foreign=True)
