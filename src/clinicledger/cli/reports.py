@@ -110,19 +110,20 @@ def _parameters(spec: ReportSpec | None) -> list[inspect.Parameter]:
 
 def _report_option(option: OptionSpec, *, hidden: bool) -> Any:
     flag = "--" + option.name.replace("_", "-")
+    help = option.help[0].upper() + option.help[1:]
     if option.kind is OptionKind.FLAG:
         return Annotated[
-            bool | None, typer.Option(flag, help=option.help, hidden=hidden, show_default=False)
+            bool | None, typer.Option(flag, help=help, hidden=hidden, show_default=False)
         ]
     if option.kind is OptionKind.DAYS:
-        return _option(flag, "DAYS", option.help, hidden=hidden, kind=int)
+        return _option(flag, "DAYS", help, hidden=hidden, kind=int)
     metavar = {
         OptionKind.CHOICE: "|".join(option.choices),
         OptionKind.WORDS: "KIND,...",
         OptionKind.FILE: "FILE.csv",
         OptionKind.TEXT: "NAME",
     }[option.kind]
-    return _option(flag, metavar, option.help, hidden=hidden, kind=str)
+    return _option(flag, metavar, help, hidden=hidden, kind=str)
 
 
 def _request(name: str, given: dict[str, Any]) -> reporting.ReportRequest:

@@ -5,10 +5,8 @@ consistent view; and report favourites, saved and run again through the same rul
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import json
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -20,7 +18,13 @@ from clinicledger.reports.favourites import favourite_data, favourite_from_data
 from clinicledger.reports.registry import FILTERS, REPORTS, ReportSpec
 from clinicledger.store import favourites, ledger
 from clinicledger.store.engine import Connection, Engine
-from clinicledger.store.uow import UnitOfWork, practice_date, practice_instant, reading
+from clinicledger.store.uow import (
+    UnitOfWork,
+    cyclic_gc_paused,
+    practice_date,
+    practice_instant,
+    reading,
+)
 
 # How a filter is named where it is refused: the name people know it by.
 FILTER_FIELDS = {name: name.removesuffix("_date").replace("_", "-") for name in FILTERS}
@@ -50,7 +54,7 @@ class ReportRequest:
 def run_request(engine: Engine, request: ReportRequest, *, now: dt.datetime) -> Report:
     """Run what ``request`` asks, as of the practice's date at ``now``."""
     spec = _spec(request.report)
-    with reading(engine) as conn, _cyclic_gc_paused():
+    with reading(engine) as conn, cyclic_gc_paused():
         ledger.require_practice(conn)
         today = practice_date(conn, practice_instant(conn, now))
         params = _resolve(conn, spec, request, today)
@@ -64,7 +68,7 @@ def run_report(
     aware); a point-in-time report without ``as_of`` runs as of ``today``."""
     spec = _spec(name)
     _check_applies(spec, name, params)
-    with reading(engine) as conn, _cyclic_gc_paused():
+    with reading(engine) as conn, cyclic_gc_paused():
         ledger.require_practice(conn)
         return _run(conn, spec, name, params, today)
 
@@ -152,23 +156,6 @@ def _run(
     return spec.run(conn, params)
 
 
-@contextmanager
-def _cyclic_gc_paused() -> Iterator[None]:
-    """A large report builds tens of thousands of small objects that all live until it is
-    rendered, and Python's cycle collector would walk them over and over (a third of the
-    debtors listing's time on the bench practice). They hold no cycles: reference counting
-    frees them. Only the report that turned the collector off turns it on again, so it is
-    never left off; with reports in several threads it may come back on before the last
-    one ends, which costs time, not correctness."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def _spec(name: str) -> ReportSpec:
     spec = REPORTS.get(name)
     if spec is None:
@@ -232,7 +219,7 @@ def save_favourite(uow: UnitOfWork, command: SaveFavourite) -> None:
 
 def run_favourite(engine: Engine, name: str, *, now: dt.datetime) -> tuple[Report, str]:
     """Run a favourite as of the practice's date at ``now``: (the report, its format)."""
-    with reading(engine) as conn, _cyclic_gc_paused():
+    with reading(engine) as conn, cyclic_gc_paused():
         ledger.require_practice(conn)
         saved = favourites.find(conn, name)
         if saved is None:
