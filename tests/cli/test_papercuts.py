@@ -215,3 +215,21 @@ def test_a_favourite_keeps_its_format_and_is_replaced_only_when_asked(
         "from_date": "2024-03-02",
         "to_date": "2024-03-02",
     }
+
+
+def test_a_retry_with_its_first_clock_is_answered_after_the_ledger_moved_on(cli: Cli) -> None:
+    cli.ok("init", now="2024-03-02T09:00")
+    cli.ok("location", "add", "MAIN", "--name", "Main Street Rooms", now="2024-03-02T09:00")
+    cli.ok("patient", "add", "P1", "--name", "Ivy Marlowe", now="2024-03-02T09:00")
+    record = ("payment", "record", "--from", "P1", "--amount", "30.00", "--method", "cash")
+    record += ("--received", "2024-03-02", "--location", "MAIN", "--idempotency-key", "R-1")
+    first = cli.ok(*record, now="2024-03-02T09:05")
+    cli.ok("patient", "add", "P2", "--name", "Otto Brandt", now="2024-03-02T09:30")
+    assert cli.ok(*record, now="2024-03-02T09:05") == first  # no clock needed: nothing recorded
+
+
+def test_a_clock_given_to_the_microsecond_is_compared_to_the_microsecond(cli: Cli) -> None:
+    cli.ok("init", now="2024-03-02T09:00:00.500000")
+    late = cli("patient", "add", "P1", "--name", "Ivy Marlowe", now="2024-03-02T09:00:00.200000")
+    assert late.status == 2 and "is earlier than the latest recorded entry" in late.err
+    cli.ok("patient", "add", "P1", "--name", "Ivy Marlowe", now="2024-03-02T09:00:00")

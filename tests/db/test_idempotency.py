@@ -188,21 +188,21 @@ CASES: dict[str, Callable[[Desk], Case]] = {
         use_case=payments.record_payment,
         command=record("P1", 2500, reference="R-1001"),
         other=record("P1", 2600, reference="R-1001"),
-        differs="amount_cents",
+        differs="amount",
         writes=("entries", "postings", "audit_log", "payments"),
     ),
     "allocate": lambda d: Case(
         use_case=payments.allocate,
         command=payments.Allocate(payment_id=d.cash, targets=((d.open_line, 2000),)),
         other=payments.Allocate(payment_id=d.cash, targets=((d.open_line, 2500),)),
-        differs="targets",
+        differs="to",
         writes=("entries", "postings", "audit_log"),
     ),
     "allocate_auto": lambda d: Case(
         use_case=payments.allocate,
         command=payments.Allocate(payment_id=d.cash, auto=True),
         other=payments.Allocate(payment_id=d.fund_payment, auto=True),
-        differs="payment_id",
+        differs="payment",
         writes=("entries", "postings", "audit_log"),
     ),
     "unallocate": lambda d: Case(
@@ -216,21 +216,21 @@ CASES: dict[str, Callable[[Desk], Case]] = {
         use_case=payments.refund,
         command=payments.Refund(payment_id=d.cash, amount_cents=1000, reason="overpaid"),
         other=payments.Refund(payment_id=d.cash, amount_cents=1500, reason="overpaid"),
-        differs="amount_cents",
+        differs="amount",
         writes=("entries", "postings", "audit_log"),
     ),
     "reverse_payment": lambda d: Case(
         use_case=payments.reverse_payment,
         command=payments.ReversePayment(payment_id=d.cash, reason="cheque dishonoured"),
         other=payments.ReversePayment(payment_id=d.fund_payment, reason="cheque dishonoured"),
-        differs="payment_id",
+        differs="payment",
         writes=("entries", "postings", "audit_log"),
     ),
     "apply_credit": lambda d: Case(
         use_case=payments.apply_credit,
         command=payments.ApplyCredit(patient_code="P1", targets=((d.open_line, 500),)),
         other=payments.ApplyCredit(patient_code="P1", auto=True),
-        differs="targets",
+        differs="to",
         writes=("entries", "postings", "audit_log"),
     ),
     "create_invoice": lambda d: Case(
@@ -241,7 +241,7 @@ CASES: dict[str, Callable[[Desk], Case]] = {
         other=invoicing.CreateInvoice(
             patient_code="P1", location_code="MAIN", lines=(service(D(2018, 5, 3)),)
         ),
-        differs="lines",
+        differs="line",
         writes=("entries", "postings", "audit_log", "invoices", "lines"),
     ),
     "adjust_line": lambda d: Case(
@@ -263,14 +263,14 @@ CASES: dict[str, Callable[[Desk], Case]] = {
         other=invoicing.Transfer(
             line_id=d.fund_line, amount_cents=2500, reason="gap", to_patient=True
         ),
-        differs="amount_cents",
+        differs="amount",
         writes=("entries", "postings", "audit_log"),
     ),
     "delete_line": lambda d: Case(
         use_case=invoicing.delete_line,
         command=invoicing.DeleteLine(line_id=d.owing_line, reason="keyed in error", cascade=True),
         other=invoicing.DeleteLine(line_id=d.open_line, reason="keyed in error", cascade=True),
-        differs="line_id",
+        differs="line",
         writes=("entries", "postings", "audit_log"),
     ),
     "import_file": lambda d: Case(
@@ -281,21 +281,21 @@ CASES: dict[str, Callable[[Desk], Case]] = {
         other=imports.ImportFile(
             kind="opening-balances", file_name="openings.csv", content=import_text("121.00")
         ),
-        differs="content",
+        differs="file",
         writes=("entries", "postings", "audit_log", "invoices", "lines"),
     ),
     "set_insurance_status": lambda d: Case(
         use_case=invoicing.set_insurance_status,
         command=invoicing.SetInsuranceStatus(line_id=d.fund_line, status=InsuranceStatus.OPEN),
         other=invoicing.SetInsuranceStatus(line_id=d.open_line, status=InsuranceStatus.OPEN),
-        differs="line_id",
+        differs="line",
         writes=("audit_log",),
     ),
     "close_period": lambda d: Case(
         use_case=periods.close_period,
         command=periods.ClosePeriod(through=D(2018, 5, 31)),
         other=periods.ClosePeriod(through=D(2018, 5, 30)),
-        differs="through",
+        differs="date",
         writes=("audit_log",),
     ),
 }
@@ -335,7 +335,7 @@ def test_the_same_key_with_another_command_names_the_field_and_writes_nothing(
     assert caught.value.key == "K-1"
     assert caught.value.context["key"] == "K-1"
     assert caught.value.message == (
-        f"idempotency key 'K-1' was used for another request: its {case.differs} differs"
+        f"idempotency key 'K-1' was used for another command: its {case.differs} differs"
     )
     assert snapshot(engine) == written
 
@@ -551,7 +551,7 @@ def test_a_refused_command_keeps_no_key_so_the_corrected_one_succeeds(
     # the refused command is now another command under a kept key
     with pytest.raises(IdempotencyConflict) as conflict:
         payments.allocate(desk.clock.uow(), too_much, idempotency_key="K-1")
-    assert conflict.value.field == "targets"
+    assert conflict.value.field == "to"
 
 
 def test_a_refused_invoice_with_a_key_uses_no_number_and_keeps_no_key(
@@ -645,7 +645,7 @@ def test_entries_are_one_per_key_whose_use_succeeded(fresh: Any, steps: list[Any
                 with pytest.raises(IdempotencyConflict) as caught:
                     run_command(clock.uow(), command, base, key)
                 same_use_case = COMMANDS[first_index].use_case == command.use_case
-                assert caught.value.field == ("amount_cents" if same_use_case else "command")
+                assert caught.value.field == ("amount" if same_use_case else "command")
             assert entry_count(engine) == entries
         elif command.use_case == "refund" and command.amount_cents > left_cents:
             with pytest.raises(OverAllocation):
@@ -778,7 +778,7 @@ def test_eight_clerks_with_one_key_and_other_amounts_one_wins(desk: Desk, engine
     winners = [o for o in told if o.payment_id is not None]
     losers = [o for o in told if o.payment_id is None]
     assert len(winners) == 1, told
-    assert [(o.code, o.field) for o in losers] == [("idempotency_conflict", "amount_cents")] * 7, [
+    assert [(o.code, o.field) for o in losers] == [("idempotency_conflict", "amount")] * 7, [
         o.error for o in losers
     ]
     (winner,) = winners

@@ -86,14 +86,14 @@ CASES = [
                 "another-method",
                 keyed("desk-3:17", method="eftpos"),
                 "method",
-                ": its --method differs",
+                ": its method differs",
             ),
-            # the service names its command's field; the command line, the flag
+            # named as every other error names the input
             (
                 "another-amount",
                 keyed("desk-3:17", amount="31.00"),
-                "amount_cents",
-                ": its --amount differs",
+                "amount",
+                ": its amount differs",
             ),
             (
                 "another-command",
@@ -722,6 +722,6 @@ def test_an_idempotency_key_reused_for_another_amount_is_refused(
         lambda: pay(3100),
         IdempotencyConflict,
         "idempotency_conflict",
-        "amount_cents",
-        "idempotency key 'desk-3:17' was used for another request: its amount_cents differs",
+        "amount",
+        "idempotency key 'desk-3:17' was used for another command: its amount differs",
     )

@@ -93,6 +93,7 @@ def test_exit_codes_and_http_statuses_follow_the_class() -> None:
         for code, spec in errors.ERRORS.items()
     }
     expected_status = {
+        "UserError": 422,
         "InvalidInput": 422,
         "ImportRejected": 422,
         "NotFound": 404,

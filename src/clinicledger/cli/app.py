@@ -15,7 +15,6 @@ from typing import Annotated
 import typer
 
 from clinicledger.cli.parse import parse_instant
-from clinicledger.domain.errors import Unavailable
 from clinicledger.store import schema
 from clinicledger.store.engine import Engine, open_engine
 from clinicledger.store.uow import UnitOfWork
@@ -55,15 +54,7 @@ class Settings:
             engine = open_engine(self.db, create=self.create)
             self._engine = engine
             if not self.create:
-                found = schema.state(engine)
-                if found == "foreign":
-                    raise schema.not_a_ledger(engine)
-                if found != "current":
-                    raise Unavailable(
-                        "this database is not initialised or is out of date",
-                        code="not_initialised",
-                        field="db",
-                    )
+                schema.require_current(engine)
         return self._engine
 
     def clock(self) -> dt.datetime:

@@ -27,6 +27,8 @@ from clinicledger.domain.errors import (
     NotFound,
     UserError,
 )
+from clinicledger.domain.money import format_cents
+from clinicledger.domain.text import listed
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -35,28 +37,8 @@ __all__ = ["EXIT_BUG", "EXIT_FINDINGS", "EXIT_OK", "EXIT_USER_ERROR", "report"]
 INIT = "run 'clinicledger init'"
 
 
-# A command's fields as the command line takes them, where the flag is not the field's name.
-COMMAND_FIELDS = {
-    "from_code": "--from",
-    "amount_cents": "--amount",
-    "received_date": "--received",
-    "location_code": "--location",
-    "processor_fee_cents": "--fee",
-    "patient_code": "--patient",
-    "billed_to_code": "--billed-to",
-    "targets": "--to",
-    "lines": "--line",
-    "payment_id": "PAYMENT",
-    "line_id": "LINE",
-    "allocation_id": "ALLOCATION",
-    "through": "date",
-    "content": "file's content",
-    "file_name": "file's name",
-}
-
-
 def _flag(field: str) -> str:
-    return COMMAND_FIELDS.get(field) or "--" + field.replace("_", "-")
+    return "--" + field.replace("_", "-")
 
 
 def _not_initialised(e: UserError) -> str:
@@ -85,17 +67,11 @@ def _not_found(e: UserError) -> str:
     return e.message + (f"; did you mean {' or '.join(close)}?" if close else "")
 
 
-def _listed(words: list[str]) -> str:
-    return ", ".join(words[:-1]) + " or " + words[-1] if len(words) > 1 else words[0]
-
-
 def _nothing_to_change(e: UserError) -> str:
-    fields = str(e.context.get("fields") or "").split()
-    if not fields:  # the practice's details
-        flags = ["--name", "--abn", "--gst-registered", "--timezone", "--currency"]
-        return f"practice: nothing to change: give {_listed(flags)}"
-    flags = [_flag(field) for field in fields]
-    return f"{e.field}: nothing to change for {e.context['key']}: give {_listed(flags)}"
+    flags = [_flag(field) for field in str(e.context.get("fields") or "").split()]
+    if e.field == "practice":
+        return f"practice: nothing to change: give {listed(flags)}"
+    return f"{e.field}: nothing to change for {e.context['key']}: give {listed(flags)}"
 
 
 def _import_rejected(e: UserError) -> str:
@@ -112,7 +88,8 @@ HINTS: dict[str, Callable[[UserError], str]] = {
         "to_patient: say --to-patient (the only transfer there is)"
     ),
     "line_has_payments": lambda e: (
-        f"line {e.context['line']} has {e.context['applied']} of payments applied "
+        f"line {e.context['line']} has {format_cents(int(e.context['applied_cents'] or 0))} "
+        "of payments applied "
         f"({e.context['allocations']}); un-allocate them first, or delete with --cascade"
     ),
     "subject_missing": lambda e: (
@@ -148,10 +125,6 @@ HINTS: dict[str, Callable[[UserError], str]] = {
     "now_in_past": _now_in_past,
     "not_found": _not_found,
     "import_rejected": _import_rejected,
-    "idempotency_conflict": lambda e: (
-        f"idempotency key '{e.context['key']}' was used for another command"
-        + ("" if e.field == "command" else f": its {_flag(e.field or '')} differs")
-    ),
 }
 
 
@@ -163,16 +136,20 @@ def log_path() -> Path:
 
 
 def message(exc: UserError) -> str:
-    """How the command line words ``exc``."""
+    """How the command line words ``exc``: its hint, or (should a hint fail) the
+    service's own message."""
     hint = HINTS.get(exc.code)
-    return hint(exc) if hint is not None else exc.message
+    try:
+        return hint(exc) if hint is not None else exc.message
+    except (KeyError, TypeError, ValueError):
+        return exc.message
 
 
 def report(exc: BaseException, *, as_json: bool, debug: bool) -> int:
     """Print ``exc`` for the user and return the exit code."""
     if isinstance(exc, typer.TyperException):  # a usage error: unknown option, missing value
         param = getattr(getattr(exc, "param", None), "name", None)
-        return _emit("usage", param, exc.format_message(), as_json, EXIT_USER_ERROR)
+        exc = UserError(exc.format_message(), code="usage", field=param)
     if isinstance(exc, UserError):
         return _emit(exc.code, exc.field, message(exc), as_json, ERRORS[exc.code].exit_code)
     if debug:

@@ -19,7 +19,6 @@ from clinicledger.cli.app import settings, sub_app
 from clinicledger.cli.output import out
 from clinicledger.cli.parse import parse_date, parse_instant
 from clinicledger.domain.choices import check_choice
-from clinicledger.domain.errors import InvalidInput
 from clinicledger.render import write
 from clinicledger.reports.base import PRESETS, Report
 from clinicledger.reports.registry import OPTIONS, REPORTS, OptionKind, OptionSpec, ReportSpec
@@ -55,14 +54,25 @@ def _option(flag: str, metavar: str | None, help: str, *, hidden: bool, kind: ty
     return Annotated[kind | None, info]
 
 
+FORMAT = Annotated[
+    str | None,
+    typer.Option("--format", metavar="table|csv|json", help="How to show it (default table)"),
+]
+OUTPUT = Annotated[
+    str | None, typer.Option(metavar="FILE", help="Write to FILE instead of the screen")
+]
+
+
 def _parameters(spec: ReportSpec | None) -> list[inspect.Parameter]:
     """A report command's parameters: every filter and option, those of other reports
-    hidden; with ``spec`` None (``report save``), none hidden."""
+    hidden, then where to write it. With ``spec`` None (a favourite, for any report):
+    every filter and option shown, and only the format (a favourite keeps what to show,
+    not where)."""
 
     def shown(applies: bool) -> bool:
         return spec is None or applies
 
-    found = []
+    found: list[tuple[str, Any]] = []
     for name, (flag, metavar, help, needs) in FILTERS.items():
         applies = spec is not None and (not needs or needs in spec.filters)
         found.append((name, _option(flag, metavar, help, hidden=not shown(applies), kind=str)))
@@ -71,37 +81,17 @@ def _parameters(spec: ReportSpec | None) -> list[inspect.Parameter]:
         mine = next((o for o in own if o.name == option.name), option)
         applies = spec is not None and option.name in spec.option_names
         found.append((option.name, _report_option(mine, hidden=not shown(applies))))
-    found.append(
-        (
-            "format_",
-            Annotated[
-                str | None,
-                typer.Option(
-                    "--format", metavar="table|csv|json", help="How to show it (default table)"
-                ),
-            ],
+    found.append(("format_", FORMAT))
+    if spec is not None:
+        found.append(("output", OUTPUT))
+        chart = _option(
+            "--chart",
+            "FILE.png",
+            "Also draw it as a chart, to FILE.png",
+            hidden=not spec.chart,
+            kind=str,
         )
-    )
-    found.append(
-        (
-            "output",
-            Annotated[
-                str | None, typer.Option(metavar="FILE", help="Write to FILE instead of the screen")
-            ],
-        )
-    )
-    found.append(
-        (
-            "chart",
-            _option(
-                "--chart",
-                "FILE.png",
-                "Also draw it as a chart, to FILE.png",
-                hidden=not shown(spec is not None and spec.chart),
-                kind=str,
-            ),
-        )
-    )
+        found.append(("chart", chart))
     return [
         inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=kind, default=None)
         for name, kind in found
@@ -110,7 +100,7 @@ def _parameters(spec: ReportSpec | None) -> list[inspect.Parameter]:
 
 def _report_option(option: OptionSpec, *, hidden: bool) -> Any:
     flag = "--" + option.name.replace("_", "-")
-    help = option.help[0].upper() + option.help[1:]
+    help = option.help
     if option.kind is OptionKind.FLAG:
         return Annotated[
             bool | None, typer.Option(flag, help=help, hidden=hidden, show_default=False)
@@ -190,7 +180,7 @@ def _report_command(name: str, spec: ReportSpec) -> Callable[..., None]:
         report = reporting.run_request(settings.engine, request, now=settings.clock())
         _show(report, format_, output, chart)
 
-    doc = spec.summary[0].upper() + spec.summary[1:] + "."
+    doc = spec.summary + "."
     return _command(name, doc, _parameters(spec), run)
 
 
@@ -199,13 +189,6 @@ for _name, _spec in REPORTS.items():
 
 
 def _save(favourite: str, report: str, replace: bool | None, **given: Any) -> None:
-    for key in ("output", "chart"):
-        if given.get(key) is not None:
-            raise InvalidInput(
-                key,
-                "a favourite keeps what to show; say where to write it when it is run",
-                code="usage",
-            )
     reporting.save_favourite(
         settings.uow(),
         reporting.SaveFavourite(

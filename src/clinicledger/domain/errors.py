@@ -9,7 +9,7 @@ ClinicLedgerError
     Conflict                                 HTTP 409
       OverAllocation(available, requested)
       Locked
-      PeriodClosed(closed_through, date)
+      PeriodClosed
       IdempotencyConflict(key, differs)
     Unavailable                              HTTP 503 (no ledger there, or not one yet)
     Unauthenticated                          HTTP 401 (the web's logins)
@@ -146,7 +146,8 @@ class IdempotencyConflict(Conflict):
 
     def __init__(self, key: str, differs: str) -> None:
         super().__init__(
-            f"idempotency key '{key}' was used for another request: its {differs} differs",
+            f"idempotency key '{key}' was used for another command"
+            + ("" if differs == "command" else f": its {differs} differs"),
             code="idempotency_conflict",
             field=differs,
             key=key,
@@ -171,7 +172,7 @@ class ImportProblem:
     line: int
     column: str
     reason: str
-    code: str | None = None  # "encoding": the file is not text in the encoding it was read as
+    code: str | None = None  # "encoding": not UTF-8 text, and another encoding may read it
 
     def __str__(self) -> str:
         return f"line {self.line}, column {self.column}: {self.reason}"
@@ -230,9 +231,10 @@ ERRORS: dict[str, ErrorSpec] = {
         patient_missing period_missing product_missing range_conflict range_missing
         range_reversed range_too_long reason_missing report_missing report_unknown
         subject_missing target_malformed text_too_long timestamp_malformed timezone_unknown
-        today_missing transfer_target_missing usage
+        today_missing transfer_target_missing
         """,
     ),
+    **_declare(UserError, "usage"),  # the command line's own: an unknown option, a missing value
     **_declare(ImportRejected, "import_rejected"),
     **_declare(NotFound, "not_found"),
     **_declare(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from clinicledger.domain.errors import InvalidInput
 
@@ -96,3 +96,8 @@ def close_codes(code: str, codes: Iterable[str], *, limit: int = 3) -> tuple[str
     none (DR9 is not DR1)."""
     wanted = _plain_code(code)
     return tuple(sorted(c for c in codes if c != code and _plain_code(c) == wanted))[:limit]
+
+
+def listed(words: Sequence[str]) -> str:
+    """``a, b or c``: words as a sentence offers them."""
+    return ", ".join(words[:-1]) + " or " + words[-1] if len(words) > 1 else "".join(words)

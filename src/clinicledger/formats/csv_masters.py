@@ -128,8 +128,11 @@ def parse_csv(
         text = data.decode("utf-8-sig" if encoding == "utf-8" else encoding)
     except UnicodeDecodeError as exc:
         label = "UTF-8" if encoding == "utf-8" else encoding
-        problem = ImportProblem(
-            line=1, column="(file)", reason=f"not {label} text: {exc.reason}", code="encoding"
+        problem = ImportProblem(  # "encoding": another encoding may read it
+            line=1,
+            column="(file)",
+            reason=f"not {label} text: {exc.reason}",
+            code="encoding" if encoding == "utf-8" else None,
         )
         raise ImportRejected(name, (problem,)) from None
     reader = csv.reader(io.StringIO(text, newline=""))

@@ -21,8 +21,10 @@ def write(report: Report, format_: str, output: str | None = None) -> None:
         text = formats.to_text(report, width=width, titled=small)
     elif format_ == "json":
         text = formats.to_json(report) + "\n"
-    else:
+    elif format_ == "csv":
         text = formats.to_csv(report)
+    else:
+        raise ValueError(f"no renderer for the format {format_!r}")
     if output is None:
         sys.stdout.write(text)
     else:

@@ -110,7 +110,9 @@ def _longest_word(texts: list[str]) -> int:
     return max((len(word) for text in texts for word in text.split()), default=0)
 
 
-def _widths(header: list[str], body: list[list[str]], width: int | None) -> list[int]:
+def _widths(
+    header: list[str], body: list[list[str]], width: int | None, whole: list[bool]
+) -> list[int]:
     """Each column's width: as wide as its widest cell and header when that fits in
     ``width`` (or ``width`` is None). Otherwise a column of whole words (figures, dates,
     ids, codes) keeps its widest cell and only its header wraps; a column of text (names,
@@ -122,7 +124,6 @@ def _widths(header: list[str], body: list[list[str]], width: int | None) -> list
     ]
     if width is None or sum(natural) + GAP * (len(natural) - 1) <= width:
         return natural
-    whole = [all(" " not in c for c in cells) for cells in columns]
     least = [
         max(max((len(c) for c in cells), default=0), _longest_word([h]))
         if fixed
@@ -161,6 +162,12 @@ def _block(cells: list[str], widths: list[int], right: list[bool]) -> list[str]:
     return out
 
 
+def _is_figure(values: list[Any]) -> bool:
+    """Dates and times: never broken, although a time is shown with a space in it."""
+    present = [v for v in values if v is not None]
+    return bool(present) and all(isinstance(v, dt.date) for v in present)
+
+
 def _is_count(values: list[Any]) -> bool:
     present = [v for v in values if v is not None]
     return bool(present) and all(isinstance(v, int) and not isinstance(v, bool) for v in present)
@@ -176,10 +183,13 @@ def to_text(report: Report, *, width: int | None = None, titled: bool = False) -
         body = [
             ["" if v is None else str(v) for v in row_dict(part, row).values()] for row in part.rows
         ]
-        widths = _widths(header, body, width)
-        right = [
-            c.money or _is_count([getattr(row, c.field) for row in part.rows]) for c in part.columns
+        values = [[getattr(row, c.field) for row in part.rows] for c in part.columns]
+        right = [c.money or _is_count(v) for c, v in zip(part.columns, values, strict=True)]
+        whole = [
+            shifted or _is_figure(v) or all(" " not in cells[k] for cells in body)
+            for k, (shifted, v) in enumerate(zip(right, values, strict=True))
         ]
+        widths = _widths(header, body, width, whole)
         lines.append(title(part) if n == 0 and titled else part.name)
         lines += _block(header, widths, right)
         lines.append((" " * GAP).join("-" * w for w in widths))

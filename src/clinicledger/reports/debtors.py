@@ -184,8 +184,7 @@ def debtors(conn: Connection, params: ReportParams) -> Report:
         holders = sum(1 for key in found if credit.get(key, 0))
         warnings.append(
             f"{holders} debtor(s) listed hold {format_cents(held)} of unapplied credit, shown "
-            "as credit and not deducted from what they owe; apply it to their lines "
-            "('clinicledger credit apply' for a patient)"
+            "as credit and not deducted from what they owe; apply it to their lines"
         )
 
     def part(name: str, debtors_in: dict[tuple[str, int], _Debtor]) -> Report:

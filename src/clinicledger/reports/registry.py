@@ -89,34 +89,34 @@ def _compare_column(key: str, default: str) -> OptionSpec:
     return OptionSpec(
         name=key,
         kind=OptionKind.TEXT,
-        help=f"the export's column of the {default} (default '{default}')",
+        help=f"The export's column of the {default} (default '{default}')",
     )
 
 
 REPORTS: dict[str, ReportSpec] = {
     "income-allocation": _spec(
         income_allocation.income_allocation,
-        "every payment applied to a bill, and every refund, by entry time",
+        "Every payment applied to a bill, and every refund, by entry time",
         "from_date to_date provider",
     ),
     "income-by-provider": _spec(
         income_by_provider.income_by_provider,
-        "cash-basis income per provider (money applied to each provider's services)",
+        "Cash-basis income per provider (money applied to each provider's services)",
         "from_date to_date provider location",
         _choice(
             "basis",
             income_by_provider.BASES,
-            "restated as at the period's close, with later adjustments listed; or a snapshot",
+            "Restated as at the period's close, with later adjustments listed; or a snapshot",
         ),
     ),
     "client-reconciliation": _spec(
         client_reconciliation.client_reconciliation,
-        "one patient's sessions: responsibility, paid, credit used; matched against an export",
+        "One patient's sessions: responsibility, paid, credit used; matched against an export",
         "from_date to_date as_of patient",
         OptionSpec(
             name="compare",
             kind=OptionKind.FILE,
-            help="another program's CSV export of the same sessions, to match against",
+            help="Another program's CSV export of the same sessions, to match against",
         ),
         *(
             _compare_column(key, default)
@@ -126,83 +126,102 @@ REPORTS: dict[str, ReportSpec] = {
     ),
     "ledger-statement": _spec(
         statements.ledger_statement,
-        "a patient's checkbook ledger, with a running balance",
+        "A patient's checkbook ledger, with a running balance",
         "as_of patient",
     ),
     "balance-statement": _spec(
         statements.balance_statement,
-        "the statement of what a patient owes, line by line",
+        "The statement of what a patient owes, line by line",
         "as_of patient",
     ),
     "balance-differences": _spec(
         statements.balance_differences,
-        "ledger balance against statement balance, the difference explained to the cent",
+        "Ledger balance against statement balance, the difference explained to the cent",
         "as_of patient",
-        _flag("differences_only", "only the patients whose balances differ"),
+        _flag("differences_only", "Only the patients whose balances differ"),
     ),
     "receipts": _spec(
         receipts.receipts,
-        "payments received (end of day), with totals by payment method",
+        "Payments received (end of day), with totals by payment method",
         "from_date to_date location provider",
-        _choice("by", receipts.BY_CHOICES, "the payments entered in the period, or by service"),
-        _flag("by_provider", "a section per provider"),
+        _choice("by", receipts.BY_CHOICES, "The payments entered in the period, or by service"),
+        _flag("by_provider", "A section per provider"),
     ),
     "debtors": _spec(
         debtors.debtors,
-        "who owes what, by age bracket",
+        "Who owes what, by age bracket",
         "as_of location provider",
-        _choice("detail", debtors.DETAILS, "one row per debtor, or each owing line too"),
-        _choice("order", debtors.ORDERS, "oldest debt first, or largest first"),
-        _choice("billed_to", debtors.BILLED_TO, "only debts billed to this kind of party"),
-        OptionSpec(name="interval_days", kind=OptionKind.DAYS, help="width of an age bracket (30)"),
+        _choice("detail", debtors.DETAILS, "One row per debtor, or each owing line too"),
+        _choice("order", debtors.ORDERS, "Oldest debt first, or largest first"),
+        _choice("billed_to", debtors.BILLED_TO, "Only debts billed to this kind of party"),
+        OptionSpec(name="interval_days", kind=OptionKind.DAYS, help="Width of an age bracket (30)"),
         OptionSpec(
             name="older_than_days",
             kind=OptionKind.DAYS,
-            help="only debtors with a debt at least this old",
+            help="Only debtors with a debt at least this old",
         ),
-        _flag("separate_locations", "a section per location"),
+        _flag("separate_locations", "A section per location"),
         as_of_today=True,
     ),
     "finance-summary": _spec(
         finance_summary.finance_summary,
-        "services provided, invoiced and receipted, by item or patient",
+        "Services provided, invoiced and receipted, by item or patient",
         "from_date to_date provider location",
-        _choice("by", finance_summary.BASES, "by the date entered, or the date of service"),
-        _choice("group", finance_summary.GROUPS, "a row per item, or per patient"),
+        _choice("by", finance_summary.BASES, "By the date entered, or the date of service"),
+        _choice("group", finance_summary.GROUPS, "A row per item, or per patient"),
     ),
     "adjustments": _spec(
         adjustments.adjustments,
-        "write-offs, discounts, transfers, reversals, un-allocations, refunds, deletions",
+        "Write-offs, discounts, transfers, reversals, un-allocations, refunds, deletions",
         "from_date to_date location",
-        _choice("group", adjustments.GROUPS, "a section per type, reason or person, or none"),
+        _choice("group", adjustments.GROUPS, "A section per type, reason or person, or none"),
         OptionSpec(
             name="types",
             kind=OptionKind.WORDS,
             choices=adjustments.TYPES,
-            help="only these kinds, comma-separated",
+            help="Only these kinds, comma-separated",
         ),
     ),
     "unallocated": _spec(
         unallocated.unallocated,
-        "money received and not yet applied, payment by payment",
+        "Money received and not yet applied, payment by payment",
         "as_of location",
         as_of_today=True,
     ),
     "unearned": _spec(
         unearned.unearned,
-        "lines invoiced whose service is still to come: billed, not yet earned",
+        "Lines invoiced whose service is still to come: billed, not yet earned",
         "as_of location",
         as_of_today=True,
     ),
     "aging-trend": _spec(
         aging_trend.aging_trend,
-        "what is owed by age bracket at each month end of a range",
+        "What is owed by age bracket at each month end of a range",
         "from_date to_date provider location",
-        OptionSpec(name="interval_days", kind=OptionKind.DAYS, help="width of an age bracket (30)"),
+        OptionSpec(name="interval_days", kind=OptionKind.DAYS, help="Width of an age bracket (30)"),
         chart=True,
     ),
 }
 
-OPTIONS: dict[str, OptionSpec] = {
-    option.name: option for spec in REPORTS.values() for option in spec.options
-}
+
+def _all_options() -> dict[str, OptionSpec]:
+    """Every option by name, for a form that serves every report (a favourite): the
+    words of all the reports that take it, and which they are."""
+    takers: dict[str, list[tuple[str, OptionSpec]]] = {}
+    for report, spec in REPORTS.items():
+        for option in spec.options:
+            takers.setdefault(option.name, []).append((report, option))
+    found = {}
+    for name, given in takers.items():
+        first = given[0][1]
+        words = tuple(dict.fromkeys(w for _, option in given for w in option.choices))
+        found[name] = OptionSpec(
+            name=name,
+            kind=first.kind,
+            choices=words,
+            help=f"{first.help} ({', '.join(report for report, _ in given)})",
+        )
+    return found
+
+
+OPTIONS: dict[str, OptionSpec] = _all_options()

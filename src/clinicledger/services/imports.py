@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, ClassVar
 
-from clinicledger.domain.choices import LineKind, PaymentMethod
+from clinicledger.domain.choices import LineKind, PaymentMethod, check_choice
 from clinicledger.domain.errors import ImportProblem, ImportRejected, UserError
 from clinicledger.domain.journal import Entry, EntryKind
 from clinicledger.domain.periods import check_period_open
 from clinicledger.domain.postings import opening_line_postings, receipt_postings
-from clinicledger.formats.csv_masters import Row, parse_csv
-from clinicledger.services.masters import insert_master
-from clinicledger.services.usecase import ResultCodec, use_case
+from clinicledger.formats.csv_masters import ENCODINGS, SCHEMAS, Row, parse_csv
+from clinicledger.services.masters import check_row, insert_master
+from clinicledger.services.usecase import ResultCodec, set_field, use_case
 from clinicledger.store import billing, imports, ledger, masters
 from clinicledger.store.billing import NewLine
 from clinicledger.store.uow import UnitOfWork
@@ -43,10 +43,16 @@ class ImportFile:
     """A CSV file of ``kind`` (patients, providers, payers, items, opening-balances):
     its name (for messages), its bytes, and the text encoding it was saved in."""
 
+    INPUTS: ClassVar[dict[str, str]] = {"content": "file", "file_name": "file"}
+
     kind: str
     file_name: str
     content: bytes
     encoding: str = "utf-8"
+
+    def __post_init__(self) -> None:
+        set_field(self, "kind", check_choice(self.kind, tuple(SCHEMAS), field="kind"))
+        set_field(self, "encoding", check_choice(self.encoding, ENCODINGS, field="encoding"))
 
 
 @use_case(IMPORT_RESULT)
@@ -101,6 +107,11 @@ def _plan_masters(
             )
             continue
         seen[code] = row.line
+        try:
+            check_row(master, row.values)  # the rules over a whole row, as for 'add'
+        except UserError as exc:
+            problems.append(ImportProblem(line=row.line, column=_column(exc), reason=exc.message))
+            continue
         other = masters.other_party_with_code(uow.conn, master, code)
         if other is not None:
             problems.append(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from clinicledger.domain.allocation import check_line_reduction
 from clinicledger.domain.choices import AdjustmentReason, InsuranceStatus, LineKind
@@ -100,6 +100,8 @@ INVOICE: ResultCodec[CreatedInvoice] = ResultCodec(dump=_invoice_data, load=_inv
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CreateInvoice:
+    INPUTS: ClassVar[dict[str, str]] = {"lines": "line"}
+
     patient_code: str
     location_code: str
     billed_to_code: str | None = None
@@ -287,6 +289,7 @@ class AdjustLine:
     patient_portion: bool = False
 
     def __post_init__(self) -> None:
+        check_positive(self.amount_cents, field="amount")
         set_field(self, "note", check_text(self.note, field="note", max_length=MAX_NOTE_LENGTH))
 
 
@@ -341,6 +344,8 @@ class Transfer:
                 "say where the amount goes: to the patient (the only transfer there is)",
                 code="transfer_target_missing",
             )
+        check_positive(self.amount_cents, field="amount")
+        set_field(self, "reason", require_reason(self.reason))
 
 
 @use_case(ENTRY_ID)
@@ -364,7 +369,7 @@ def transfer(uow: UnitOfWork, command: Transfer) -> int:
         Entry(
             kind=EntryKind.TRANSFER,
             effective_date=today,
-            reason=require_reason(command.reason),
+            reason=command.reason,
             postings=transfer_postings(line.ref(payer_id=line.payer_id), command.amount_cents),
         )
     )
@@ -401,7 +406,7 @@ def delete_line(uow: UnitOfWork, command: DeleteLine) -> int:
             code="line_has_payments",
             field="line",
             line=label,
-            applied=format_cents(total),
+            applied_cents=total,
             allocations=ids,
         )
     undone = [

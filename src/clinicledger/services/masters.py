@@ -19,7 +19,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from clinicledger.domain.choices import PayerKind
 from clinicledger.domain.errors import Conflict, InvalidInput
 from clinicledger.domain.money import check_positive
-from clinicledger.domain.text import MAX_NAME_LENGTH, check_abn, check_code, check_name, check_text
+from clinicledger.domain.text import (
+    MAX_NAME_LENGTH,
+    check_abn,
+    check_code,
+    check_name,
+    check_text,
+    listed,
+)
 from clinicledger.store import ledger, masters, schema
 from clinicledger.store.engine import Engine
 from clinicledger.store.masters import MasterList, MasterRecord, Value
@@ -79,6 +86,8 @@ def set_practice(
             "practice",
             "nothing to change: give a name, ABN, GST registration, time zone or currency",
             code="nothing_to_change",
+            key="practice",
+            fields="name abn gst_registered timezone currency",
         )
     with uow:
         masters.update_practice(uow.conn, values)
@@ -176,7 +185,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 
-def _check_row(kind: str, row: Mapping[str, Value]) -> None:
+def check_row(kind: str, row: Mapping[str, Value]) -> None:
     """The rules over a whole row, as it will be stored (only a provider has one)."""
     if kind == "provider":
         _check_company(row)
@@ -200,7 +209,7 @@ def _check_title(uow: UnitOfWork, kind: str, row: Mapping[str, Value], own: int 
 def _add(uow: UnitOfWork, kind: str, code: str, values: dict[str, Value]) -> int:
     code = check_code(code)
     row = {"code": code, **values}
-    _check_row(kind, row)
+    check_row(kind, row)
     with uow:
         if masters.taken(uow.conn, kind, "code", code):
             raise Conflict(
@@ -299,17 +308,16 @@ def _edit(uow: UnitOfWork, kind: str, code: str, values: dict[str, Value]) -> Ch
     that a retried edit is harmless."""
     if not values:
         fields = FIELDS[kind]
-        listed = ", ".join(fields[:-1]) + " or " + fields[-1] if len(fields) > 1 else fields[0]
         raise InvalidInput(
             kind,
-            f"nothing to change for {code}: give a new {listed}",
+            f"nothing to change for {code}: give a new {listed(fields)}",
             code="nothing_to_change",
             key=code,
             fields=" ".join(fields),
         )
     with uow:
         found = masters.master_record(uow.conn, kind, code)
-        _check_row(kind, {**found.values, **values})
+        check_row(kind, {**found.values, **values})
         _check_title(uow, kind, values, found.id)
         changes = {
             column: (found.values[column], value)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import asdict, dataclass
+from typing import ClassVar
 
 from clinicledger.domain.allocation import (
     check_allocation,
@@ -49,6 +50,8 @@ ALLOCATIONS: ResultCodec[tuple[Allocation, ...]] = ResultCodec(
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RecordPayment:
+    INPUTS: ClassVar[dict[str, str]] = {"processor_fee_cents": "fee"}
+
     from_code: str  # a patient's or a payer's code
     amount_cents: int
     method: PaymentMethod
@@ -150,6 +153,8 @@ def _targets(targets: tuple[Target, ...], auto: bool) -> None:
 class Allocate:
     """Apply a payment to the ``targets`` named, or (``auto``) to its party's lines,
     oldest service first."""
+
+    INPUTS: ClassVar[dict[str, str]] = {"targets": "to"}
 
     payment_id: int
     targets: tuple[Target, ...] = ()
@@ -339,6 +344,8 @@ def reverse_payment(uow: UnitOfWork, command: ReversePayment) -> int:
 class ApplyCredit:
     """Apply a patient's credit (unallocated money of earlier payments, oldest first) to
     the ``targets`` named, or (``auto``) to the patient's oldest owing lines."""
+
+    INPUTS: ClassVar[dict[str, str]] = {"targets": "to"}
 
     patient_code: str
     targets: tuple[Target, ...] = ()

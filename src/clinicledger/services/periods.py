@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import ClassVar
 
 from clinicledger.domain.errors import Conflict
 from clinicledger.domain.periods import check_not_future
@@ -23,6 +24,8 @@ DATES: ResultCodec[tuple[dt.date, ...]] = ResultCodec(
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ClosePeriod:
+    INPUTS: ClassVar[dict[str, str]] = {"through": "date"}
+
     through: dt.date
 
 

@@ -26,8 +26,8 @@ from clinicledger.store.uow import (
     reading,
 )
 
-# How a filter is named where it is refused: the name people know it by.
-FILTER_FIELDS = {name: name.removesuffix("_date").replace("_", "-") for name in FILTERS}
+# How a filter is named where it is refused, as its other errors name it (from, as_of).
+FILTER_FIELDS = {name: name.removesuffix("_date") for name in FILTERS}
 FORMATS = ("table", "csv", "json")
 
 
@@ -186,35 +186,43 @@ class Favourite:
     name: str
     report: str
     format: str
-    settings: dict[str, Any]  # the saved filters and options, as JSON values
+    settings: dict[str, Any]  # the saved filters and options (one level), as JSON values
 
 
 def save_favourite(uow: UnitOfWork, command: SaveFavourite) -> None:
-    """A favourite must run: it is run once here, as of today, before it is kept."""
+    """A favourite must run: it is run once, as of today, in a reading transaction (a
+    report must not hold the ledger's write lock), then kept."""
     name = check_code(command.name, field="name")
     format_ = check_choice(command.format, FORMATS, field="format")
     request = command.request
     spec = _spec(request.report)
+    with reading(uow.engine) as conn, cyclic_gc_paused():
+        ledger.require_practice(conn)
+        _check_free(conn, name, command.replace)
+        today = practice_date(conn, practice_instant(conn, uow.now))
+        params = _resolve(conn, spec, request, today)
+        _run(conn, spec, request.report, params, today)
+    kept = params if request.preset is None else replace(params, from_date=None, to_date=None)
+    data = favourite_data(request.report, kept, preset=request.preset)
+    data["format"] = format_
+    text = json.dumps(data, sort_keys=True)
     with uow:
-        today = practice_date(uow.conn, uow.now)
-        params = _resolve(uow.conn, spec, request, today)
-        _run(uow.conn, spec, request.report, params, today)
-        if favourites.find(uow.conn, name) is not None and not command.replace:
-            raise Conflict(
-                f"a favourite named '{name}' already exists",
-                code="favourite_taken",
-                field="name",
-                name=name,
-            )
-        kept = params if request.preset is None else replace(params, from_date=None, to_date=None)
-        data = favourite_data(request.report, kept, preset=request.preset)
-        data["format"] = format_
-        text = json.dumps(data, sort_keys=True)
+        _check_free(uow.conn, name, command.replace)  # again, under the lock
         favourites.keep(
             uow.conn, name=name, report=request.report, parameters=text, recorded_at=uow.stamp()
         )
         uow.audit("report.save", f"report:{name}", {"report": request.report, "settings": text})
         uow.commit()
+
+
+def _check_free(conn: Connection, name: str, replacing: bool) -> None:
+    if not replacing and favourites.find(conn, name) is not None:
+        raise Conflict(
+            f"a favourite named '{name}' already exists",
+            code="favourite_taken",
+            field="name",
+            name=name,
+        )
 
 
 def run_favourite(engine: Engine, name: str, *, now: dt.datetime) -> tuple[Report, str]:
@@ -253,6 +261,8 @@ def list_favourites(engine: Engine) -> tuple[Favourite, ...]:
             data, format_ = _kept(saved.parameters)
             kept = data.get("parameters")
             settings = dict(kept) if isinstance(kept, dict) else {}
+            options = settings.pop("options", {})
+            settings.update(options if isinstance(options, dict) else {})
             if data.get("preset"):
                 settings["preset"] = data["preset"]
             found.append(

@@ -16,7 +16,8 @@ that first result and writes nothing; used for another command, it is refused wi
 ``IdempotencyConflict`` naming the first field that differs. Otherwise the key, the
 command (canonical JSON and its SHA-256) and the result are kept in the same transaction
 as the entries the command made, so a key names exactly one posting of the command, even
-when several clerks race with it.
+when several clerks race with it. A key is the practice's, not one user's: the same
+request sent from two desks is still one request.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import enum
 import functools
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -50,11 +51,7 @@ class ResultCodec(Generic[R]):
     load: Callable[[Any], R]
 
 
-def _same(value: int) -> int:
-    return value
-
-
-ENTRY_ID: ResultCodec[int] = ResultCodec(dump=_same, load=int)  # ids of entries or rows
+ENTRY_ID: ResultCodec[int] = ResultCodec(dump=int, load=int)  # ids of entries or rows
 
 
 class UseCase(Generic[C, R]):
@@ -68,7 +65,7 @@ class UseCase(Generic[C, R]):
 
     def __call__(self, uow: UnitOfWork, command: C, *, idempotency_key: str | None = None) -> R:
         key = None if idempotency_key is None else check_idempotency_key(idempotency_key)
-        with uow:
+        with uow if key is None else uow.defer_clock_check():
             request = None
             if key is not None:
                 text = canonical_json(command)
@@ -80,7 +77,8 @@ class UseCase(Generic[C, R]):
                 )
                 kept = idempotency.find(uow.conn, key)
                 if kept is not None:
-                    return self._replay(key, kept, request)
+                    return self._replay(key, kept, request, getattr(command, "INPUTS", {}))
+                uow.check_clock()  # a replay records nothing, and needs no clock
             result = self.body(uow, command)
             if key is not None and request is not None:
                 done = dataclasses.replace(request, result=json.dumps(self.result.dump(result)))
@@ -90,11 +88,13 @@ class UseCase(Generic[C, R]):
             uow.commit()
         return result
 
-    def _replay(self, key: str, kept: KeptRequest, request: KeptRequest) -> R:
+    def _replay(
+        self, key: str, kept: KeptRequest, request: KeptRequest, inputs: Mapping[str, str]
+    ) -> R:
         if kept.use_case != request.use_case:
             raise IdempotencyConflict(key, "command")
         if kept.command_sha256 != request.command_sha256:
-            raise IdempotencyConflict(key, _first_difference(kept.command, request.command))
+            raise IdempotencyConflict(key, _first_difference(kept.command, request.command, inputs))
         return self.result.load(json.loads(kept.result))
 
 
@@ -147,10 +147,23 @@ def _plain(value: object) -> Any:
     raise TypeError(f"a command cannot hold a {type(value).__name__}")
 
 
-def _first_difference(kept: str, given: str) -> str:
-    """The first field of two commands' canonical JSON whose values differ."""
+def _first_difference(kept: str, given: str, names: Mapping[str, str]) -> str:
+    """The input, named as errors name it, of the first field of two commands' canonical
+    JSON whose values differ."""
     first, second = json.loads(kept), json.loads(given)
     for name in [*first, *(k for k in second if k not in first)]:
         if first.get(name) != second.get(name):
-            return str(name)
+            return input_name(str(name), names)
     return "command"
+
+
+def input_name(field_name: str, names: Mapping[str, str]) -> str:
+    """A command's field as the input it came from: ``amount_cents`` is ``amount``,
+    ``from_code`` is ``from``, ``payment_id`` is ``payment``; ``names`` (a command's
+    ``INPUTS``) for the others."""
+    if field_name in names:
+        return names[field_name]
+    for suffix in ("_cents", "_code", "_date", "_id"):
+        if field_name.endswith(suffix):
+            return field_name.removesuffix(suffix)
+    return field_name

@@ -23,7 +23,6 @@ from clinicledger.domain.errors import InvalidInput, Unavailable
 __all__ = [
     "Connection",
     "Engine",
-    "is_sqlite",
     "make_engine",
     "normalise_url",
     "not_a_ledger",
@@ -133,10 +132,22 @@ def _check_sqlite_file(path: Path) -> None:
                 name
                 for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
             }
+            revisions = (
+                {v for (v,) in conn.execute("SELECT version_num FROM alembic_version")}
+                if "alembic_version" in tables
+                else set()
+            )
     except sqlite3.DatabaseError as exc:
         raise not_a_ledger(str(path)) from exc
-    if tables and "alembic_version" not in tables:
+    ours = schema_revisions()
+    if (tables and "alembic_version" not in tables) or not revisions <= ours:
         raise not_a_ledger(str(path), foreign=True)
+
+
+def schema_revisions() -> frozenset[str]:
+    """Our migrations' revision ids: their files are named ``NNNN_what.py``."""
+    versions = Path(__file__).parent / "migrations" / "versions"
+    return frozenset(path.name[:4] for path in versions.glob("[0-9]*_*.py"))
 
 
 def make_engine(url_text: str) -> Engine:
@@ -166,7 +177,3 @@ def _sqlite_engine(url: str) -> Engine:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
     return engine
-
-
-def is_sqlite(engine: Engine) -> bool:
-    return engine.dialect.name == "sqlite"

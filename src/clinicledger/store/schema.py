@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
@@ -10,7 +11,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect
 
-from clinicledger.domain.errors import Unavailable
+from clinicledger.domain.errors import InvariantBroken, Unavailable
 from clinicledger.store import engine as engine_module
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -26,29 +27,61 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     """Create or upgrade the schema; refused on a database that holds something else."""
     if state(engine) == "foreign":
         raise not_a_ledger(engine)
-    config = alembic_config()
-    with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, revision)
+    _migrate(engine, command.upgrade, revision)
 
 
 def downgrade(engine: Engine, revision: str) -> None:
+    _migrate(engine, command.downgrade, revision)
+
+
+def _migrate(engine: Engine, step: Callable[[Config, str], None], revision: str) -> None:
+    """Run Alembic's ``step`` in one transaction. On SQLite the foreign keys are off while
+    it runs (a table rebuilt by a batch migration is dropped and made again) and checked
+    before it commits."""
     config = alembic_config()
-    with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.downgrade(config, revision)
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as conn:
+        # the pragma has no effect inside a transaction: set on the driver's connection
+        driver = conn.connection.dbapi_connection if sqlite else None
+        if driver is not None:
+            driver.execute("PRAGMA foreign_keys = OFF")
+        try:
+            with conn.begin():
+                config.attributes["connection"] = conn
+                step(config, revision)
+                if sqlite and conn.exec_driver_sql("PRAGMA foreign_key_check").first():
+                    raise InvariantBroken("a migration left rows that break a foreign key")
+        finally:
+            if driver is not None:
+                driver.execute("PRAGMA foreign_keys = ON")
 
 
 def state(engine: Engine) -> str:
     """``current`` (at the newest migration), ``outdated`` (an older one), ``empty`` (no
-    tables yet) or ``foreign`` (tables, but never a clinicledger ledger)."""
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    tables yet) or ``foreign``: tables but never a clinicledger ledger, or a revision that
+    is none of ours (another program's migrations, or a newer clinicledger's)."""
+    scripts = ScriptDirectory.from_config(alembic_config())
     with engine.connect().execution_options(sqlite_begin="DEFERRED") as conn:
         current = MigrationContext.configure(conn).get_current_revision()
         if current is None:
             others = set(inspect(conn).get_table_names()) - {"alembic_version"}
             return "foreign" if others else "empty"
-    return "current" if current == head else "outdated"
+    if current not in engine_module.schema_revisions():
+        return "foreign"
+    return "current" if current == scripts.get_current_head() else "outdated"
+
+
+def require_current(engine: Engine) -> None:
+    """A ledger at the newest migration: anything but creating or upgrading one needs it."""
+    found = state(engine)
+    if found == "foreign":
+        raise not_a_ledger(engine)
+    if found != "current":
+        raise Unavailable(
+            "this database is not initialised or is out of date",
+            code="not_initialised",
+            field="db",
+        )
 
 
 def is_current(engine: Engine) -> bool:

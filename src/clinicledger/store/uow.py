@@ -103,9 +103,10 @@ class UnitOfWork:
 
     Entries are stamped at ``now``, or a microsecond after the latest recorded one if that
     is not earlier. With ``strict_clock`` (a clock the caller chose, for back-entry of
-    history) a ``now`` earlier than the second of the latest recorded entry is refused:
-    history cannot be recorded out of order, but commands given the same clock (a script
-    that sets it once) follow one another a microsecond apart.
+    history) a ``now`` earlier than the latest recorded entry is refused, at the precision
+    it was given in (see :meth:`_check_clock`): history cannot be recorded out of order, but
+    commands given the same clock (a script that sets it once) follow one another a
+    microsecond apart.
     """
 
     def __init__(
@@ -113,13 +114,14 @@ class UnitOfWork:
     ) -> None:
         self.engine = engine
         self._now_given = now
-        self.now = to_naive_utc(now) if now.tzinfo is not None else now
+        self.now = now  # as stored (naive UTC) once the unit of work has begun
         self.actor = check_actor(actor)
         self.strict_clock = strict_clock
         self._conn: Connection | None = None
         self._last_recorded_at: dt.datetime | None = None
         self._stamp: dt.datetime | None = None
         self._committed = False
+        self._clock_deferred = False
 
     @property
     def conn(self) -> Connection:
@@ -147,17 +149,20 @@ class UnitOfWork:
             self._close()
             raise InvariantBroken("the ledger_clock row is missing: the schema is incomplete")
         self.now = practice_instant(self._conn, self._now_given)
-        last = clock.last_recorded_at
-        if self.strict_clock and last is not None and self.now < last.replace(microsecond=0):
-            self._close()
-            raise InvalidInput(
-                "now",
-                f"{self.now.isoformat()} UTC is earlier than the latest recorded entry "
-                f"({last.isoformat()} UTC); history cannot be recorded out of order",
-                code="now_in_past",
-                earlier_by_days=(last - self.now).days,
-            )
-        self._last_recorded_at = last
+        self._last_recorded_at = clock.last_recorded_at
+        if not self._clock_deferred:
+            try:
+                self.check_clock()
+            except InvalidInput:
+                self._close()  # __exit__ is not called when __enter__ raises
+                raise
+        return self
+
+    def defer_clock_check(self) -> UnitOfWork:
+        """Enter without checking the clock yet: the caller calls :meth:`check_clock`
+        before it records anything (a retry answered from its idempotency key records
+        nothing, and needs no clock)."""
+        self._clock_deferred = True
         return self
 
     def __exit__(
@@ -196,6 +201,23 @@ class UnitOfWork:
             self._stamp = self.now if last is None or self.now > last else last + ONE_MICROSECOND
             self._last_recorded_at = self._stamp
         return self._stamp
+
+    def check_clock(self) -> None:
+        """A clock the caller chose may not go back before the latest entry, compared at
+        the precision it was given in: a clock given to the second (or minute) is in step
+        with an entry within that second."""
+        last = self._last_recorded_at
+        if not self.strict_clock or last is None:
+            return
+        latest = last.replace(microsecond=0) if self.now.microsecond == 0 else last
+        if self.now < latest:
+            raise InvalidInput(
+                "now",
+                f"{self.now.isoformat()} UTC is earlier than the latest recorded entry "
+                f"({last.isoformat()} UTC); history cannot be recorded out of order",
+                code="now_in_past",
+                earlier_by_days=(last - self.now).days,
+            )
 
     def next_invoice_number(self) -> int:
         number: int = self.conn.execute(
