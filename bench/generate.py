@@ -34,7 +34,6 @@ the buffers are written (SQLite ``executemany``; PostgreSQL ``COPY``) and commit
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import random
 import sqlite3
@@ -47,6 +46,7 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 
+from clinicledger.domain.chain import GENESIS_HASH, Head, audit_hash, entries_text, entry_hash
 from clinicledger.domain.choices import LineKind, PayerKind, PaymentMethod
 from clinicledger.domain.ids import format_id
 from clinicledger.domain.journal import Entry, EntryKind
@@ -58,7 +58,6 @@ from clinicledger.domain.postings import (
     charge_postings,
     receipt_postings,
 )
-from clinicledger.store.uow import GENESIS_HASH
 
 SEED = 20260101
 ZONE = ZoneInfo("Australia/Sydney")
@@ -205,6 +204,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "reason",
         "note",
         "reverses",
+        "hash",
     ),
     "postings": (
         "id",
@@ -222,7 +222,17 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "payment_id",
         "reason",
     ),
-    "audit_log": ("id", "recorded_at", "actor", "action", "subject", "detail", "prev_hash", "hash"),
+    "audit_log": (
+        "id",
+        "recorded_at",
+        "actor",
+        "action",
+        "subject",
+        "detail",
+        "prev_hash",
+        "hash",
+        "entries",
+    ),
 }
 # Parents before children, so every flush satisfies the foreign keys.
 LOAD_ORDER = (
@@ -252,7 +262,9 @@ class Sink(Protocol):
 
     def commit(self) -> None: ...
 
-    def finish(self, last_recorded_at: dt.datetime, last_invoice_number: int) -> None: ...
+    def finish(
+        self, last_recorded_at: dt.datetime, last_invoice_number: int, head: Head
+    ) -> None: ...
 
     def close(self) -> None: ...
 
@@ -288,10 +300,18 @@ class SqliteSink:
         self.conn.execute("COMMIT")
         self.conn.execute("BEGIN IMMEDIATE")
 
-    def finish(self, last_recorded_at: dt.datetime, last_invoice_number: int) -> None:
+    def finish(self, last_recorded_at: dt.datetime, last_invoice_number: int, head: Head) -> None:
         self.conn.execute(
-            "UPDATE ledger_clock SET last_recorded_at = ?, last_invoice_number = ? WHERE id = 1",
-            (sqlite_instant(last_recorded_at), last_invoice_number),
+            "UPDATE ledger_clock SET last_recorded_at = ?, last_invoice_number = ?, "
+            "entries_count = ?, entries_hash = ?, audit_count = ?, audit_hash = ? WHERE id = 1",
+            (
+                sqlite_instant(last_recorded_at),
+                last_invoice_number,
+                head.entries,
+                head.entries_hash,
+                head.audit_records,
+                head.audit_hash,
+            ),
         )
         self.conn.execute("COMMIT")
 
@@ -320,10 +340,19 @@ class PostgresSink:
     def commit(self) -> None:
         self.conn.commit()
 
-    def finish(self, last_recorded_at: dt.datetime, last_invoice_number: int) -> None:
+    def finish(self, last_recorded_at: dt.datetime, last_invoice_number: int, head: Head) -> None:
         self.conn.execute(
-            "UPDATE ledger_clock SET last_recorded_at = %s, last_invoice_number = %s WHERE id = 1",
-            (last_recorded_at, last_invoice_number),
+            "UPDATE ledger_clock SET last_recorded_at = %s, last_invoice_number = %s, "
+            "entries_count = %s, entries_hash = %s, audit_count = %s, audit_hash = %s "
+            "WHERE id = 1",
+            (
+                last_recorded_at,
+                last_invoice_number,
+                head.entries,
+                head.entries_hash,
+                head.audit_records,
+                head.audit_hash,
+            ),
         )
         for table in ID_TABLES:  # the services' inserts must continue after our ids
             self.conn.execute(
@@ -415,7 +444,9 @@ class Generator:
         self.stats = LoadStats()
         self.buffers: dict[str, list[Row]] = {name: [] for name in LOAD_ORDER}
         self.next_id = dict.fromkeys(ID_TABLES, 1)
-        self.prev_hash = GENESIS_HASH
+        self.prev_hash = GENESIS_HASH  # the audit chain's end
+        self.entry_hash = GENESIS_HASH  # the journal's
+        self.unaudited: list[tuple[int, str]] = []  # entries the next audit record names
         self.item_rows: list[tuple[int, int, bool]] = []  # (id, fee, taxable)
         self.provider_location: list[int] = []
         self.payer_ids: list[int] = []
@@ -459,14 +490,22 @@ class Generator:
         """As ``UnitOfWork.audit``: the unit of work's stamp, chained to the previous record."""
         recorded_at, text = self._stamp_dt, self._stamp_text
         body = json.dumps(detail, sort_keys=True, default=str)
-        digest = hashlib.sha256(
-            "\x1f".join(
-                (self.prev_hash, recorded_at.isoformat(), ACTOR, action, subject, body)
-            ).encode()
-        ).hexdigest()
+        entries = entries_text(self.unaudited)
+        digest = audit_hash(self.prev_hash, recorded_at, ACTOR, action, subject, body, entries)
         self.buffers["audit_log"].append(
-            (self._take_id("audit_log"), text, ACTOR, action, subject, body, self.prev_hash, digest)
+            (
+                self._take_id("audit_log"),
+                text,
+                ACTOR,
+                action,
+                subject,
+                body,
+                self.prev_hash,
+                digest,
+                entries,
+            )
         )
+        self.unaudited = []
         self.prev_hash = digest
 
     def _append(self, entry: Entry) -> int:
@@ -475,8 +514,21 @@ class Generator:
         text = self._stamp_text
         entry_id = self._take_id("entries")
         effective = entry.effective_date.isoformat()
+        self.entry_hash = entry_hash(
+            self.entry_hash,
+            entry_id=entry_id,
+            recorded_at=self._stamp_dt,
+            effective_date=entry.effective_date,
+            actor=ACTOR,
+            kind=entry.kind.value,
+            reason=None,
+            note=None,
+            reverses=None,
+            postings=(p.facts() for p in entry.postings),
+        )
+        self.unaudited.append((entry_id, self.entry_hash))
         self.buffers["entries"].append(
-            (entry_id, text, effective, ACTOR, entry.kind.value, None, None, None)
+            (entry_id, text, effective, ACTOR, entry.kind.value, None, None, None, self.entry_hash)
         )
         postings = self.buffers["postings"]
         next_posting = self.next_id["postings"]
@@ -904,7 +956,13 @@ class Generator:
             raise AssertionError(f"follow-ups left unscheduled: {sorted(self._due)}")
         self._flush()
         started_finish = time.perf_counter()
-        self.sink.finish(self._stamp_dt, self.next_id["invoices"] - 1)
+        head = Head(
+            entries=self.next_id["entries"] - 1,
+            audit_records=self.next_id["audit_log"] - 1,
+            entries_hash=self.entry_hash,
+            audit_hash=self.prev_hash,
+        )
+        self.sink.finish(self._stamp_dt, self.next_id["invoices"] - 1, head)
         self.stats.finish_seconds = time.perf_counter() - started_finish
         self.stats.last_recorded_at = self._stamp_dt
         self.stats.wall_seconds = time.perf_counter() - started

@@ -373,3 +373,36 @@ def test_every_problem_in_a_file_is_reported_at_once(
         f"{BAD_OPENING_PROBLEMS}; line 7, column amount: the amount must be more than 0.00; "
         "line 8, column party: 'person' is not patient or payer",
     }
+
+
+@pytest.mark.parametrize(
+    ("changed_row", "column"),
+    [
+        ("patient,P1,2024-02-29,ANNEX,120.00,brought forward", "location"),
+        ("patient,P1,2024-02-29,MAIN,120.00,carried over", "note"),
+        ("patient,P1,2024-02-29,MAIN,120.00,", "note"),
+    ],
+    ids=["location", "note", "note-dropped"],
+)
+def test_every_column_of_an_opening_balance_is_compared_again(
+    cli: Cli, engine: Engine, tmp_path: Path, changed_row: str, column: str
+) -> None:
+    """Issue 8: a re-import with another location or note was reported 'unchanged'."""
+    practice_with_parties(cli, tmp_path)
+    cli.ok("location", "add", "ANNEX", "--name", "Annex")
+    imported(cli, "opening-balances", write(tmp_path, "opening.csv", OPENING))
+    changed = write(
+        tmp_path, "opening-fixed.csv", f"party,code,date,location,amount,note\n{changed_row}\n"
+    )
+    error = refused(cli, engine, "opening-balances", changed)
+    assert (error["code"], error["field"]) == ("import_rejected", column)
+    assert error["message"] == (
+        "opening-fixed.csv rejected, nothing imported: line 2, column "
+        f"{column}: patient 'P1' already has an opening balance of another {column}"
+    )
+    same = write(
+        tmp_path,
+        "opening-again.csv",
+        "party,code,date,location,amount,note\npatient,P1,2024-02-29,MAIN,120.00,brought forward\n",
+    )
+    assert imported(cli, "opening-balances", same)["unchanged"] == 1

@@ -16,10 +16,11 @@ from hypothesis import strategies as st
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.exc import DBAPIError
 
+from clinicledger.domain.chain import parse_head
 from clinicledger.domain.choices import AdjustmentReason, LineKind, PayerKind, PaymentMethod
 from clinicledger.domain.dates import month_ends
 from clinicledger.domain.errors import UserError
-from clinicledger.domain.journal import Account
+from clinicledger.domain.journal import Account, Entry, EntryKind, Posting
 from clinicledger.render.formats import to_json
 from clinicledger.reports.base import ReportParams
 from clinicledger.services import check, invoicing, masters, payments, periods
@@ -166,22 +167,20 @@ def retain(clock: Clock, day: dt.date, payment_id: int, party: dict, cents: int)
 
 
 def raw_entry(clock: Clock, day: dt.date, kind: str, postings: list[dict]) -> None:
-    """An entry written straight into the tables, dated ``day``."""
+    """An entry no service writes yet (retaining funds), dated ``day``, written through the
+    unit of work so that it is chained and audited like any other."""
     with clock.at_date(day) as uow:
-        recorded_at = uow.stamp()
-        entry_id = uow.conn.execute(
-            insert(t.entries)
-            .values(
-                recorded_at=recorded_at,
+        entry_id = uow.append(
+            Entry(
+                kind=EntryKind(kind),
                 effective_date=day,
-                actor="system",
-                kind=kind,
                 reason="rounding",
+                postings=tuple(
+                    Posting(**{**p, "account": Account(p["account"])}) for p in postings
+                ),
             )
-            .returning(t.entries.c.id)
-        ).scalar_one()
-        common = {"entry_id": entry_id, "effective_date": day, "recorded_at": recorded_at}
-        uow.conn.execute(insert(t.postings), [{**common, **p} for p in postings])
+        )
+        uow.audit("test.raw_entry", f"E-{entry_id:06d}", {})
         uow.commit()
 
 
@@ -300,10 +299,13 @@ def test_a_close_keeps_each_month_end_and_its_own_date(book, engine, clock) -> N
     }
     # The audit record of each close names its closings, which carry the close's time.
     audits = close_audits(engine)
+    heads = [detail.pop("head") for _, detail in audits]  # issue 8: a close keeps the head
     assert [detail for _, detail in audits] == [
         {"through": "2024-02-15", "closings": ["2024-01-31", "2024-02-15"]},
         {"through": "2024-03-31", "closings": ["2024-02-29", "2024-03-31"]},
     ]
+    for head in heads:
+        assert check.check_ledger(engine, expect=parse_head(head)).violations == ()
     stamps = [at for at, _ in audits]
     assert [c.recorded_at for c in closings(engine)] == [stamps[0]] * 2 + [stamps[1]] * 2
     assert check.check_ledger(engine).violations == ()
@@ -500,13 +502,20 @@ def test_check_finds_an_entry_dated_inside_a_closed_period(book, engine, clock) 
             ],
         )
         uow.commit()
-    assert check.check_ledger(engine).violations == (
-        Violation(
-            code="entry_in_closed_period",
-            message=f"entry E-{entry_id:06d} is dated 2024-02-10, inside the period "
-            "closed through 2024-03-31 before it was recorded",
-        ),
+    found = check.check_ledger(engine).violations
+    assert found[0] == Violation(
+        code="entry_in_closed_period",
+        message=f"entry E-{entry_id:06d} is dated 2024-02-10, inside the period "
+        "closed through 2024-03-31 before it was recorded",
     )
+    # issue 8: written around the ledger, it is also outside the chains, unaudited, and
+    # makes L1's charge differ from its fee
+    assert [v.code for v in found[1:]] == [
+        "line_amount_differs",
+        "entry_chain_broken",
+        "entry_unaudited",
+        "chain_head_mismatch",
+    ]
     # Why it matters: the closings no longer give what the journal gives.
     with reading(engine) as conn:
         args = dict(as_of=D(2024, 4, 3), as_known_at=None)

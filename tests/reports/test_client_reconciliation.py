@@ -327,6 +327,7 @@ def test_a_posting_on_none_of_the_lines_is_warned_about(journal, engine, clock) 
                 ),
             )
         )
+        uow.audit("test.write", "patient:GOOD", {})  # every entry is audited
         uow.commit()
     report = run(engine, as_of=JUNE_30)
     assert report.totals["current_balance_cents"] == 26000

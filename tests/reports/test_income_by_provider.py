@@ -71,6 +71,7 @@ def late_allocation(clock, at: dt.datetime, *, payment_id: int, line_id: int, ce
                 postings=allocation_postings(payment, line.ref(payer_id=payment.payer_id), cents),
             )
         )
+        uow.audit("test.late_allocation", f"AL-{entry_id:06d}", {})  # every entry is audited
         uow.commit()
     return entry_id
 
@@ -87,6 +88,7 @@ def late_unallocation(clock, at: dt.datetime, *, allocation_id: int, day, reason
                 postings=postings,
             )
         )
+        uow.audit("test.late_unallocation", f"AL-{allocation_id:06d}", {})
         uow.commit()
     return entry_id
 

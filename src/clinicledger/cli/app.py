@@ -1,5 +1,5 @@
-"""``clinicledger [--db URL] [--now TIMESTAMP] [--actor NAME] [--json] COMMAND ...``: the
-application, its global options, and the settings every command reads.
+"""``clinicledger [--db URL] [--now TIMESTAMP [--allow-future-clock]] [--actor NAME] [--json]
+COMMAND ...``: the application, its global options, and the settings every command reads.
 
 The command surface is a contract (issue 2): add freely, never rename.
 """
@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 
 from clinicledger.cli.parse import parse_instant
+from clinicledger.domain.dates import CLOCK_AHEAD_MAX, DATE_LAST
 from clinicledger.store import schema
 from clinicledger.store.engine import Engine, open_engine
 from clinicledger.store.uow import UnitOfWork
@@ -40,6 +41,7 @@ class Settings:
 
     db: str = DEFAULT_DB
     now_text: str | None = None
+    allow_future_clock: bool = False
     actor: str | None = None
     as_json: bool = False
     debug: bool = False
@@ -69,6 +71,7 @@ class Settings:
             now=self.clock(),
             actor=os_user() if self.actor is None else self.actor,
             strict_clock=self.now_text is not None,
+            allow_future_clock=self.allow_future_clock,
         )
 
     def close(self) -> None:
@@ -110,6 +113,15 @@ def main(
             "(default: $CLINICLEDGER_NOW, else the real clock)",
         ),
     ] = None,
+    allow_future_clock: Annotated[
+        bool,
+        typer.Option(
+            "--allow-future-clock",
+            help=f"Let --now be more than {CLOCK_AHEAD_MAX // dt.timedelta(minutes=1)} minutes "
+            "ahead of the real clock (for tests and for reproducing history; "
+            f"never after {DATE_LAST.isoformat()})",
+        ),
+    ] = False,
     actor: Annotated[
         str | None,
         typer.Option(
@@ -125,6 +137,7 @@ def main(
     settings.create = ctx.invoked_subcommand in ("init", "demo")
     settings.db = db or os.environ.get("CLINICLEDGER_DB") or DEFAULT_DB
     settings.now_text = now or os.environ.get("CLINICLEDGER_NOW") or None
+    settings.allow_future_clock = allow_future_clock
     # an empty --actor is refused (by the unit of work), not taken as no --actor
     settings.actor = actor if actor is not None else os.environ.get("CLINICLEDGER_ACTOR") or None
     settings.as_json = as_json

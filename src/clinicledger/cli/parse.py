@@ -8,14 +8,14 @@ from clinicledger.domain.choices import LineKind
 from clinicledger.domain.errors import InvalidInput
 from clinicledger.domain.ids import parse_id
 from clinicledger.domain.money import cents_from_text
+from clinicledger.domain.text import check_plain, date_from_text, instant_from_text
 from clinicledger.services.invoicing import LineSpec
 
 
 def parse_date(text: str, *, field: str) -> dt.date:
+    """``YYYY-MM-DD`` exactly, in ASCII digits (not ``2018-W05-4`` or ``20180201``)."""
     try:
-        if len(text) != 10:
-            raise ValueError
-        return dt.date.fromisoformat(text)
+        return date_from_text(check_plain(text, field=field))
     except ValueError:
         raise InvalidInput(
             field, f"'{text}' is not a date (YYYY-MM-DD)", code="date_malformed"
@@ -23,8 +23,9 @@ def parse_date(text: str, *, field: str) -> dt.date:
 
 
 def parse_instant(text: str, *, field: str) -> dt.datetime:
+    """``YYYY-MM-DD[THH:MM[:SS[.ffffff]]][+HH:MM|Z]`` exactly, in ASCII digits."""
     try:
-        return dt.datetime.fromisoformat(text)
+        return instant_from_text(check_plain(text, field=field))
     except ValueError:
         raise InvalidInput(
             field,
@@ -37,7 +38,7 @@ def parse_targets(texts: list[str], *, field: str = "to") -> tuple[tuple[int, in
     """``["L-000107=30.00", ...]`` -> ``((107, 3000), ...)``."""
     targets = []
     for text in texts:
-        line_text, sep, amount_text = text.partition("=")
+        line_text, sep, amount_text = check_plain(text, field=field).partition("=")
         if not sep:
             raise InvalidInput(field, f"'{text}' is not LINE=AMOUNT", code="target_malformed")
         targets.append(
@@ -56,7 +57,7 @@ def parse_line_spec(text: str, *, n: int) -> LineSpec:
     field = f"line {n}"
     parts: dict[str, str] = {}
     kind = LineKind.SERVICE
-    for raw in text.split(","):
+    for raw in check_plain(text, field=field).split(","):
         key, sep, value = raw.strip().partition("=")
         key = key.strip().lower()
         if key == "cancellation" and not sep:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -10,6 +10,7 @@ from clinicledger.cli import errors
 from clinicledger.cli.app import app, settings, sub_app
 from clinicledger.cli.output import money, out
 from clinicledger.cli.parse import parse_date, parse_instant
+from clinicledger.domain.chain import parse_head
 from clinicledger.domain.ids import parse_id
 from clinicledger.services import balances, check, periods
 
@@ -24,13 +25,13 @@ def period_close(
 ) -> None:
     """Close everything up to and including a date: it cannot change afterwards."""
     day = parse_date(through, field="date")
-    kept = [
-        d.isoformat()
-        for d in periods.close_period(settings.uow(), periods.ClosePeriod(through=day))
-    ]
+    closed = periods.close_period(settings.uow(), periods.ClosePeriod(through=day))
+    kept = [d.isoformat() for d in closed.kept]
     out(
-        {"closed_through": day.isoformat(), "balances_kept_at": kept},
-        f"closed everything up to {day.isoformat()}; balances kept at {', '.join(kept)}",
+        {"closed_through": day.isoformat(), "balances_kept_at": kept, "head": closed.head},
+        f"closed everything up to {day.isoformat()}; balances kept at {', '.join(kept)}\n"
+        f"head: {closed.head}  (keep it: 'clinicledger check --expect-head {closed.head}' "
+        "proves later that nothing before it changed)",
     )
 
 
@@ -84,23 +85,36 @@ def balance(
 
 
 @app.command("check")
-def check_command() -> None:
-    """Verify money conservation over the whole journal; exit 1 on any violation."""
-    result = check.check_ledger(settings.engine)
-    out(
-        {
-            "ok": not result.violations,
-            "entries": result.entries,
-            "postings": result.postings,
-            "violations": [{"code": v.code, "message": v.message} for v in result.violations],
-        },
-        "\n".join(
-            [
-                f"checked {result.entries} entries, {result.postings} postings: "
-                + ("ok" if not result.violations else f"{len(result.violations)} violation(s)")
-            ]
-            + [f"  {v.code}: {v.message}" for v in result.violations]
+def check_command(
+    print_head: Annotated[
+        bool, typer.Option("--print-head", help="Also print the head of the ledger's chains")
+    ] = False,
+    expect_head: Annotated[
+        str | None,
+        typer.Option(
+            metavar="ENTRIES/AUDIT_RECORDS:HASH",
+            help="A head kept from earlier (a period close prints it): the ledger must "
+            "still extend it",
         ),
-    )
+    ] = None,
+) -> None:
+    """Verify money conservation over the whole journal, both hash chains and the money
+    of payments and lines; exit 1 on any violation."""
+    expected = parse_head(expect_head) if expect_head is not None else None
+    result = check.check_ledger(settings.engine, expect=expected)
+    data: dict[str, Any] = {
+        "ok": not result.violations,
+        "entries": result.entries,
+        "postings": result.postings,
+        "violations": [{"code": v.code, "message": v.message} for v in result.violations],
+    }
+    lines = [
+        f"checked {result.entries} entries, {result.postings} postings: "
+        + ("ok" if not result.violations else f"{len(result.violations)} violation(s)")
+    ] + [f"  {v.code}: {v.message}" for v in result.violations]
+    if print_head:
+        data["head"] = str(result.head)
+        lines.append(f"head: {result.head}")
+    out(data, "\n".join(lines))
     if result.violations:
         raise typer.Exit(errors.EXIT_FINDINGS)

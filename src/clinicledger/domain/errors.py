@@ -222,12 +222,13 @@ ERRORS: dict[str, ErrorSpec] = {
         """
         abn_invalid abn_malformed actor_malformed allocation_target_missing
         amount_malformed amount_negative amount_too_large amount_zero as_of_missing
-        choice_unknown code_malformed company_name_missing currency_malformed
-        date_in_future date_malformed favourite_malformed
+        character_not_allowed choice_unknown code_malformed company_name_missing currency_malformed
+        date_in_future date_malformed date_out_of_range favourite_malformed
         favourite_version fee_missing fee_out_of_range file_unreadable
-        filter_not_applicable id_malformed idempotency_key_malformed interval_out_of_range
+        filter_not_applicable head_malformed id_malformed idempotency_key_malformed
+        interval_out_of_range
         invalid_input item_missing line_incomplete line_malformed line_missing line_of_other_patient
-        name_missing nothing_to_change now_in_past option_malformed party_ambiguous
+        name_missing nothing_to_change now_in_future now_in_past option_malformed party_ambiguous
         patient_missing period_missing product_missing range_conflict range_missing
         range_reversed range_too_long reason_missing report_missing report_unknown
         subject_missing target_malformed text_too_long timestamp_malformed timezone_unknown
@@ -242,7 +243,7 @@ ERRORS: dict[str, ErrorSpec] = {
         """
         allocation_undone code_taken demo_needs_empty_ledger favourite_taken inactive
         line_billed_to_patient line_deleted line_has_payments line_not_billed_to_payer
-        payment_refunded payment_reversed period_already_closed title_taken
+        payment_refunded payment_reversed period_already_closed timezone_fixed title_taken
         """,
     ),
     **_declare(

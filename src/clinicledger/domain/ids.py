@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from clinicledger.domain.errors import InvalidInput
+from clinicledger.domain.text import check_plain
 
 PREFIXES = {
     "invoice": "INV",
@@ -23,7 +24,8 @@ def in_id_range(number: int) -> bool:
     return 0 < number <= MAX_ID
 
 
-_ID = re.compile(r"^(?:(?P<prefix>[A-Za-z]+)-)?0*(?P<number>\d{1,18})$")
+# ASCII only: ``\d`` and ``int`` also take Arabic-Indic and mathematical digits.
+_ID = re.compile("(?:(?P<prefix>[A-Za-z]+)-)?0*(?P<number>[0-9]{1,18})")
 
 
 def format_id(kind: str, number: int) -> str:
@@ -32,7 +34,7 @@ def format_id(kind: str, number: int) -> str:
 
 def parse_id(kind: str, text: str, *, field: str | None = None) -> int:
     """``"PAY-000042"`` or ``"42"`` -> ``42``; a wrong prefix or non-number is refused."""
-    match = _ID.match(text.strip())
+    match = _ID.fullmatch(check_plain(text, field=field or kind).strip())
     prefix = PREFIXES[kind]
     if match is None or (match["prefix"] is not None and match["prefix"].upper() != prefix):
         raise InvalidInput(

@@ -11,6 +11,7 @@ import datetime as dt
 import enum
 from dataclasses import dataclass, replace
 
+from clinicledger.domain.chain import PostingFacts
 from clinicledger.domain.errors import InvariantBroken
 
 
@@ -38,6 +39,10 @@ class EntryKind(enum.StrEnum):
     TRANSFER = "transfer"
     LINE_DELETION = "line_deletion"
     OPENING_BALANCE = "opening_balance"
+    # a small overpayment kept aside (RETAINED), and later cleared to revenue: the kinds
+    # are the journal's; the use cases that write them come with remittances
+    RETAIN = "retain"
+    RETAIN_CLEAR = "retain_clear"
 
 
 ALLOCATION_KINDS = (EntryKind.ALLOCATION, EntryKind.CREDIT_APPLIED)
@@ -58,6 +63,37 @@ class Posting:
 
     def negated(self) -> Posting:
         return replace(self, amount_cents=-self.amount_cents)
+
+    def facts(self) -> PostingFacts:
+        """The posting as stored and chained: its columns in :data:`POSTING_FACTS` order."""
+        return (
+            self.account.value,
+            self.amount_cents,
+            self.patient_id,
+            self.payer_id,
+            self.provider_id,
+            self.location_id,
+            self.invoice_id,
+            self.line_id,
+            self.payment_id,
+            self.reason,
+        )
+
+
+# A posting's own columns, in the order :meth:`Posting.facts` gives them and the chain
+# hashes them (domain/chain.py).
+POSTING_FACTS = (
+    "account",
+    "amount_cents",
+    "patient_id",
+    "payer_id",
+    "provider_id",
+    "location_id",
+    "invoice_id",
+    "line_id",
+    "payment_id",
+    "reason",
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -9,8 +9,10 @@ from __future__ import annotations
 import re
 
 from clinicledger.domain.errors import InvalidInput
+from clinicledger.domain.text import check_plain
 
-_AMOUNT = re.compile(r"^(?P<sign>[+-]?)(?P<whole>[0-9]{1,12})(?:\.(?P<frac>[0-9]{1,2}))?$")
+# ASCII digits only ([0-9], not \d, which also takes Arabic-Indic and fullwidth digits).
+_AMOUNT = re.compile(r"(?P<sign>[+-]?)(?P<whole>[0-9]{1,12})(?:\.(?P<frac>[0-9]{1,2}))?")
 
 
 def cents_from_text(
@@ -21,10 +23,10 @@ def cents_from_text(
     Refused, naming ``field``: empty text, more than two decimal places, exponents, NaN,
     thousands separators, a minus sign where none is allowed, and zero unless allowed.
     """
-    raw = text.strip()
+    raw = check_plain(text, field=field).strip()
     if not raw:
         raise InvalidInput(field, "an amount is required, e.g. 30.00", code="amount_malformed")
-    match = _AMOUNT.match(raw)
+    match = _AMOUNT.fullmatch(raw)
     if match is None:
         raise InvalidInput(
             field,

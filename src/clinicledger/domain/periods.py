@@ -1,4 +1,6 @@
-"""Which business dates an entry may carry: none inside a closed period, none after today."""
+"""Which business dates an entry may carry: none inside a closed period, none after today
+(where the date is one the user gives for something done), and none outside the ledger's
+dates (:func:`clinicledger.domain.dates.check_in_range`, which services check first)."""
 
 from __future__ import annotations
 

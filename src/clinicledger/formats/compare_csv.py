@@ -5,27 +5,36 @@ description; every other column is ignored. Dates are ISO (``2024-06-03``, or an
 and time, whose date is taken); amounts are decimals with at most two places, optionally
 with a currency sign, thousands separators or accounting parentheses for a negative
 (``$1,234.50``, ``(12.00)``). Every problem in the file is collected, with its line number
-and column, before the file is rejected whole.
+and column, before the file is rejected whole. Every cell, those of the columns not read too,
+is read through the one rule for text (:func:`clinicledger.domain.text.not_allowed`), and
+a cell past the csv module's limit is refused by its line and column
+(:class:`clinicledger.formats.csv_masters.CsvRecords`).
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import re
 from dataclasses import dataclass
 
 from clinicledger.domain.errors import ImportProblem, ImportRejected, InvalidInput
 from clinicledger.domain.money import cents_from_text
+from clinicledger.domain.text import check_plain, date_from_text, not_allowed
+from clinicledger.formats.csv_masters import (
+    CsvRecords,
+    check_file,
+    header_problems,
+    unreadable_problem,
+)
 
 MAX_ROWS = 100_000  # a bound on a file that is one patient's history
-_THOUSANDS = re.compile(r"^\d{1,3}(?:,\d{3})+(?:\.\d*)?$")
+# ASCII digits only ([0-9], not \d, which also takes Arabic-Indic and fullwidth digits).
+_THOUSANDS = re.compile(r"[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]*)?")
 _AMOUNT_TEXT = re.compile(
-    r"^(?P<open>\()?\s*(?P<sign>[-+])?\s*\$?\s*(?P<sign_after>[-+])?\s*(?P<number>[0-9.,]+)\s*"
-    r"(?P<close>\))?$"
+    r"(?P<open>\()?\s*(?P<sign>[-+])?\s*\$?\s*(?P<sign_after>[-+])?\s*(?P<number>[0-9.,]+)\s*"
+    r"(?P<close>\))?"
 )
-_TIME = re.compile(r"^[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?$")
+_TIME = re.compile(r"[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?(?:Z|[+-][0-9]{2}:?[0-9]{2})?")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -48,24 +57,31 @@ def parse_compare_csv(
     """The rows of another program's export, or ``ImportRejected`` listing every problem.
 
     The description column may be absent unless ``description_required`` (the caller named
-    it); header names match without regard to case or surrounding spaces."""
+    it); header names match without regard to case or surrounding spaces. The file's name
+    and the column names are refused (as ``compare``, ``compare_date_column`` ...) if they
+    hold a character no field takes."""
+    check_file(name, data, field="compare")
+    wanted = {"date": date_column, "amount": amount_column}
+    if description_column is not None:
+        wanted["description"] = description_column
+    for role, column in wanted.items():
+        check_plain(column, field=f"compare_{role}_column")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ImportRejected(
             name, (ImportProblem(line=1, column="(file)", reason=f"not UTF-8 text: {exc.reason}"),)
         ) from None
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = [h.strip().casefold() for h in next(reader, [])]
-    except csv.Error as exc:
-        raise ImportRejected(
-            name, (ImportProblem(line=1, column="(file)", reason=f"not CSV: {exc}"),)
-        ) from None
-    problems: list[ImportProblem] = []
-    wanted = {"date": date_column, "amount": amount_column}
-    if description_column is not None:
-        wanted["description"] = description_column
+    records = CsvRecords(text)
+    lines = iter(records)
+    first = next(lines, None)
+    header_cells = [] if first is None else first[1]
+    header = [h.strip().casefold() for h in header_cells]
+    problems = header_problems(header_cells)
+    if first is None and records.unreadable is not None:  # the header itself
+        problems.append(unreadable_problem(records.unreadable, [], {}))
+    if problems:
+        raise ImportRejected(name, tuple(problems))
     index: dict[str, int] = {}
     for role, column in wanted.items():
         key = column.strip().casefold()
@@ -83,32 +99,45 @@ def parse_compare_csv(
             )
     if problems:
         raise ImportRejected(name, tuple(problems))
+    # Columns as problems name them: the caller's name for a column read, the header's
+    # for another.
+    named = [h.strip() for h in header_cells]
+    for role, n in index.items():
+        named[n] = wanted[role]
 
     rows: list[CompareLine] = []
-    try:
-        for cells in reader:
-            line = reader.line_num
-            if not any(cell.strip() for cell in cells):
-                continue
-            if len(rows) >= MAX_ROWS:
-                problems.append(
-                    ImportProblem(line=line, column="(file)", reason=f"more than {MAX_ROWS} rows")
+    for line, cells in lines:
+        if not any(cell.strip() for cell in cells):
+            continue
+        if len(rows) >= MAX_ROWS:
+            problems.append(
+                ImportProblem(line=line, column="(file)", reason=f"more than {MAX_ROWS} rows")
+            )
+            break
+        if any(n >= len(cells) for n in index.values()):
+            problems.append(
+                ImportProblem(
+                    line=line,
+                    column="(row)",
+                    reason=f"has {len(cells)} cells; the header has {len(header)}",
                 )
-                break
-            if any(n >= len(cells) for n in index.values()):
-                problems.append(
-                    ImportProblem(
-                        line=line,
-                        column="(row)",
-                        reason=f"has {len(cells)} cells; the header has {len(header)}",
-                    )
-                )
-                continue
-            row = _row(line, cells, index, wanted, problems)
-            if row is not None:
-                rows.append(row)
-    except csv.Error as exc:
-        problems.append(ImportProblem(line=reader.line_num, column="(row)", reason=f"{exc}"))
+            )
+            continue
+        refused = [
+            ImportProblem(
+                line=line, column=named[n] if n < len(named) else f"(column {n + 1})", reason=why
+            )
+            for n, cell in enumerate(cells)
+            if (why := not_allowed(cell)) is not None
+        ]
+        if refused:
+            problems += refused
+            continue
+        row = _row(line, cells, index, wanted, problems)
+        if row is not None:
+            rows.append(row)
+    if records.unreadable is not None:
+        problems.append(unreadable_problem(records.unreadable, named, {}))
     if problems:
         raise ImportRejected(name, tuple(problems))
     return tuple(rows)
@@ -142,9 +171,9 @@ def _row(
 def parse_date(text: str) -> dt.date:
     """``2024-06-03``, or an ISO date and time (``2024-06-03 10:00``): its date."""
     raw = text.strip()
-    if len(raw) >= 10 and (len(raw) == 10 or _TIME.match(raw[10:])):
+    if len(raw) == 10 or _TIME.fullmatch(raw[10:]):
         try:
-            return dt.date.fromisoformat(raw[:10])
+            return date_from_text(raw[:10])
         except ValueError:
             pass
     raise ValueError(f"'{raw}' is not a date (YYYY-MM-DD)")
@@ -156,7 +185,7 @@ def parse_amount(text: str, *, field: str) -> int:
     original = text.strip()
     if not original:
         raise InvalidInput(field, "an amount is required, e.g. 30.00", code="amount_malformed")
-    found = _AMOUNT_TEXT.match(original)
+    found = _AMOUNT_TEXT.fullmatch(original)
     try:
         if found is None or (found["open"] is None) != (found["close"] is None):
             raise ValueError
@@ -164,7 +193,7 @@ def parse_amount(text: str, *, field: str) -> int:
         if len(signs) > 1:
             raise ValueError
         number = found["number"]
-        if _THOUSANDS.match(number):
+        if _THOUSANDS.fullmatch(number):
             number = number.replace(",", "")
         cents = cents_from_text(number, field=field, allow_zero=True)
     except (InvalidInput, ValueError):

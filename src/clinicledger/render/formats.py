@@ -58,9 +58,28 @@ def to_json(report: Report) -> str:
     return json.dumps(to_json_data(report), ensure_ascii=False)
 
 
+# A spreadsheet reads a cell starting with one of these as a formula (OWASP, "CSV
+# Injection"): a patient named "=HYPERLINK(...)" would be a link, or worse, in the
+# practice's spreadsheet.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any, raw: Any, column: Column) -> Any:
+    """A cell of a CSV file: text starting like a formula gets a ``'`` in front, so that a
+    spreadsheet shows it as text; money (``-40.00``), counts, dates and times are written
+    as they are (``raw`` is the row's value, before :func:`cell` made it text)."""
+    if value is None:
+        return ""
+    if column.money or not isinstance(raw, str | tuple):
+        return value
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
 def to_csv(report: Report) -> str:
     """A header row, ISO dates, plain decimals; further sections follow after a blank line,
-    each with its own header, so a spreadsheet opens the file as-is."""
+    each with its own header, so a spreadsheet opens the file as-is. Text that a
+    spreadsheet would take for a formula is written after a ``'`` (:func:`csv_cell`)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     for n, part in enumerate((report, *report.sections)):
@@ -69,7 +88,13 @@ def to_csv(report: Report) -> str:
             writer.writerow([f"# {part.name}"])
         writer.writerow([c.key for c in part.columns])
         for row in part.rows:
-            writer.writerow(["" if v is None else v for v in row_dict(part, row).values()])
+            writer.writerow(
+                [
+                    csv_cell(cell(raw, c), raw, c)
+                    for c in part.columns
+                    for raw in (getattr(row, c.field),)
+                ]
+            )
     return out.getvalue()
 
 

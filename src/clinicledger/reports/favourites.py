@@ -4,10 +4,11 @@ and its :class:`ReportParams` as a JSON-able dict, and back.
 Pure: no storage here. ``report save NAME ...`` stores :func:`favourite_data` (as JSON
 text) under NAME; ``report run NAME`` reads it back with :func:`favourite_from_data`.
 
-Dates are ISO text (``"2024-10-02"``), ``as_known_at`` naive UTC ISO text like
-``recorded_at``. A favourite may instead keep a date ``preset`` (``"today"``,
-``"last-month"``, ...): the end-of-day Receipts Listing is saved once and each run covers
-the day it is run, so the dates are worked out from ``today`` when it is read back.
+Dates are ISO text (``"2024-10-02"``, exactly ``YYYY-MM-DD``), ``as_known_at`` naive UTC
+ISO text like ``recorded_at`` (``YYYY-MM-DDTHH:MM:SS[.ffffff]``). A favourite may instead
+keep a date ``preset`` (``"today"``, ``"last-month"``, ...): the end-of-day Receipts
+Listing is saved once and each run covers the day it is run, so the dates are worked out
+from ``today`` when it is read back.
 
 The dict carries ``"version": 1``; reading refuses an unknown version, an unknown key and a
 value of the wrong type, naming the field, so a damaged favourite never runs a report
@@ -22,6 +23,7 @@ from typing import Any
 
 from clinicledger.domain.choices import check_choice
 from clinicledger.domain.errors import InvalidInput
+from clinicledger.domain.text import date_from_text, instant_from_text
 from clinicledger.reports.base import PRESETS, ReportParams, preset_range
 
 VERSION = 1
@@ -152,9 +154,10 @@ def _scalar(key: str, value: Any) -> Scalar:
 
 
 def _date(name: str, text: Any) -> dt.date:
+    """``YYYY-MM-DD`` exactly (``date.fromisoformat`` also reads ``2018-W05-4``)."""
     if isinstance(text, str):
         try:
-            return dt.date.fromisoformat(text)
+            return date_from_text(text)
         except ValueError:
             pass
     raise InvalidInput(name, f"{text!r} is not a date (YYYY-MM-DD)", code="favourite_malformed")
@@ -163,7 +166,7 @@ def _date(name: str, text: Any) -> dt.date:
 def _moment(name: str, text: Any) -> dt.datetime:
     if isinstance(text, str):
         try:
-            moment = dt.datetime.fromisoformat(text)
+            moment = instant_from_text(text)
         except ValueError:
             pass
         else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from clinicledger.domain.dates import check_in_range
 from clinicledger.domain.errors import InvalidInput, NotFound
 from clinicledger.domain.ids import format_id
 from clinicledger.store import ledger
@@ -34,6 +35,10 @@ def balance(
     what is owed on its lines less its unapplied money, payments counted at their post
     date (reference 003's ledger view). A naive ``as_known_at`` is the practice's local
     time."""
+    if as_of is not None:
+        check_in_range(as_of, field="as_of")
+    if as_known_at is not None:
+        check_in_range(as_known_at, field="as_known_at")
     given = [x for x in (patient_code, payer_code, invoice_number, line_id) if x is not None]
     if len(given) != 1:
         raise InvalidInput(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from clinicledger.domain.chain import ExpectedHead
 from clinicledger.store import ledger
 from clinicledger.store.engine import Engine
 from clinicledger.store.integrity import CheckResult, Violation, check
@@ -10,7 +11,9 @@ from clinicledger.store.uow import reading
 __all__ = ["CheckResult", "Violation", "check_ledger"]
 
 
-def check_ledger(engine: Engine) -> CheckResult:
+def check_ledger(engine: Engine, *, expect: ExpectedHead | None = None) -> CheckResult:
+    """Every violation, and the head of the chains; with ``expect`` (a head kept from
+    earlier), whether the ledger still extends it."""
     with reading(engine) as conn:
         ledger.require_practice(conn)
-        return check(conn)
+        return check(conn, expect=expect)

@@ -12,7 +12,8 @@ from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
 
 from clinicledger.domain.choices import LineKind, PaymentMethod, check_choice
-from clinicledger.domain.errors import ImportProblem, ImportRejected, UserError
+from clinicledger.domain.dates import check_in_range
+from clinicledger.domain.errors import ImportProblem, ImportRejected, InvalidInput, UserError
 from clinicledger.domain.journal import Entry, EntryKind
 from clinicledger.domain.periods import check_period_open
 from clinicledger.domain.postings import opening_line_postings, receipt_postings
@@ -163,6 +164,11 @@ def _plan_openings(
             continue
         seen[key] = row.line
         try:
+            check_in_range(v["date"], field="date")
+        except InvalidInput as exc:  # worded as the file's other problems: no field prefix
+            problems.append(ImportProblem(line=row.line, column="date", reason=exc.reason))
+            continue
+        try:
             party_id = ledger.id_for_code(conn, v["party"], v["code"])
             location_id = ledger.id_for_code(conn, "location", v["location"])
             check_period_open(v["date"], closed, field="date")
@@ -172,8 +178,22 @@ def _plan_openings(
         earlier = imports.existing_opening(conn, v["party"], party_id)
         if earlier is None:
             todo.append((v, party_id, location_id))
-        elif earlier != (v["date"], v["amount_cents"]):
-            differs = "date" if earlier[0] != v["date"] else "amount"
+            continue
+        # every column of the row, as kept: another value in any of them is refused
+        given = {
+            "date": v["date"],
+            "amount": v["amount_cents"],
+            "location": location_id,
+            "note": v.get("note"),
+        }
+        kept = {
+            "date": earlier.date,
+            "amount": earlier.amount_cents,
+            "location": earlier.location_id,
+            "note": earlier.note,
+        }
+        differs = next((column for column in given if given[column] != kept[column]), None)
+        if differs is not None:
             problems.append(
                 ImportProblem(
                     line=row.line,

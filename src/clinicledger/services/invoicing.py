@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 
 from clinicledger.domain.allocation import check_line_reduction
 from clinicledger.domain.choices import AdjustmentReason, InsuranceStatus, LineKind
+from clinicledger.domain.dates import check_in_range
 from clinicledger.domain.errors import Conflict, InvalidInput
 from clinicledger.domain.ids import format_id
 from clinicledger.domain.journal import Entry, EntryKind
@@ -139,6 +140,7 @@ def create_invoice(uow: UnitOfWork, command: CreateInvoice) -> CreatedInvoice:
         for n, spec in enumerate(command.lines, 1)
     ]
     for n, line in enumerate(resolved, 1):
+        check_in_range(line.effective_date, field=f"line {n}")
         check_period_open(line.effective_date, closed, field=f"line {n}")
 
     number = uow.next_invoice_number()

@@ -36,10 +36,13 @@ DEFAULT_PRACTICE_NAME = "My Practice"
 
 
 def init_ledger(engine: Engine, make_uow: Callable[[], UnitOfWork]) -> bool:
-    """Create or upgrade the schema and the practice row; True if the practice is new."""
+    """Create or upgrade the schema and the practice row; True if the practice is new.
+    Several at once make it once: the upgrades take turns (``store.schema``), and the
+    practice is looked for and made under the ledger's write lock, so every later one
+    finds it and returns False."""
     schema.upgrade(engine)
     with make_uow() as uow:
-        if ledger.practice(uow.conn) is not None:
+        if ledger.practice(uow.conn) is not None:  # read under the lock: another run made it
             return False
         masters.insert_practice(uow.conn, name=DEFAULT_PRACTICE_NAME)
         uow.audit("practice.create", "practice", {"name": DEFAULT_PRACTICE_NAME})
@@ -90,9 +93,28 @@ def set_practice(
             fields="name abn gst_registered timezone currency",
         )
     with uow:
+        if "timezone" in values:
+            _check_zone_change(uow, str(values["timezone"]))
         masters.update_practice(uow.conn, values)
         uow.audit("practice.update", "practice", values)
         uow.commit()
+
+
+def _check_zone_change(uow: UnitOfWork, timezone: str) -> None:
+    """The time zone may change only while the ledger holds no practice's data. Business
+    dates were read in the zone when entries were made, and an as-known-at moment given in
+    local time is read in it: a new zone would make a report as known at a past moment say
+    something else than it said then (DESIGN.md: it must reproduce it to the cent). The
+    same zone again changes nothing and is not refused."""
+    current = ledger.require_practice(uow.conn).timezone
+    if timezone != current and ledger.has_entries(uow.conn):
+        raise Conflict(
+            f"the time zone cannot change from {current} once the ledger holds entries "
+            "(business dates and as-known-at moments are read in it)",
+            code="timezone_fixed",
+            field="timezone",
+            timezone=current,
+        )
 
 
 # ---------------------------------------------------------------- the rules of each kind

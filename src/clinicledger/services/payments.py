@@ -13,6 +13,7 @@ from clinicledger.domain.allocation import (
     plan_oldest_first,
 )
 from clinicledger.domain.choices import PaymentMethod
+from clinicledger.domain.dates import check_in_range
 from clinicledger.domain.errors import Conflict, InvalidInput, NotFound, OverAllocation
 from clinicledger.domain.ids import format_id
 from clinicledger.domain.journal import ALLOCATION_KINDS, Entry, EntryKind
@@ -83,6 +84,7 @@ def record_payment(uow: UnitOfWork, command: RecordPayment) -> int:
     conn = uow.conn
     patient_id, payer_id = _party(uow, command.from_code)
     location_id = ledger.id_for_code(conn, "location", command.location_code)
+    check_in_range(command.received_date, field="received")
     check_not_future(command.received_date, business_today(uow), field="received")
     check_period_open(command.received_date, ledger.closed_through(conn), field="received")
     payment_id = billing.insert_payment(

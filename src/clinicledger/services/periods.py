@@ -8,6 +8,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import ClassVar
 
+from clinicledger.domain.dates import check_in_range
 from clinicledger.domain.errors import Conflict
 from clinicledger.domain.periods import check_not_future
 from clinicledger.services.common import business_today
@@ -16,9 +17,21 @@ from clinicledger.store import closings, ledger
 from clinicledger.store.engine import refresh_planner_statistics
 from clinicledger.store.uow import UnitOfWork
 
-DATES: ResultCodec[tuple[dt.date, ...]] = ResultCodec(
-    dump=lambda dates: [d.isoformat() for d in dates],
-    load=lambda data: tuple(dt.date.fromisoformat(d) for d in data),
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Closed:
+    """A close: the dates whose balances were kept, and the head of the ledger's chains
+    at the close (to keep outside the ledger: ``check --expect-head`` proves it later)."""
+
+    kept: tuple[dt.date, ...]
+    head: str
+
+
+CLOSED: ResultCodec[Closed] = ResultCodec(
+    dump=lambda closed: {"kept": [d.isoformat() for d in closed.kept], "head": closed.head},
+    load=lambda data: Closed(
+        kept=tuple(dt.date.fromisoformat(d) for d in data["kept"]), head=data["head"]
+    ),
 )
 
 
@@ -29,11 +42,13 @@ class ClosePeriod:
     through: dt.date
 
 
-@use_case(DATES)
-def close_period(uow: UnitOfWork, command: ClosePeriod) -> tuple[dt.date, ...]:
+@use_case(CLOSED)
+def close_period(uow: UnitOfWork, command: ClosePeriod) -> Closed:
     """Close everything up to and including ``through``. A close cannot be undone. Returns
-    the dates whose balances were kept: the month ends not kept before, and ``through``."""
+    the dates whose balances were kept (the month ends not kept before, and ``through``)
+    and the head of the chains just before the close's own audit record, which holds it."""
     through = command.through
+    check_in_range(through, field="date")
     check_not_future(through, business_today(uow), field="date")
     closed = ledger.closed_through(uow.conn)
     if closed is not None and through <= closed:
@@ -45,9 +60,10 @@ def close_period(uow: UnitOfWork, command: ClosePeriod) -> tuple[dt.date, ...]:
     closings.close_through(uow.conn, through)
     kept = closings.keep_closing_balances(uow.conn, through, recorded_at=uow.stamp())
     refresh_planner_statistics(uow.conn)  # a month end: the ledger has grown
+    head = str(uow.head)
     uow.audit(
         "period.close",
         "practice",
-        {"through": through.isoformat(), "closings": [d.isoformat() for d in kept]},
+        {"through": through.isoformat(), "closings": [d.isoformat() for d in kept], "head": head},
     )
-    return kept
+    return Closed(kept=kept, head=head)

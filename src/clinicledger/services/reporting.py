@@ -1,6 +1,11 @@
 """Running a report: a person's request (a preset or dates, filters, options, an
 as-known-at in the practice's time) resolved and checked once, then read under one
-consistent view; and report favourites, saved and run again through the same rules."""
+consistent view; and report favourites, saved and run again through the same rules.
+
+Every date a report is asked about (from, to, as of, as known at, and the day a preset
+is worked out from) is one the ledger holds (``domain.dates.check_in_range``): a report's
+arithmetic on a date (the day after ``to``, a time zone's offset, age brackets before an
+as-of) then never overflows the calendar."""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from clinicledger.domain.choices import check_choice
+from clinicledger.domain.dates import check_in_range
 from clinicledger.domain.errors import Conflict, InvalidInput, NotFound
 from clinicledger.domain.text import check_code
 from clinicledger.reports.base import PRESETS, Report, ReportParams, local_time, preset_range
@@ -54,6 +60,7 @@ class ReportRequest:
 def run_request(engine: Engine, request: ReportRequest, *, now: dt.datetime) -> Report:
     """Run what ``request`` asks, as of the practice's date at ``now``."""
     spec = _spec(request.report)
+    check_in_range(now, field="now")
     with reading(engine) as conn, cyclic_gc_paused():
         ledger.require_practice(conn)
         today = practice_date(conn, practice_instant(conn, now))
@@ -68,6 +75,8 @@ def run_report(
     aware); a point-in-time report without ``as_of`` runs as of ``today``."""
     spec = _spec(name)
     _check_applies(spec, name, params)
+    if params.as_known_at is not None:
+        check_in_range(params.as_known_at, field="as_known_at")
     with reading(engine) as conn, cyclic_gc_paused():
         ledger.require_practice(conn)
         return _run(conn, spec, name, params, today)
@@ -94,6 +103,8 @@ def _resolve(
                 given=True,
             )
         first, last = preset_range(check_choice(request.preset, PRESETS, field="preset"), today)
+        for day in (first, last):  # a preset worked out near the ends of the ledger's dates
+            check_in_range(day, field="preset")
     if request.chart and not spec.chart:
         raise InvalidInput(
             "chart",
@@ -101,6 +112,8 @@ def _resolve(
             code="filter_not_applicable",
             report=request.report,
         )
+    if request.as_known_at is not None:
+        check_in_range(request.as_known_at, field="as_known_at")  # before it is converted
     params = ReportParams(
         from_date=first,
         to_date=last,
@@ -137,9 +150,20 @@ def _check_applies(spec: ReportSpec, name: str, params: ReportParams) -> None:
         raise InvalidInput("from", "the start is after the end", code="range_reversed")
 
 
+def _check_dates(params: ReportParams) -> None:
+    """Every date of ``params`` is one the ledger holds, refused by its field otherwise.
+    The as-known-at moment is checked as it was given, before it is converted to UTC
+    (:func:`_resolve`, :func:`run_report`)."""
+    for attribute in ("from_date", "to_date", "as_of"):
+        day = getattr(params, attribute)
+        if day is not None:
+            check_in_range(day, field=FILTER_FIELDS[attribute])
+
+
 def _run(
     conn: Connection, spec: ReportSpec, name: str, params: ReportParams, today: dt.date | None
 ) -> Report:
+    _check_dates(params)
     if params.as_known_at is not None and params.as_known_at.tzinfo is not None:
         params = replace(params, as_known_at=practice_instant(conn, params.as_known_at))
     if spec.as_of_today and params.as_of is None:
@@ -232,7 +256,7 @@ def run_favourite(engine: Engine, name: str, *, now: dt.datetime) -> tuple[Repor
         saved = favourites.find(conn, name)
         if saved is None:
             raise NotFound("saved report", f"'{name}'", field="name")
-        today = practice_date(conn, practice_instant(conn, now))
+        today = practice_date(conn, practice_instant(conn, check_in_range(now, field="now")))
         data, format_ = _kept(saved.parameters)
         report, params = favourite_from_data(data, today=today)
         spec = _spec(report)

@@ -133,6 +133,11 @@ def is_empty(conn: Connection) -> bool:
     )
 
 
+def has_entries(conn: Connection) -> bool:
+    """Has the journal any entry yet?"""
+    return conn.execute(select(t.entries.c.id).limit(1)).first() is not None
+
+
 def line_record(conn: Connection, line_id: int, *, field: str = "line") -> LineRecord:
     if not in_id_range(line_id):
         raise NotFound("line", format_id("line", line_id), field=field)

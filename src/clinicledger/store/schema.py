@@ -1,4 +1,10 @@
-"""Creating and upgrading the schema, through Alembic only."""
+"""Creating and upgrading the schema, through Alembic only.
+
+Several ``init`` runs at once (a deployment started on several machines) upgrade one after
+another: on PostgreSQL each takes an advisory lock in its migration's transaction before
+Alembic reads the schema's revision, so a later one finds the schema made and has nothing to
+do; on SQLite the migration's ``BEGIN IMMEDIATE`` does the same.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +15,15 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, inspect, text
 
 from clinicledger.domain.errors import InvariantBroken, Unavailable
 from clinicledger.store import engine as engine_module
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# The advisory lock that serialises migrations on PostgreSQL: any 64-bit number no other
+# program takes in the ledger's database; the ASCII of "cl-schem".
+MIGRATION_LOCK_KEY = 0x636C2D736368656D
 
 
 def alembic_config() -> Config:
@@ -35,9 +44,9 @@ def downgrade(engine: Engine, revision: str) -> None:
 
 
 def _migrate(engine: Engine, step: Callable[[Config, str], None], revision: str) -> None:
-    """Run Alembic's ``step`` in one transaction. On SQLite the foreign keys are off while
-    it runs (a table rebuilt by a batch migration is dropped and made again) and checked
-    before it commits."""
+    """Run Alembic's ``step`` in one transaction, one migration at a time (see the module's
+    docstring). On SQLite the foreign keys are off while it runs (a table rebuilt by a
+    batch migration is dropped and made again) and checked before it commits."""
     config = alembic_config()
     sqlite = engine.dialect.name == "sqlite"
     with engine.connect() as conn:
@@ -47,6 +56,10 @@ def _migrate(engine: Engine, step: Callable[[Config, str], None], revision: str)
             driver.execute("PRAGMA foreign_keys = OFF")
         try:
             with conn.begin():
+                if not sqlite:  # held until this transaction ends, commit or rollback
+                    conn.execute(
+                        text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
+                    )
                 config.attributes["connection"] = conn
                 step(config, revision)
                 if sqlite and conn.exec_driver_sql("PRAGMA foreign_key_check").first():

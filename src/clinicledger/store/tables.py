@@ -41,6 +41,14 @@ ledger_clock = Table(
     Column("id", Integer, primary_key=True),
     Column("last_recorded_at", DateTime, nullable=True),
     Column("last_invoice_number", Integer, nullable=False, server_default="0"),
+    # the head of the two hash chains (migration 0013, domain/chain.py), kept by every unit
+    # of work so that no write reads the chain's end from the tables
+    Column("entries_count", BigInteger, nullable=False, server_default="0"),
+    Column("entries_hash", String(64), nullable=False, server_default="0" * 64),
+    Column("audit_count", BigInteger, nullable=False, server_default="0"),
+    Column("audit_hash", String(64), nullable=False, server_default="0" * 64),
+    # entries from this id on are named by their audit record (audit_log.entries)
+    Column("linked_from_entry", Integer, nullable=True),
 )
 
 practice = Table(
@@ -180,6 +188,8 @@ entries = Table(
     # At most one entry may undo another: a second un-allocation of the same allocation
     # fails on this constraint even if a bug lets two clerks past the checks.
     Column("reverses", ForeignKey("entries.id"), nullable=True, unique=True),
+    # its fields', its postings' and the entry before it's hash (domain/chain.entry_hash)
+    Column("hash", String(64), nullable=True),
     Index("ix_entries_kind_effective", "kind", "effective_date"),
     Index("ix_entries_kind_recorded", "kind", "recorded_at"),
 )
@@ -238,6 +248,9 @@ audit_log = Table(
     Column("detail", Text, nullable=False),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False, unique=True),
+    # the entries this change recorded, "id:hash ..." (empty: none; NULL: written before
+    # the journal was chained, migration 0013)
+    Column("entries", Text, nullable=True),
     Index("ix_audit_log_action_subject", "action", "subject"),
 )
 

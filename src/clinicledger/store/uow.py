@@ -10,26 +10,27 @@ is also what makes ``recorded_at`` strictly increasing across processes.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import gc
-import hashlib
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, func, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
+from clinicledger.domain.chain import Head, audit_hash, entries_text, entry_hash
+from clinicledger.domain.dates import check_clock_not_ahead, check_in_range
 from clinicledger.domain.errors import Conflict, InvalidInput, InvariantBroken, Locked
-from clinicledger.domain.journal import Entry
+from clinicledger.domain.journal import POSTING_FACTS, Entry
 from clinicledger.domain.text import check_actor
 from clinicledger.store import ledger
 from clinicledger.store import tables as t
 
 ONE_MICROSECOND = dt.timedelta(microseconds=1)
-GENESIS_HASH = "0" * 64
 
 
 def to_naive_utc(instant: dt.datetime) -> dt.datetime:
@@ -94,6 +95,11 @@ def cyclic_gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+def real_clock() -> dt.datetime:
+    """The machine's clock (aware UTC): what a clock the caller chose is bounded by."""
+    return dt.datetime.now(dt.UTC)
+
+
 class UnitOfWork:
     """``with UnitOfWork(engine, now=..., actor=...) as uow: ...; uow.commit()``.
 
@@ -110,18 +116,27 @@ class UnitOfWork:
     """
 
     def __init__(
-        self, engine: Engine, *, now: dt.datetime, actor: str, strict_clock: bool = False
+        self,
+        engine: Engine,
+        *,
+        now: dt.datetime,
+        actor: str,
+        strict_clock: bool = False,
+        allow_future_clock: bool = False,
     ) -> None:
         self.engine = engine
-        self._now_given = now
+        self._now_given = check_in_range(now, field="now")  # before a zone could overflow it
         self.now = now  # as stored (naive UTC) once the unit of work has begun
         self.actor = check_actor(actor)
         self.strict_clock = strict_clock
+        self.allow_future_clock = allow_future_clock
         self._conn: Connection | None = None
         self._last_recorded_at: dt.datetime | None = None
         self._stamp: dt.datetime | None = None
         self._committed = False
         self._clock_deferred = False
+        self._head: Head | None = None
+        self._unaudited: list[tuple[int, str]] = []  # (entry id, hash) not yet audited
 
     @property
     def conn(self) -> Connection:
@@ -134,7 +149,13 @@ class UnitOfWork:
             self._conn = self.engine.connect()
             self._conn.begin()
             clock = self._conn.execute(
-                select(t.ledger_clock.c.last_recorded_at)
+                select(
+                    t.ledger_clock.c.last_recorded_at,
+                    t.ledger_clock.c.entries_count,
+                    t.ledger_clock.c.entries_hash,
+                    t.ledger_clock.c.audit_count,
+                    t.ledger_clock.c.audit_hash,
+                )
                 .where(t.ledger_clock.c.id == 1)
                 .with_for_update()
             ).one_or_none()
@@ -145,17 +166,23 @@ class UnitOfWork:
             raise Locked(
                 "the ledger is busy with another clerk's work; try again", code="ledger_busy"
             ) from exc
-        if clock is None:
-            self._close()
-            raise InvariantBroken("the ledger_clock row is missing: the schema is incomplete")
-        self.now = practice_instant(self._conn, self._now_given)
-        self._last_recorded_at = clock.last_recorded_at
-        if not self._clock_deferred:
-            try:
+        try:  # __exit__ is not called when __enter__ raises: the lock must not outlive it
+            if clock is None:
+                raise InvariantBroken("the ledger_clock row is missing: the schema is incomplete")
+            self.now = practice_instant(self._conn, self._now_given)
+            self._last_recorded_at = clock.last_recorded_at
+            self._head = Head(
+                entries=clock.entries_count,
+                audit_records=clock.audit_count,
+                entries_hash=clock.entries_hash,
+                audit_hash=clock.audit_hash,
+            )
+            if not self._clock_deferred:
                 self.check_clock()
-            except InvalidInput:
-                self._close()  # __exit__ is not called when __enter__ raises
-                raise
+        except BaseException:
+            self._conn.rollback()
+            self._close()
+            raise
         return self
 
     def defer_clock_check(self) -> UnitOfWork:
@@ -181,11 +208,22 @@ class UnitOfWork:
             self._conn = None
 
     def commit(self) -> None:
+        if self._unaudited:
+            raise InvariantBroken(
+                f"{len(self._unaudited)} entries would be committed without their audit record"
+            )
+        head = self.head
         try:
             self.conn.execute(
                 update(t.ledger_clock)
                 .where(t.ledger_clock.c.id == 1)
-                .values(last_recorded_at=self._last_recorded_at)
+                .values(
+                    last_recorded_at=self._last_recorded_at,
+                    entries_count=head.entries,
+                    entries_hash=head.entries_hash,
+                    audit_count=head.audit_records,
+                    audit_hash=head.audit_hash,
+                )
             )
             self.conn.commit()
         except DBAPIError as exc:
@@ -205,7 +243,13 @@ class UnitOfWork:
     def check_clock(self) -> None:
         """A clock the caller chose may not go back before the latest entry, compared at
         the precision it was given in: a clock given to the second (or minute) is in step
-        with an entry within that second."""
+        with an entry within that second. Nor may any clock be ahead of the real one by
+        more than ``domain.dates.CLOCK_AHEAD_MAX`` without ``allow_future_clock`` (tests,
+        reproducing history): one entry stamped in the future would stamp every later one
+        after it. Whatever the allowance, ``now`` is within the ledger's dates
+        (``domain.dates.check_in_range``, checked when the unit of work is made)."""
+        if not self.allow_future_clock:
+            check_clock_not_ahead(self.now, to_naive_utc(real_clock()))
         last = self._last_recorded_at
         if not self.strict_clock or last is None:
             return
@@ -228,13 +272,35 @@ class UnitOfWork:
         ).scalar_one()
         return number
 
+    @property
+    def head(self) -> Head:
+        """Where both chains end, with what this unit of work has written so far."""
+        if self._head is None:
+            raise InvariantBroken("unit of work used outside its 'with' block")
+        return self._head
+
     def append(self, entry: Entry) -> int:
-        """Write an entry and its postings; return the entry's id."""
+        """Write an entry, chained to the one before it, and its postings; return the
+        entry's id. Its audit record (:meth:`audit`, before :meth:`commit`) names it."""
         recorded_at = self.stamp()
+        head = self.head
+        entry_id = self._next_entry_id()
+        digest = entry_hash(
+            head.entries_hash,
+            entry_id=entry_id,
+            recorded_at=recorded_at,
+            effective_date=entry.effective_date,
+            actor=self.actor,
+            kind=entry.kind.value,
+            reason=entry.reason,
+            note=entry.note,
+            reverses=entry.reverses,
+            postings=(p.facts() for p in entry.postings),
+        )
         try:
-            entry_id: int = self.conn.execute(
-                insert(t.entries)
-                .values(
+            self.conn.execute(
+                insert(t.entries).values(
+                    id=entry_id,
                     recorded_at=recorded_at,
                     effective_date=entry.effective_date,
                     actor=self.actor,
@@ -242,9 +308,9 @@ class UnitOfWork:
                     reason=entry.reason,
                     note=entry.note,
                     reverses=entry.reverses,
+                    hash=digest,
                 )
-                .returning(t.entries.c.id)
-            ).scalar_one()
+            )
         except IntegrityError as exc:
             # The unique ``reverses`` column: another clerk undid this entry first. The
             # ledger lock makes this unreachable; it stays a clean refusal if that changes.
@@ -260,35 +326,38 @@ class UnitOfWork:
             [
                 {
                     "entry_id": entry_id,
-                    "account": p.account.value,
-                    "amount_cents": p.amount_cents,
                     "effective_date": entry.effective_date,
                     "recorded_at": recorded_at,
-                    "patient_id": p.patient_id,
-                    "payer_id": p.payer_id,
-                    "provider_id": p.provider_id,
-                    "location_id": p.location_id,
-                    "invoice_id": p.invoice_id,
-                    "line_id": p.line_id,
-                    "payment_id": p.payment_id,
-                    "reason": p.reason,
+                    **dict(zip(POSTING_FACTS, p.facts(), strict=True)),
                 }
                 for p in entry.postings
             ],
         )
+        self._head = dataclasses.replace(head, entries=head.entries + 1, entries_hash=digest)
+        self._unaudited.append((entry_id, digest))
         return entry_id
 
+    def _next_entry_id(self) -> int:
+        """The id the next entry takes, known before it is written (its hash covers it):
+        PostgreSQL's sequence, or on SQLite one past the highest (the write lock is held)."""
+        if self.conn.dialect.name == "postgresql":
+            reserved: int = self.conn.exec_driver_sql(
+                "SELECT nextval(pg_get_serial_sequence('entries', 'id'))"
+            ).scalar_one()
+            return reserved
+        highest = self.conn.execute(select(func.max(t.entries.c.id))).scalar_one()
+        return int(highest or 0) + 1
+
     def audit(self, action: str, subject: str, detail: dict[str, Any]) -> None:
-        """Append a hash-chained audit record of a change, in this transaction."""
+        """Append a hash-chained audit record of a change, in this transaction; it names
+        the entries written since the last one."""
         recorded_at = self.stamp()
-        prev = (
-            self.conn.execute(
-                select(t.audit_log.c.hash).order_by(t.audit_log.c.id.desc()).limit(1)
-            ).scalar_one_or_none()
-            or GENESIS_HASH
-        )
+        head = self.head
         body = json.dumps(detail, sort_keys=True, default=str)
-        digest = audit_hash(prev, recorded_at, self.actor, action, subject, body)
+        entries = entries_text(self._unaudited)
+        digest = audit_hash(
+            head.audit_hash, recorded_at, self.actor, action, subject, body, entries
+        )
         self.conn.execute(
             insert(t.audit_log).values(
                 recorded_at=recorded_at,
@@ -296,14 +365,12 @@ class UnitOfWork:
                 action=action,
                 subject=subject,
                 detail=body,
-                prev_hash=prev,
+                prev_hash=head.audit_hash,
                 hash=digest,
+                entries=entries,
             )
         )
-
-
-def audit_hash(
-    prev: str, recorded_at: dt.datetime, actor: str, action: str, subject: str, body: str
-) -> str:
-    text = "\x1f".join((prev, recorded_at.isoformat(), actor, action, subject, body))
-    return hashlib.sha256(text.encode()).hexdigest()
+        self._head = dataclasses.replace(
+            head, audit_records=head.audit_records + 1, audit_hash=digest
+        )
+        self._unaudited = []
