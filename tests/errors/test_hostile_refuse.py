@@ -463,3 +463,86 @@ def test_a_file_with_a_hostile_cell_is_refused_by_line_and_column(
         (files / name).write_text(text, encoding="utf-8", newline="")
     monkeypatch.chdir(files)
     assert_refused(cli, engine, case)
+
+
+# ---------------------------------------------------------------- codes that are looked up
+# A code that names nothing is echoed in its "not found"; one that holds an escape or a
+# NUL is refused before it is looked up (PostgreSQL cannot even compare a NUL).
+
+LOOKUP_CASES = [
+    case(
+        "payment-from-a-code-with-an-escape",
+        (
+            "payment",
+            "record",
+            "--from",
+            f"P1{ESC}[2J",
+            "--amount",
+            "30.00",
+            "--method",
+            "cash",
+            "--received",
+            "2024-03-02",
+            "--location",
+            "MAIN",
+        ),
+        NOT_ALLOWED,
+        "from",
+        not_allowed("from", ESC, "a control character", 3),
+    ),
+    case(
+        "invoice-for-a-patient-code-with-a-nul",
+        (
+            "invoice",
+            "create",
+            "--patient",
+            "P\x001",
+            "--location",
+            "MAIN",
+            "--line",
+            "item=90801,provider=DR1,date=2024-03-02",
+        ),
+        NOT_ALLOWED,
+        "patient",
+        not_allowed("patient", "\x00", "NUL", 2),
+    ),
+    case(
+        "show-a-patient-code-with-an-escape",
+        ("patient", "show", f"P1{ESC}"),
+        NOT_ALLOWED,
+        "patient",
+        not_allowed("patient", ESC, "a control character", 3),
+    ),
+    case(
+        "run-a-favourite-named-with-an-escape",
+        ("report", "run", f"eod{ESC}"),
+        NOT_ALLOWED,
+        "name",
+        not_allowed("name", ESC, "a control character", 4),
+    ),
+    case(
+        "a-method-with-an-escape",
+        (
+            "payment",
+            "record",
+            "--from",
+            "P1",
+            "--amount",
+            "30.00",
+            "--method",
+            f"cash{ESC}",
+            "--received",
+            "2024-03-02",
+            "--location",
+            "MAIN",
+        ),
+        NOT_ALLOWED,
+        "method",
+        not_allowed("method", ESC, "a control character", 5),
+    ),
+]
+
+
+@pytest.mark.parametrize(("engine", "case"), both(LOOKUP_CASES), indirect=["engine"])
+def test_a_code_looked_up_is_refused_before_it_is_echoed(engine, case, practice, cli) -> None:
+    assert_refused(cli, engine, case)

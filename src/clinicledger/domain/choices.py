@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import TypeVar
 
 from clinicledger.domain.errors import InvalidInput
+from clinicledger.domain.text import check_plain
 
 
 class PaymentMethod(enum.StrEnum):
@@ -57,7 +58,7 @@ def check_choice(text: str, allowed: Sequence[str], *, field: str, either: bool 
     """``text`` (trimmed, any case) if it is one of ``allowed``; else an error that lists
     them ("is not one of: a, b, c"; for an ``either`` of two, "is not open or closed").
     Every closed set of words the ledger takes is read through here."""
-    word = text.strip().lower()
+    word = check_plain(text, field=field).strip().lower()
     if word not in allowed:
         listed = " or ".join(allowed) if either else f"one of: {', '.join(allowed)}"
         raise InvalidInput(field, f"'{text}' is not {listed}", code="choice_unknown")

@@ -18,7 +18,7 @@ from typing import Any
 from clinicledger.domain.choices import check_choice
 from clinicledger.domain.dates import check_in_range
 from clinicledger.domain.errors import Conflict, InvalidInput, NotFound
-from clinicledger.domain.text import check_code
+from clinicledger.domain.text import check_code, check_plain
 from clinicledger.reports.base import PRESETS, Report, ReportParams, local_time, preset_range
 from clinicledger.reports.favourites import favourite_data, favourite_from_data
 from clinicledger.reports.registry import FILTERS, REPORTS, ReportSpec
@@ -251,6 +251,7 @@ def _check_free(conn: Connection, name: str, replacing: bool) -> None:
 
 def run_favourite(engine: Engine, name: str, *, now: dt.datetime) -> tuple[Report, str]:
     """Run a favourite as of the practice's date at ``now``: (the report, its format)."""
+    check_plain(name, field="name")
     with reading(engine) as conn, cyclic_gc_paused():
         ledger.require_practice(conn)
         saved = favourites.find(conn, name)

@@ -22,7 +22,7 @@ from clinicledger.domain.errors import Conflict, NotFound, Unavailable
 from clinicledger.domain.ids import format_id, in_id_range
 from clinicledger.domain.journal import Account, EntryKind, Posting
 from clinicledger.domain.records import LineRecord, PaymentRecord, PracticeRecord, Priced
-from clinicledger.domain.text import close_codes
+from clinicledger.domain.text import check_plain, close_codes
 from clinicledger.store import tables as t
 
 P = t.postings
@@ -42,6 +42,7 @@ def id_for_code(
 ) -> int:
     """The id of the ``kind`` (a key of :data:`MASTER_TABLES`) with ``code``; with
     ``active``, refused if it was deactivated (it then takes nothing new)."""
+    check_plain(code, field=field or kind)  # a code looked up is echoed if not found
     table = MASTER_TABLES[kind]
     found = conn.execute(
         select(table.c.id, table.c.active).where(table.c.code == code)
@@ -76,6 +77,7 @@ def inactive(kind: str, key: str, *, field: str, code: str | None = None) -> Con
 
 def priced(conn: Connection, kind: str, key: str, *, field: str) -> Priced:
     """An active item (by code) or product (by title) and its fee."""
+    check_plain(key, field=field)
     table = MASTER_TABLES[kind]
     column = table.c.title if kind == "product" else table.c.code
     row = conn.execute(
@@ -200,6 +202,7 @@ def payment_record(conn: Connection, payment_id: int, *, field: str = "payment")
 def party_ids(conn: Connection, code: str) -> tuple[int | None, int | None]:
     """(patient id, payer id) of the party ``code`` names, from the one set of codes that
     patients and payers share: at most one is set."""
+    check_plain(code, field="from")
     patient = conn.execute(
         select(t.patients.c.id).where(t.patients.c.code == code)
     ).scalar_one_or_none()

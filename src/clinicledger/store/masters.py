@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, func, insert, or_, select, update
 from sqlalchemy.sql import ColumnElement
 
+from clinicledger.domain.text import check_plain
 from clinicledger.store import ledger
 from clinicledger.store import tables as t
 from clinicledger.store.ledger import MASTER_TABLES
@@ -108,6 +109,7 @@ def _record(row: Row[Any]) -> MasterRecord:
 def master_record(conn: Connection, kind: str, code: str) -> MasterRecord:
     """The ``kind`` with ``code``; an unknown code is refused with the codes it was
     probably meant to be (:func:`clinicledger.store.ledger.not_found`)."""
+    check_plain(code, field=kind)
     table = MASTER_TABLES[kind]
     row = conn.execute(select(table).where(table.c.code == code)).one_or_none()
     if row is None:
