@@ -70,6 +70,22 @@ def test_report_help_lists_every_report(cli: Cli) -> None:
     assert set(REPORTS) | {"save", "run", "favourites"} == listed
 
 
+GROUPS = sorted({path[:-1] for path in EVERY_COMMAND if len(path) > 1})
+
+
+@SQLITE
+@pytest.mark.parametrize("path", [(), *GROUPS], ids=["(none)", *(" ".join(p) for p in GROUPS)])
+def test_a_group_called_bare_prints_its_help_as_usage(cli: Cli, path: tuple[str, ...]) -> None:
+    """``clinicledger patient`` (no command) shows the group's help on stdout and exits 2,
+    as a usage error; it is not an error message on stderr. (``clinicledger --json`` alone
+    is a usage error: a command is missing.)"""
+    for as_json in ((), ("--json",)) if path else ((),):
+        result = cli(*as_json, *path, db=False, now=False)
+        assert (result.status, result.err) == (2, ""), result
+        assert result.out.startswith(f"Usage: clinicledger {' '.join(path)}".rstrip()), result
+        assert "Commands:" in result.out
+
+
 def test_commands_given_one_clock_follow_each_other(cli: Cli, engine: Engine) -> None:
     clock = "2024-03-02T09:00"
     cli.ok("init", now=clock)

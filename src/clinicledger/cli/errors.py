@@ -172,8 +172,6 @@ def report(exc: BaseException, *, as_json: bool, debug: bool) -> int:
 
 
 def _emit(code: str, field: str | None, text: str, as_json: bool, status: int) -> int:
-    if not text.strip():  # click printed the help already (a group called bare)
-        return status
     if as_json:
         print(
             json.dumps({"error": {"code": code, "field": field, "message": text}}),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 
 import typer
+from typer._click.exceptions import NoArgsIsHelpError  # Typer's own click, pinned with it
 
 from clinicledger.cli import (  # noqa: F401  (each module adds its commands to the app)
     demo,
@@ -33,6 +34,9 @@ def run(argv: list[str] | None = None) -> int:
         result = command.main(args=args, prog_name="clinicledger", standalone_mode=False)
     except typer.Exit as done:
         return done.exit_code
+    except NoArgsIsHelpError as bare:  # a group called with no command: its help, as usage
+        print(bare.format_message())
+        return errors.EXIT_USER_ERROR
     except typer.Abort:
         print("aborted", file=sys.stderr)
         return errors.EXIT_USER_ERROR
