@@ -164,9 +164,9 @@ def test_a_long_table_is_printed_as_plain_columns(
         "totals: days 0 29 205.00, days 30 59 0.00, days 60 89 0.00, days 90 plus 0.00, "
         "not yet due 0.00, total 205.00, credit 110.00",
         "",
-        # issue 7: a report names no command ('clinicledger credit apply' was here)
         "warning: 2 debtor(s) listed hold 110.00 of unapplied credit, shown as credit and not "
-        "deducted from what they owe; apply it to their lines",
+        "deducted from what they owe; apply it to their lines ('clinicledger credit apply' "
+        "for a patient)",
     ]
 
 

@@ -332,7 +332,7 @@ def test_a_posting_on_none_of_the_lines_is_warned_about(journal, engine, clock) 
     report = run(engine, as_of=JUNE_30)
     assert report.totals["current_balance_cents"] == 26000
     assert report.totals["difference_cents"] == -500
-    assert report.warnings == (
+    assert tuple(w.text for w in report.warnings) == (
         "the rows' balance 555.00 is not the current balance 260.00 plus unpaid sessions "
         "300.00 less 0.00 on lines outside the range: -5.00 of the patient's account is on "
         "none of their lines",

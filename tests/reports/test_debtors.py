@@ -181,7 +181,7 @@ def test_summary_by_age(book, engine) -> None:
     }
     assert data["warnings"] == [
         "1 debtor(s) listed hold 25.00 of unapplied credit, shown as credit and not deducted "
-        "from what they owe; apply it to their lines"  # issue 7: a report names no command
+        "from what they owe; apply it to their lines"  # the command line adds its hint
     ]
     assert data["parameters"]["as_of"] == "2024-12-31"
 

@@ -9,6 +9,7 @@ debtors``) rather than as an unknown option.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 from collections.abc import Callable
 from typing import Annotated, Any
@@ -20,7 +21,7 @@ from clinicledger.cli.output import out
 from clinicledger.cli.parse import parse_date, parse_instant
 from clinicledger.domain.choices import check_choice
 from clinicledger.render import write
-from clinicledger.reports.base import PRESETS, Report
+from clinicledger.reports.base import PRESETS, Report, ReportWarning
 from clinicledger.reports.registry import OPTIONS, REPORTS, OptionKind, OptionSpec, ReportSpec
 from clinicledger.services import reporting
 
@@ -149,12 +150,30 @@ def _format(given: str | None, default: str = "table") -> str:
     return check_choice(given, reporting.FORMATS, field="format")
 
 
-def _show(report: Report, format_: str, output: str | None, chart: str | None) -> None:
+# The command line's way out of a report's warning, by the warning's code: a report names
+# no command, so the door that has commands words the hint.
+WARNING_HINTS = {"unapplied_credit": "'clinicledger credit apply' for a patient"}
+
+
+def _worded(report: Report) -> Report:
+    """``report`` with the command line's hints added to its warnings."""
+    return dataclasses.replace(
+        report,
+        warnings=tuple(
+            ReportWarning(w.code, f"{w.text} ({WARNING_HINTS[w.code]})")
+            if w.code in WARNING_HINTS
+            else w
+            for w in report.warnings
+        ),
+    )
+
+
+def _show(report: Report, format_: str, output: str | None, chart: str | None = None) -> None:
     if chart is not None:
         from clinicledger.render.charts import aging_chart
 
         aging_chart(report, chart)
-    write(report, format_, output)
+    write(_worded(report), format_, output)
 
 
 def _command(
@@ -253,7 +272,7 @@ def report_run(
 ) -> None:
     """Run a favourite again, for the day it is run."""
     report, saved_format = reporting.run_favourite(settings.engine, favourite, now=settings.clock())
-    write(report, _format(format_, saved_format), output)
+    _show(report, _format(format_, saved_format), output)
 
 
 @report_app.command("favourites")

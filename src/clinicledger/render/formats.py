@@ -47,7 +47,7 @@ def to_json_data(report: Report) -> dict[str, Any]:
         "columns": [c.key for c in report.columns],
         "rows": [row_dict(report, row) for row in report.rows],
         "totals": totals_dict(report),
-        "warnings": list(report.warnings),
+        "warnings": [warning.text for warning in report.warnings],
     }
     if report.sections:
         data["sections"] = [to_json_data(section) for section in report.sections]
@@ -225,7 +225,7 @@ def to_text(report: Report, *, width: int | None = None, titled: bool = False) -
             lines += _prose(_totals_text(totals), width)
         lines.append("")
     for warning in report.warnings:
-        lines += _prose(f"warning: {warning}", width)
+        lines += _prose(f"warning: {warning.text}", width)
     return "\n".join(lines).rstrip("\n") + "\n"
 
 

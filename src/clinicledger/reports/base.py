@@ -96,6 +96,16 @@ class Column:
     money: bool
 
 
+@dataclass(frozen=True, slots=True)
+class ReportWarning:
+    """A note printed under a report. ``code`` says what kind it is, so that an adapter
+    can add its own hint (a command to run, a screen to open); ``text`` says it in words
+    that name no adapter."""
+
+    code: str
+    text: str
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Report:
     name: str
@@ -103,7 +113,7 @@ class Report:
     columns: tuple[Column, ...]
     rows: tuple[Any, ...]
     totals: dict[str, int | str]
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[ReportWarning, ...] = ()
     sections: tuple[Report, ...] = ()  # a report's further parts, e.g. later adjustments
 
 

@@ -59,7 +59,7 @@ from clinicledger.domain.ids import format_id
 from clinicledger.domain.journal import Account, EntryKind
 from clinicledger.domain.money import format_cents
 from clinicledger.formats.compare_csv import CompareLine, parse_compare_csv
-from clinicledger.reports.base import Report, ReportParams, columns_of
+from clinicledger.reports.base import Report, ReportParams, ReportWarning, columns_of
 from clinicledger.store import ledger
 from clinicledger.store import tables as t
 
@@ -136,13 +136,16 @@ def client_reconciliation(conn: Connection, params: ReportParams) -> Report:
         line.row.balance_cents - line.future_charge_cents for line in lines if not line.listed
     )
     difference = balance - (current + unpaid_sessions - outside)
-    warnings: list[str] = []
+    warnings: list[ReportWarning] = []
     if difference != 0:
         warnings.append(
-            f"the rows' balance {format_cents(balance)} is not the current balance "
-            f"{format_cents(current)} plus unpaid sessions {format_cents(unpaid_sessions)} "
-            f"less {format_cents(outside)} on lines outside the range: "
-            f"{format_cents(difference)} of the patient's account is on none of their lines"
+            ReportWarning(
+                "balance_unexplained",
+                f"the rows' balance {format_cents(balance)} is not the current balance "
+                f"{format_cents(current)} plus unpaid sessions {format_cents(unpaid_sessions)} "
+                f"less {format_cents(outside)} on lines outside the range: "
+                f"{format_cents(difference)} of the patient's account is on none of their lines",
+            )
         )
     parameters = params.describe(zone)
     sections: tuple[Report, ...] = ()
@@ -151,9 +154,12 @@ def client_reconciliation(conn: Connection, params: ReportParams) -> Report:
         found = {s.name: len(s.rows) for s in sections}
         if any(found[name] for name in SECTIONS[1:]):
             warnings.append(
-                f"compare: {found['matched']} matched, {found['differ']} differ, "
-                f"{found['only here']} only here, "
-                f"{found['only in the other program']} only in the other program"
+                ReportWarning(
+                    "compare_differs",
+                    f"compare: {found['matched']} matched, {found['differ']} differ, "
+                    f"{found['only here']} only here, "
+                    f"{found['only in the other program']} only in the other program",
+                )
             )
     return Report(
         name="client-reconciliation",

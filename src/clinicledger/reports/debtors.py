@@ -45,6 +45,7 @@ from clinicledger.reports.base import (
     Column,
     Report,
     ReportParams,
+    ReportWarning,
     columns_of,
     days_option,
     interval_option,
@@ -164,12 +165,19 @@ def debtors(conn: Connection, params: ReportParams) -> Report:
         raise InvalidInput("separate_locations", "must be true or false", code="option_malformed")
 
     zone = ledger.practice_zone(conn)
-    warnings: list[str] = []
+    warnings: list[ReportWarning] = []
     as_of = params.as_of or _default_as_of(conn, params, zone)
     if params.as_of is None and as_of is not None:
         warnings.append(
-            f"no as-of date given: debts are aged to {as_of.isoformat()}, the date of "
-            + ("the as-known-at moment" if params.as_known_at is not None else "the latest entry")
+            ReportWarning(
+                "as_of_defaulted",
+                f"no as-of date given: debts are aged to {as_of.isoformat()}, the date of "
+                + (
+                    "the as-known-at moment"
+                    if params.as_known_at is not None
+                    else "the latest entry"
+                ),
+            )
         )
     parameters = params.describe(zone)
     if as_of is not None:
@@ -183,8 +191,11 @@ def debtors(conn: Connection, params: ReportParams) -> Report:
     if held:
         holders = sum(1 for key in found if credit.get(key, 0))
         warnings.append(
-            f"{holders} debtor(s) listed hold {format_cents(held)} of unapplied credit, shown "
-            "as credit and not deducted from what they owe; apply it to their lines"
+            ReportWarning(
+                "unapplied_credit",
+                f"{holders} debtor(s) listed hold {format_cents(held)} of unapplied credit, "
+                "shown as credit and not deducted from what they owe; apply it to their lines",
+            )
         )
 
     def part(name: str, debtors_in: dict[tuple[str, int], _Debtor]) -> Report:

@@ -41,6 +41,7 @@ from clinicledger.domain.money import format_cents
 from clinicledger.reports.base import (
     Report,
     ReportParams,
+    ReportWarning,
     columns_of,
     local_time,
     option_choice,
@@ -141,13 +142,16 @@ def income_by_provider(conn: Connection, params: ReportParams) -> Report:
         "adjustments_cents": adjustments_cents,
         "snapshot_income_cents": snapshot_cents,
     }
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[ReportWarning, ...] = ()
     restated_cents = sum(r.income_cents for r in rows)
     if restated_cents + adjustments_cents != snapshot_cents:
         warnings = (
-            f"restated income {format_cents(restated_cents)} plus adjustments "
-            f"{format_cents(adjustments_cents)} is not the snapshot income "
-            f"{format_cents(snapshot_cents)}",
+            ReportWarning(
+                "income_unexplained",
+                f"restated income {format_cents(restated_cents)} plus adjustments "
+                f"{format_cents(adjustments_cents)} is not the snapshot income "
+                f"{format_cents(snapshot_cents)}",
+            ),
         )
     section = Report(
         name=ADJUSTMENTS_SECTION,

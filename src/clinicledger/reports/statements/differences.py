@@ -8,7 +8,7 @@ from dataclasses import dataclass, fields
 from sqlalchemy import Connection, select
 
 from clinicledger.domain.money import format_cents
-from clinicledger.reports.base import Report, ReportParams, columns_of
+from clinicledger.reports.base import Report, ReportParams, ReportWarning, columns_of
 from clinicledger.reports.statements.classes import LineClass, line_class, statement_lines
 from clinicledger.reports.statements.journal import (
     Journal,
@@ -85,8 +85,11 @@ def balance_differences(conn: Connection, params: ReportParams) -> Report:
         rows = [r for r in rows if r.difference_cents or r.unexplained_cents]
     money = [f.name for f in fields(BalanceDifferenceRow) if f.name.endswith("_cents")]
     warnings = tuple(
-        f"patient {r.patient}: {format_cents(r.unexplained_cents)} of the difference "
-        f"{format_cents(r.difference_cents)} is not explained"
+        ReportWarning(
+            "difference_unexplained",
+            f"patient {r.patient}: {format_cents(r.unexplained_cents)} of the difference "
+            f"{format_cents(r.difference_cents)} is not explained",
+        )
         for r in rows
         if r.unexplained_cents
     )
