@@ -9,6 +9,7 @@ import typer
 
 from clinicledger.cli.app import IdempotencyKey, app, settings
 from clinicledger.cli.output import out
+from clinicledger.cli.parse import words
 from clinicledger.domain.errors import InvalidInput
 from clinicledger.services import imports
 
@@ -17,15 +18,13 @@ from clinicledger.services import imports
 def import_command(
     kind: Annotated[
         str,
-        typer.Argument(
-            metavar="patients|providers|payers|items|opening-balances", help="What the file holds"
-        ),
+        typer.Argument(metavar=words(imports.KINDS), help="What the file holds"),
     ],
     file: Annotated[str, typer.Argument(metavar="FILE.csv", help="The file, with a header row")],
     encoding: Annotated[
         str,
         typer.Option(
-            metavar="utf-8|cp1252",
+            metavar=words(imports.ENCODINGS),
             help="The file's text encoding: cp1252 is what many spreadsheets save as CSV",
         ),
     ] = "utf-8",

@@ -8,7 +8,7 @@ import typer
 
 from clinicledger.cli.app import IdempotencyKey, settings, sub_app
 from clinicledger.cli.output import entry_done, money, out
-from clinicledger.cli.parse import parse_line_spec
+from clinicledger.cli.parse import parse_line_spec, words
 from clinicledger.domain.choices import AdjustmentReason, InsuranceStatus, parse_choice
 from clinicledger.domain.ids import format_id, parse_id
 from clinicledger.domain.money import cents_from_text
@@ -80,7 +80,10 @@ def invoice_create(
 def line_status(
     line: Line,
     insurance: Annotated[
-        str, typer.Option(metavar="open|closed", help="Open to insurance (a claim pending), or not")
+        str,
+        typer.Option(
+            metavar=words(InsuranceStatus), help="Open to insurance (a claim pending), or not"
+        ),
     ],
 ) -> None:
     """Open a line to insurance, or close it."""

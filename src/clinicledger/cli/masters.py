@@ -11,6 +11,7 @@ import typer
 
 from clinicledger.cli.app import app, settings, sub_app
 from clinicledger.cli.output import money, out
+from clinicledger.cli.parse import words
 from clinicledger.domain.choices import PayerKind, parse_choice
 from clinicledger.domain.money import cents_from_text
 from clinicledger.services import masters
@@ -119,9 +120,7 @@ def patient_add(
 def payer_add(
     code: Code,
     name: Annotated[str, typer.Option(metavar="NAME", help="The payer's name")],
-    kind: Annotated[
-        str, typer.Option(metavar="KIND", help="fund|medicare|dva|insurer|third-party")
-    ],
+    kind: Annotated[str, typer.Option(metavar="KIND", help=words(PayerKind))],
 ) -> None:
     """Add a payer."""
     _created(
@@ -374,9 +373,7 @@ def patient_edit(code: Found, name: Name = None) -> None:
 def payer_edit(
     code: Found,
     name: Name = None,
-    kind: Annotated[
-        str | None, typer.Option(metavar="KIND", help="fund|medicare|dva|insurer|third-party")
-    ] = None,
+    kind: Annotated[str | None, typer.Option(metavar="KIND", help=words(PayerKind))] = None,
 ) -> None:
     """Change a payer's name or kind."""
     _edited(

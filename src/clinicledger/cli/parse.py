@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
 from clinicledger.domain.choices import LineKind
 from clinicledger.domain.errors import InvalidInput
@@ -115,3 +116,8 @@ def parse_line_spec(text: str, *, n: int) -> LineSpec:
         insurance_open=flag("insurance", "open", "closed", False),
         inpatient=flag("inpatient", "yes", "no", False),
     )
+
+
+def words(allowed: Iterable[str]) -> str:
+    """A closed set of words as help shows it: ``cash|cheque|...``, from the set itself."""
+    return "|".join(allowed)

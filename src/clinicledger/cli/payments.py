@@ -8,7 +8,7 @@ import typer
 
 from clinicledger.cli.app import IdempotencyKey, settings, sub_app
 from clinicledger.cli.output import entry_done, money, out
-from clinicledger.cli.parse import parse_date, parse_targets
+from clinicledger.cli.parse import parse_date, parse_targets, words
 from clinicledger.domain.choices import PaymentMethod, parse_choice
 from clinicledger.domain.ids import format_id, parse_id
 from clinicledger.domain.money import cents_from_text
@@ -34,7 +34,7 @@ def payment_record(
         str,
         typer.Option(
             metavar="METHOD",
-            help="cash|cheque|eftpos|credit-card|hicaps|direct-deposit|online-card|insurance|other",
+            help=words(PaymentMethod),
         ),
     ],
     received: Annotated[str, typer.Option(metavar="YYYY-MM-DD", help="The day it was received")],

@@ -18,7 +18,7 @@ import typer
 
 from clinicledger.cli.app import settings, sub_app
 from clinicledger.cli.output import out
-from clinicledger.cli.parse import parse_date, parse_instant
+from clinicledger.cli.parse import parse_date, parse_instant, words
 from clinicledger.domain.choices import check_choice
 from clinicledger.render import write
 from clinicledger.reports.base import PRESETS, Report, ReportWarning
@@ -57,7 +57,9 @@ def _option(flag: str, metavar: str | None, help: str, *, hidden: bool, kind: ty
 
 FORMAT = Annotated[
     str | None,
-    typer.Option("--format", metavar="table|csv|json", help="How to show it (default table)"),
+    typer.Option(
+        "--format", metavar=words(reporting.FORMATS), help="How to show it (default table)"
+    ),
 ]
 OUTPUT = Annotated[
     str | None, typer.Option(metavar="FILE", help="Write to FILE instead of the screen")
@@ -263,7 +265,7 @@ def report_run(
     format_: Annotated[
         str | None,
         typer.Option(
-            "--format", metavar="table|csv|json", help="How to show it (default: as saved)"
+            "--format", metavar=words(reporting.FORMATS), help="How to show it (default: as saved)"
         ),
     ] = None,
     output: Annotated[

@@ -25,6 +25,8 @@ from clinicledger.store.billing import NewLine
 from clinicledger.store.uow import UnitOfWork
 
 MASTER_KINDS = {"patients": "patient", "providers": "provider", "payers": "payer", "items": "item"}
+KINDS = tuple(SCHEMAS)  # what a file may hold
+__all__ = ["ENCODINGS", "KINDS", "ImportFile", "ImportResult", "import_file"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -52,7 +54,7 @@ class ImportFile:
     encoding: str = "utf-8"
 
     def __post_init__(self) -> None:
-        set_field(self, "kind", check_choice(self.kind, tuple(SCHEMAS), field="kind"))
+        set_field(self, "kind", check_choice(self.kind, KINDS, field="kind"))
         set_field(self, "encoding", check_choice(self.encoding, ENCODINGS, field="encoding"))
 
 
