@@ -227,7 +227,7 @@ def test_a_file_that_is_not_utf8(cli: Cli, engine: Engine, tmp_path: Path) -> No
     error = refused(cli, engine, "patients", str(path))
     assert error["code"] == "import_rejected"
     assert error["message"].startswith(
-        "patients.csv rejected, nothing imported: line 1, column (file): not UTF-8 text"
+        "patients.csv rejected, nothing imported: line 2, column (file): not UTF-8 text"
     )
 
 

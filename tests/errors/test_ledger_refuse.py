@@ -275,7 +275,7 @@ IMPORT_CASES = [
         ("import", "patients", "cp1252.csv"),
         "import_rejected",
         "(file)",
-        "cp1252.csv rejected, nothing imported: line 1, column (file): not UTF-8 text: "
+        "cp1252.csv rejected, nothing imported: line 2, column (file): not UTF-8 text: "
         "invalid continuation byte; if a spreadsheet saved it as CSV, try --encoding cp1252",
     ),
 ]

@@ -280,7 +280,7 @@ def decode(name: str, data: bytes, encoding: str) -> str:
     except UnicodeDecodeError as exc:
         label = "UTF-8" if encoding == "utf-8" else encoding
         problem = ImportProblem(  # "encoding": another encoding may read it
-            line=1,
+            line=data.count(b"\n", 0, exc.start) + 1,  # the line of the first bad byte
             column="(file)",
             reason=f"not {label} text: {exc.reason}",
             code="encoding" if encoding == "utf-8" else None,
