@@ -629,7 +629,6 @@ class Generator:
                 Entry(
                     kind=EntryKind.CHARGE,
                     effective_date=day,
-                    actor=ACTOR,
                     postings=charge_postings(
                         ref, fee_cents=fee_cents, taxable=taxable, gst_registered=True
                     ),
@@ -681,7 +680,6 @@ class Generator:
             Entry(
                 kind=EntryKind.PAYMENT,
                 effective_date=day,
-                actor=ACTOR,
                 postings=receipt_postings(ref, amount_cents),
             )
         )
@@ -713,7 +711,6 @@ class Generator:
                 Entry(
                     kind=EntryKind.ALLOCATION,
                     effective_date=day,
-                    actor=ACTOR,
                     postings=allocation_postings(payment, portion, amount_cents),
                 )
             )
