@@ -146,7 +146,7 @@ def _plan_openings(
     """(values, party id, location id) of the opening balances to post, and the problems."""
     conn = uow.conn
     problems: list[ImportProblem] = []
-    closed = ledger.closed_through(conn)
+    closed = uow.closed_through
     todo: list[tuple[dict[str, Any], int, int]] = []
     seen: dict[tuple[str, str], int] = {}
     for row in rows:

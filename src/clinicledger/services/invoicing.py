@@ -125,7 +125,7 @@ class _Resolved:
 @use_case(INVOICE)
 def create_invoice(uow: UnitOfWork, command: CreateInvoice) -> CreatedInvoice:
     conn = uow.conn
-    gst_registered = ledger.require_practice(conn).gst_registered
+    gst_registered = uow.require_practice().gst_registered
     patient_id = ledger.id_for_code(conn, "patient", command.patient_code, active=True)
     location_id = ledger.id_for_code(conn, "location", command.location_code, active=True)
     payer_id = (
@@ -134,7 +134,7 @@ def create_invoice(uow: UnitOfWork, command: CreateInvoice) -> CreatedInvoice:
         else None
     )
     today = business_today(uow)
-    closed = ledger.closed_through(conn)
+    closed = uow.closed_through
     resolved = [
         _resolve_line(uow, spec, n, today, gst_registered)
         for n, spec in enumerate(command.lines, 1)

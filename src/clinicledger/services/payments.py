@@ -86,7 +86,7 @@ def record_payment(uow: UnitOfWork, command: RecordPayment) -> int:
     location_id = ledger.id_for_code(conn, "location", command.location_code)
     check_in_range(command.received_date, field="received")
     check_not_future(command.received_date, business_today(uow), field="received")
-    check_period_open(command.received_date, ledger.closed_through(conn), field="received")
+    check_period_open(command.received_date, uow.closed_through, field="received")
     payment_id = billing.insert_payment(
         conn,
         patient_id=patient_id,

@@ -13,7 +13,7 @@ from clinicledger.domain.errors import Conflict
 from clinicledger.domain.periods import check_not_future
 from clinicledger.services.common import business_today
 from clinicledger.services.usecase import ResultCodec, use_case
-from clinicledger.store import closings, ledger
+from clinicledger.store import closings
 from clinicledger.store.engine import refresh_planner_statistics
 from clinicledger.store.uow import UnitOfWork
 
@@ -50,7 +50,7 @@ def close_period(uow: UnitOfWork, command: ClosePeriod) -> Closed:
     through = command.through
     check_in_range(through, field="date")
     check_not_future(through, business_today(uow), field="date")
-    closed = ledger.closed_through(uow.conn)
+    closed = uow.closed_through
     if closed is not None and through <= closed:
         raise Conflict(
             f"the period up to {closed.isoformat()} is already closed",

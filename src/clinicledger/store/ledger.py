@@ -14,7 +14,17 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Subquery, and_, case, func, literal, select, union_all
+from sqlalchemy import (
+    Connection,
+    Subquery,
+    and_,
+    bindparam,
+    case,
+    func,
+    literal,
+    select,
+    union_all,
+)
 from sqlalchemy.sql import ColumnElement
 
 from clinicledger.domain.choices import InsuranceStatus, LineKind
@@ -37,16 +47,39 @@ MASTER_TABLES = {
 }
 
 
+# The statements of the write path, built once per table: building a statement costs more
+# than running it (bench, issue 9).
+_ID_BY_CODE = {
+    kind: select(table.c.id, table.c.active).where(table.c.code == bindparam("code"))
+    for kind, table in MASTER_TABLES.items()
+}
+_PRICED = {
+    kind: select(
+        MASTER_TABLES[kind].c.id,
+        MASTER_TABLES[kind].c.code,
+        MASTER_TABLES[kind].c.fee_cents,
+        MASTER_TABLES[kind].c.taxable,
+        MASTER_TABLES[kind].c.active,
+    ).where(column == bindparam("key"))
+    for kind, column in (("item", t.items.c.code), ("product", t.products.c.title))
+}
+_PARTY_IDS = union_all(
+    select(literal("patient").label("kind"), t.patients.c.id).where(
+        t.patients.c.code == bindparam("code")
+    ),
+    select(literal("payer").label("kind"), t.payers.c.id).where(
+        t.payers.c.code == bindparam("code")
+    ),
+)
+
+
 def id_for_code(
     conn: Connection, kind: str, code: str, *, field: str | None = None, active: bool = False
 ) -> int:
     """The id of the ``kind`` (a key of :data:`MASTER_TABLES`) with ``code``; with
     ``active``, refused if it was deactivated (it then takes nothing new)."""
     check_plain(code, field=field or kind)  # a code looked up is echoed if not found
-    table = MASTER_TABLES[kind]
-    found = conn.execute(
-        select(table.c.id, table.c.active).where(table.c.code == code)
-    ).one_or_none()
+    found = conn.execute(_ID_BY_CODE[kind], {"code": code}).one_or_none()
     if found is None:
         raise not_found(conn, kind, code, field=field)
     if active and not found.active:
@@ -78,13 +111,7 @@ def inactive(kind: str, key: str, *, field: str, code: str | None = None) -> Con
 def priced(conn: Connection, kind: str, key: str, *, field: str) -> Priced:
     """An active item (by code) or product (by title) and its fee."""
     check_plain(key, field=field)
-    table = MASTER_TABLES[kind]
-    column = table.c.title if kind == "product" else table.c.code
-    row = conn.execute(
-        select(table.c.id, table.c.code, table.c.fee_cents, table.c.taxable, table.c.active).where(
-            column == key
-        )
-    ).one_or_none()
+    row = conn.execute(_PRICED[kind], {"key": key}).one_or_none()
     if row is None:
         if kind == "product":
             raise NotFound("product", f"'{key}'", field=field)
@@ -121,7 +148,11 @@ def practice(conn: Connection) -> PracticeRecord | None:
 
 def require_practice(conn: Connection) -> PracticeRecord:
     """The practice; a ledger without one was never initialised."""
-    found = practice(conn)
+    return practice_required(practice(conn))
+
+
+def practice_required(found: PracticeRecord | None) -> PracticeRecord:
+    """``found``, the practice read; refused if there was none (never initialised)."""
     if found is None:
         raise Unavailable("the ledger has no practice yet", code="not_initialised")
     return found
@@ -140,20 +171,29 @@ def has_entries(conn: Connection) -> bool:
     return conn.execute(select(t.entries.c.id).limit(1)).first() is not None
 
 
+_LINE = (
+    select(
+        t.lines,
+        t.invoices.c.patient_id,
+        t.invoices.c.payer_id,
+        t.invoices.c.location_id,
+        t.invoices.c.invoice_date,
+    )
+    .join(t.invoices, t.invoices.c.id == t.lines.c.invoice_id)
+    .where(t.lines.c.id == bindparam("line_id"))
+)
+_PAYMENT = (
+    select(t.payments, func.coalesce(t.patients.c.code, t.payers.c.code).label("party_code"))
+    .outerjoin(t.patients, t.patients.c.id == t.payments.c.patient_id)
+    .outerjoin(t.payers, t.payers.c.id == t.payments.c.payer_id)
+    .where(t.payments.c.id == bindparam("payment_id"))
+)
+
+
 def line_record(conn: Connection, line_id: int, *, field: str = "line") -> LineRecord:
     if not in_id_range(line_id):
         raise NotFound("line", format_id("line", line_id), field=field)
-    row = conn.execute(
-        select(
-            t.lines,
-            t.invoices.c.patient_id,
-            t.invoices.c.payer_id,
-            t.invoices.c.location_id,
-            t.invoices.c.invoice_date,
-        )
-        .join(t.invoices, t.invoices.c.id == t.lines.c.invoice_id)
-        .where(t.lines.c.id == line_id)
-    ).one_or_none()
+    row = conn.execute(_LINE, {"line_id": line_id}).one_or_none()
     if row is None:
         raise NotFound("line", format_id("line", line_id), field=field)
     return LineRecord(
@@ -177,13 +217,7 @@ def line_record(conn: Connection, line_id: int, *, field: str = "line") -> LineR
 def payment_record(conn: Connection, payment_id: int, *, field: str = "payment") -> PaymentRecord:
     if not in_id_range(payment_id):
         raise NotFound("payment", format_id("payment", payment_id), field=field)
-    pay = t.payments
-    row = conn.execute(
-        select(pay, func.coalesce(t.patients.c.code, t.payers.c.code).label("party_code"))
-        .outerjoin(t.patients, t.patients.c.id == pay.c.patient_id)
-        .outerjoin(t.payers, t.payers.c.id == pay.c.payer_id)
-        .where(pay.c.id == payment_id)
-    ).one_or_none()
+    row = conn.execute(_PAYMENT, {"payment_id": payment_id}).one_or_none()
     if row is None:
         raise NotFound("payment", format_id("payment", payment_id), field=field)
     return PaymentRecord(
@@ -203,11 +237,8 @@ def party_ids(conn: Connection, code: str) -> tuple[int | None, int | None]:
     """(patient id, payer id) of the party ``code`` names, from the one set of codes that
     patients and payers share: at most one is set."""
     check_plain(code, field="from")
-    patient = conn.execute(
-        select(t.patients.c.id).where(t.patients.c.code == code)
-    ).scalar_one_or_none()
-    payer = conn.execute(select(t.payers.c.id).where(t.payers.c.code == code)).scalar_one_or_none()
-    return patient, payer
+    found = {kind: id_ for kind, id_ in conn.execute(_PARTY_IDS, {"code": code})}
+    return found.get("patient"), found.get("payer")
 
 
 def invoice_id(conn: Connection, number: int) -> int | None:
@@ -286,26 +317,41 @@ def _sum(conn: Connection, *conditions: ColumnElement[bool]) -> int:
     return int(total)
 
 
+_TOTAL = func.coalesce(func.sum(P.c.amount_cents), 0)
+_PAYMENT_IN_ACCOUNT = select(_TOTAL).where(
+    P.c.payment_id == bindparam("payment_id"), P.c.account == bindparam("account")
+)
+_LINE_RECEIVABLE = P.c.line_id == bindparam("line_id"), P.c.account == Account.RECEIVABLE.value
+_LINE_OWING = {  # by the patient (payer_id NULL), or by a payer
+    True: select(_TOTAL).where(*_LINE_RECEIVABLE, P.c.payer_id.is_(None)),
+    False: select(_TOTAL).where(*_LINE_RECEIVABLE, P.c.payer_id == bindparam("payer_id")),
+}
+_LINE_ALLOCATED = select(_TOTAL).where(*_LINE_RECEIVABLE, P.c.payment_id.is_not(None))
+
+
+def _payment_in(conn: Connection, payment_id: int, account: Account) -> int:
+    return int(
+        conn.execute(
+            _PAYMENT_IN_ACCOUNT, {"payment_id": payment_id, "account": account.value}
+        ).scalar_one()
+    )
+
+
 def payment_unallocated_cents(conn: Connection, payment_id: int) -> int:
     """Money of a payment not yet applied, refunded or reversed."""
-    return -_sum(conn, P.c.payment_id == payment_id, P.c.account == Account.UNALLOCATED.value)
+    return -_payment_in(conn, payment_id, Account.UNALLOCATED)
 
 
 def payment_refunded_cents(conn: Connection, payment_id: int) -> int:
-    return -_sum(conn, P.c.payment_id == payment_id, P.c.account == Account.REFUNDED.value)
-
-
-def portion_condition(payer_id: int | None) -> ColumnElement[bool]:
-    return P.c.payer_id.is_(None) if payer_id is None else P.c.payer_id == payer_id
+    return -_payment_in(conn, payment_id, Account.REFUNDED)
 
 
 def line_owing_cents(conn: Connection, line_id: int, payer_id: int | None) -> int:
     """What is owed on a line by one billed-to party (``None``: the patient)."""
-    return _sum(
-        conn,
-        P.c.line_id == line_id,
-        P.c.account == Account.RECEIVABLE.value,
-        portion_condition(payer_id),
+    return int(
+        conn.execute(
+            _LINE_OWING[payer_id is None], {"line_id": line_id, "payer_id": payer_id}
+        ).scalar_one()
     )
 
 
@@ -320,12 +366,7 @@ def line_portions(conn: Connection, line_id: int) -> dict[int | None, int]:
 
 def line_allocated_cents(conn: Connection, line_id: int) -> int:
     """Payments currently applied to a line (allocations less un-allocations)."""
-    return -_sum(
-        conn,
-        P.c.line_id == line_id,
-        P.c.account == Account.RECEIVABLE.value,
-        P.c.payment_id.is_not(None),
-    )
+    return -int(conn.execute(_LINE_ALLOCATED, {"line_id": line_id}).scalar_one())
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

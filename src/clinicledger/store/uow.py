@@ -18,19 +18,65 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import TracebackType
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from clinicledger.domain.chain import Head, audit_hash, entries_text, entry_hash
 from clinicledger.domain.dates import check_clock_not_ahead, check_in_range
 from clinicledger.domain.errors import Conflict, InvalidInput, InvariantBroken, Locked
 from clinicledger.domain.journal import POSTING_FACTS, Entry
+from clinicledger.domain.records import PracticeRecord
 from clinicledger.domain.text import check_actor
 from clinicledger.store import ledger
 from clinicledger.store import tables as t
 
 ONE_MICROSECOND = dt.timedelta(microseconds=1)
+
+# The statements every unit of work runs, built once (building a statement costs more than
+# running it: bench, issue 9). The clock row is read with the practice's settings, so that
+# a use case reads neither again.
+_CLOCK = t.ledger_clock.c
+_OPEN = (
+    select(
+        _CLOCK.last_recorded_at,
+        _CLOCK.entries_count,
+        _CLOCK.entries_hash,
+        _CLOCK.audit_count,
+        _CLOCK.audit_hash,
+        t.practice.c.name,
+        t.practice.c.abn,
+        t.practice.c.gst_registered,
+        t.practice.c.timezone,
+        t.practice.c.currency,
+        t.practice.c.closed_through,
+    )
+    .select_from(t.ledger_clock.outerjoin(t.practice, t.practice.c.id == 1))
+    .where(_CLOCK.id == 1)
+    .with_for_update(of=t.ledger_clock)
+)
+_KEEP_HEAD = (
+    update(t.ledger_clock)
+    .where(_CLOCK.id == 1)
+    .values(
+        last_recorded_at=bindparam("last_recorded_at"),
+        entries_count=bindparam("entries_count"),
+        entries_hash=bindparam("entries_hash"),
+        audit_count=bindparam("audit_count"),
+        audit_hash=bindparam("audit_hash"),
+    )
+)
+_NEXT_INVOICE_NUMBER = (
+    update(t.ledger_clock)
+    .where(_CLOCK.id == 1)
+    .values(last_invoice_number=_CLOCK.last_invoice_number + 1)
+    .returning(_CLOCK.last_invoice_number)
+)
+_HIGHEST_ENTRY_ID = select(func.max(t.entries.c.id))
+_INSERT_ENTRY = insert(t.entries)
+_INSERT_POSTINGS = insert(t.postings)
+_INSERT_AUDIT = insert(t.audit_log)
 
 
 def to_naive_utc(instant: dt.datetime) -> dt.datetime:
@@ -137,6 +183,8 @@ class UnitOfWork:
         self._clock_deferred = False
         self._head: Head | None = None
         self._unaudited: list[tuple[int, str]] = []  # (entry id, hash) not yet audited
+        self._next_id: int | None = None  # SQLite: the next entry's id (the lock is held)
+        self.practice: PracticeRecord | None = None  # as it was when the work began
 
     @property
     def conn(self) -> Connection:
@@ -148,17 +196,7 @@ class UnitOfWork:
         try:
             self._conn = self.engine.connect()
             self._conn.begin()
-            clock = self._conn.execute(
-                select(
-                    t.ledger_clock.c.last_recorded_at,
-                    t.ledger_clock.c.entries_count,
-                    t.ledger_clock.c.entries_hash,
-                    t.ledger_clock.c.audit_count,
-                    t.ledger_clock.c.audit_hash,
-                )
-                .where(t.ledger_clock.c.id == 1)
-                .with_for_update()
-            ).one_or_none()
+            clock = self._conn.execute(_OPEN).one_or_none()
         except OperationalError as exc:
             self._close()
             if "locked" not in str(exc.orig) and "busy" not in str(exc.orig):
@@ -169,7 +207,19 @@ class UnitOfWork:
         try:  # __exit__ is not called when __enter__ raises: the lock must not outlive it
             if clock is None:
                 raise InvariantBroken("the ledger_clock row is missing: the schema is incomplete")
-            self.now = practice_instant(self._conn, self._now_given)
+            if clock.name is not None:
+                self.practice = PracticeRecord(
+                    name=clock.name,
+                    abn=clock.abn,
+                    gst_registered=bool(clock.gst_registered),
+                    timezone=clock.timezone,
+                    currency=clock.currency,
+                    closed_through=clock.closed_through,
+                )
+            given = self._now_given
+            if given.tzinfo is None:
+                given = given.replace(tzinfo=self.zone)
+            self.now = to_naive_utc(given)
             self._last_recorded_at = clock.last_recorded_at
             self._head = Head(
                 entries=clock.entries_count,
@@ -184,6 +234,26 @@ class UnitOfWork:
             self._close()
             raise
         return self
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The practice's time zone, as it was when the work began."""
+        return ZoneInfo(
+            ledger.DEFAULT_TIMEZONE if self.practice is None else self.practice.timezone
+        )
+
+    def require_practice(self) -> PracticeRecord:
+        """The practice, as it was when the work began; refused if there is none yet."""
+        return ledger.practice_required(self.practice)
+
+    @property
+    def closed_through(self) -> dt.date | None:
+        """The last day of the closed periods, as it was when the work began."""
+        return None if self.practice is None else self.practice.closed_through
+
+    def today(self) -> dt.date:
+        """The practice's business date at this unit of work's clock."""
+        return self.now.replace(tzinfo=dt.UTC).astimezone(self.zone).date()
 
     def defer_clock_check(self) -> UnitOfWork:
         """Enter without checking the clock yet: the caller calls :meth:`check_clock`
@@ -215,15 +285,14 @@ class UnitOfWork:
         head = self.head
         try:
             self.conn.execute(
-                update(t.ledger_clock)
-                .where(t.ledger_clock.c.id == 1)
-                .values(
-                    last_recorded_at=self._last_recorded_at,
-                    entries_count=head.entries,
-                    entries_hash=head.entries_hash,
-                    audit_count=head.audit_records,
-                    audit_hash=head.audit_hash,
-                )
+                _KEEP_HEAD,
+                {
+                    "last_recorded_at": self._last_recorded_at,
+                    "entries_count": head.entries,
+                    "entries_hash": head.entries_hash,
+                    "audit_count": head.audit_records,
+                    "audit_hash": head.audit_hash,
+                },
             )
             self.conn.commit()
         except DBAPIError as exc:
@@ -264,12 +333,7 @@ class UnitOfWork:
             )
 
     def next_invoice_number(self) -> int:
-        number: int = self.conn.execute(
-            update(t.ledger_clock)
-            .where(t.ledger_clock.c.id == 1)
-            .values(last_invoice_number=t.ledger_clock.c.last_invoice_number + 1)
-            .returning(t.ledger_clock.c.last_invoice_number)
-        ).scalar_one()
+        number: int = self.conn.execute(_NEXT_INVOICE_NUMBER).scalar_one()
         return number
 
     @property
@@ -299,17 +363,18 @@ class UnitOfWork:
         )
         try:
             self.conn.execute(
-                insert(t.entries).values(
-                    id=entry_id,
-                    recorded_at=recorded_at,
-                    effective_date=entry.effective_date,
-                    actor=self.actor,
-                    kind=entry.kind.value,
-                    reason=entry.reason,
-                    note=entry.note,
-                    reverses=entry.reverses,
-                    hash=digest,
-                )
+                _INSERT_ENTRY,
+                {
+                    "id": entry_id,
+                    "recorded_at": recorded_at,
+                    "effective_date": entry.effective_date,
+                    "actor": self.actor,
+                    "kind": entry.kind.value,
+                    "reason": entry.reason,
+                    "note": entry.note,
+                    "reverses": entry.reverses,
+                    "hash": digest,
+                },
             )
         except IntegrityError as exc:
             # The unique ``reverses`` column: another clerk undid this entry first. The
@@ -322,7 +387,7 @@ class UnitOfWork:
                 ) from exc
             raise
         self.conn.execute(
-            insert(t.postings),
+            _INSERT_POSTINGS,
             [
                 {
                     "entry_id": entry_id,
@@ -339,14 +404,18 @@ class UnitOfWork:
 
     def _next_entry_id(self) -> int:
         """The id the next entry takes, known before it is written (its hash covers it):
-        PostgreSQL's sequence, or on SQLite one past the highest (the write lock is held)."""
+        PostgreSQL's sequence, or on SQLite one past the highest (the write lock is held:
+        read once, then counted on)."""
         if self.conn.dialect.name == "postgresql":
             reserved: int = self.conn.exec_driver_sql(
                 "SELECT nextval(pg_get_serial_sequence('entries', 'id'))"
             ).scalar_one()
             return reserved
-        highest = self.conn.execute(select(func.max(t.entries.c.id))).scalar_one()
-        return int(highest or 0) + 1
+        if self._next_id is None:
+            self._next_id = int(self.conn.execute(_HIGHEST_ENTRY_ID).scalar_one() or 0) + 1
+        entry_id = self._next_id
+        self._next_id += 1
+        return entry_id
 
     def audit(self, action: str, subject: str, detail: dict[str, Any]) -> None:
         """Append a hash-chained audit record of a change, in this transaction; it names
@@ -359,16 +428,17 @@ class UnitOfWork:
             head.audit_hash, recorded_at, self.actor, action, subject, body, entries
         )
         self.conn.execute(
-            insert(t.audit_log).values(
-                recorded_at=recorded_at,
-                actor=self.actor,
-                action=action,
-                subject=subject,
-                detail=body,
-                prev_hash=head.audit_hash,
-                hash=digest,
-                entries=entries,
-            )
+            _INSERT_AUDIT,
+            {
+                "recorded_at": recorded_at,
+                "actor": self.actor,
+                "action": action,
+                "subject": subject,
+                "detail": body,
+                "prev_hash": head.audit_hash,
+                "hash": digest,
+                "entries": entries,
+            },
         )
         self._head = dataclasses.replace(
             head, audit_records=head.audit_records + 1, audit_hash=digest
