@@ -20,6 +20,7 @@ from clinicledger.domain.journal import ALLOCATION_KINDS, Entry, EntryKind
 from clinicledger.domain.money import check_positive, format_cents
 from clinicledger.domain.periods import check_not_future, check_period_open
 from clinicledger.domain.postings import (
+    PaymentRef,
     allocation_postings,
     receipt_postings,
     refund_postings,
@@ -100,13 +101,15 @@ def record_payment(uow: UnitOfWork, command: RecordPayment) -> int:
         note=note,
         recorded_at=uow.stamp(),
     )
-    payment = ledger.payment_record(conn, payment_id)
+    payment = PaymentRef(
+        payment_id=payment_id, patient_id=patient_id, payer_id=payer_id, location_id=location_id
+    )
     uow.append(
         Entry(
             kind=EntryKind.PAYMENT,
             effective_date=command.received_date,
             note=note,
-            postings=receipt_postings(payment.ref(), amount_cents),
+            postings=receipt_postings(payment, amount_cents),
         )
     )
     uow.audit(

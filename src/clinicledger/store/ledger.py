@@ -18,7 +18,6 @@ from sqlalchemy import (
     Connection,
     Subquery,
     and_,
-    bindparam,
     case,
     func,
     literal,
@@ -34,6 +33,7 @@ from clinicledger.domain.journal import Account, EntryKind, Posting
 from clinicledger.domain.records import LineRecord, PaymentRecord, PracticeRecord, Priced
 from clinicledger.domain.text import check_plain, close_codes
 from clinicledger.store import tables as t
+from clinicledger.store.sql import Sql, as_date, as_instant
 
 P = t.postings
 
@@ -47,29 +47,18 @@ MASTER_TABLES = {
 }
 
 
-# The statements of the write path, built once per table: building a statement costs more
-# than running it (bench, issue 9).
+# The statements of the write path, as SQL text (store/sql.py says why).
 _ID_BY_CODE = {
-    kind: select(table.c.id, table.c.active).where(table.c.code == bindparam("code"))
+    kind: Sql(f"SELECT id, active FROM {table.name} WHERE code = :code")
     for kind, table in MASTER_TABLES.items()
 }
 _PRICED = {
-    kind: select(
-        MASTER_TABLES[kind].c.id,
-        MASTER_TABLES[kind].c.code,
-        MASTER_TABLES[kind].c.fee_cents,
-        MASTER_TABLES[kind].c.taxable,
-        MASTER_TABLES[kind].c.active,
-    ).where(column == bindparam("key"))
-    for kind, column in (("item", t.items.c.code), ("product", t.products.c.title))
+    "item": Sql("SELECT id, code, fee_cents, taxable, active FROM items WHERE code = :key"),
+    "product": Sql("SELECT id, code, fee_cents, taxable, active FROM products WHERE title = :key"),
 }
-_PARTY_IDS = union_all(
-    select(literal("patient").label("kind"), t.patients.c.id).where(
-        t.patients.c.code == bindparam("code")
-    ),
-    select(literal("payer").label("kind"), t.payers.c.id).where(
-        t.payers.c.code == bindparam("code")
-    ),
+_PARTY_IDS = Sql(
+    "SELECT 'patient', id FROM patients WHERE code = :code"
+    " UNION ALL SELECT 'payer', id FROM payers WHERE code = :code"
 )
 
 
@@ -79,12 +68,13 @@ def id_for_code(
     """The id of the ``kind`` (a key of :data:`MASTER_TABLES`) with ``code``; with
     ``active``, refused if it was deactivated (it then takes nothing new)."""
     check_plain(code, field=field or kind)  # a code looked up is echoed if not found
-    found = conn.execute(_ID_BY_CODE[kind], {"code": code}).one_or_none()
+    found = _ID_BY_CODE[kind].one(conn, {"code": code})
     if found is None:
         raise not_found(conn, kind, code, field=field)
-    if active and not found.active:
+    found_id, is_active = found
+    if active and not is_active:
         raise inactive(kind, code, field=field or kind)
-    return int(found.id)
+    return int(found_id)
 
 
 def not_found(conn: Connection, kind: str, code: str, *, field: str | None = None) -> NotFound:
@@ -111,14 +101,15 @@ def inactive(kind: str, key: str, *, field: str, code: str | None = None) -> Con
 def priced(conn: Connection, kind: str, key: str, *, field: str) -> Priced:
     """An active item (by code) or product (by title) and its fee."""
     check_plain(key, field=field)
-    row = conn.execute(_PRICED[kind], {"key": key}).one_or_none()
+    row = _PRICED[kind].one(conn, {"key": key})
     if row is None:
         if kind == "product":
             raise NotFound("product", f"'{key}'", field=field)
         raise not_found(conn, kind, key, field=field)
-    if not row.active:
-        raise inactive(kind, key, field=field, code=row.code)
-    return Priced(id=row.id, fee_cents=int(row.fee_cents), taxable=bool(row.taxable))
+    found_id, code, fee_cents, taxable, is_active = row
+    if not is_active:
+        raise inactive(kind, key, field=field, code=code)
+    return Priced(id=found_id, fee_cents=int(fee_cents), taxable=bool(taxable))
 
 
 DEFAULT_TIMEZONE = "Australia/Sydney"
@@ -171,65 +162,71 @@ def has_entries(conn: Connection) -> bool:
     return conn.execute(select(t.entries.c.id).limit(1)).first() is not None
 
 
-_LINE = (
-    select(
-        t.lines,
-        t.invoices.c.patient_id,
-        t.invoices.c.payer_id,
-        t.invoices.c.location_id,
-        t.invoices.c.invoice_date,
-    )
-    .join(t.invoices, t.invoices.c.id == t.lines.c.invoice_id)
-    .where(t.lines.c.id == bindparam("line_id"))
+_LINE = Sql(
+    "SELECT lines.id, lines.invoice_id, lines.kind, invoices.patient_id, invoices.payer_id,"
+    " invoices.location_id, lines.provider_id, lines.service_date, invoices.invoice_date,"
+    " lines.fee_cents, lines.gst_cents, lines.client_billable, lines.insurance_status,"
+    " lines.deleted_at FROM lines JOIN invoices ON invoices.id = lines.invoice_id"
+    " WHERE lines.id = :line_id"
 )
-_PAYMENT = (
-    select(t.payments, func.coalesce(t.patients.c.code, t.payers.c.code).label("party_code"))
-    .outerjoin(t.patients, t.patients.c.id == t.payments.c.patient_id)
-    .outerjoin(t.payers, t.payers.c.id == t.payments.c.payer_id)
-    .where(t.payments.c.id == bindparam("payment_id"))
+_PAYMENT = Sql(
+    "SELECT payments.id, payments.patient_id, payments.payer_id,"
+    " coalesce(patients.code, payers.code), payments.location_id, payments.amount_cents,"
+    " payments.received_date, payments.opening, payments.reversed_at FROM payments"
+    " LEFT OUTER JOIN patients ON patients.id = payments.patient_id"
+    " LEFT OUTER JOIN payers ON payers.id = payments.payer_id"
+    " WHERE payments.id = :payment_id"
 )
 
 
 def line_record(conn: Connection, line_id: int, *, field: str = "line") -> LineRecord:
     if not in_id_range(line_id):
         raise NotFound("line", format_id("line", line_id), field=field)
-    row = conn.execute(_LINE, {"line_id": line_id}).one_or_none()
+    row = _LINE.one(conn, {"line_id": line_id})
     if row is None:
         raise NotFound("line", format_id("line", line_id), field=field)
+    (found_id, invoice, kind, patient, payer, location, provider, service_date, invoice_date,
+     fee_cents, gst_cents, client_billable, insurance_status, deleted_at) = row  # fmt: skip
+    invoice_day = as_date(invoice_date)
+    assert invoice_day is not None
     return LineRecord(
-        id=row.id,
-        invoice_id=row.invoice_id,
-        kind=LineKind(row.kind),
-        patient_id=row.patient_id,
-        payer_id=row.payer_id,
-        location_id=row.location_id,
-        provider_id=row.provider_id,
-        service_date=row.service_date,
-        invoice_date=row.invoice_date,
-        fee_cents=int(row.fee_cents),
-        gst_cents=int(row.gst_cents),
-        client_billable=bool(row.client_billable),
-        insurance_status=InsuranceStatus(row.insurance_status),
-        deleted_at=row.deleted_at,
+        id=found_id,
+        invoice_id=invoice,
+        kind=LineKind(kind),
+        patient_id=patient,
+        payer_id=payer,
+        location_id=location,
+        provider_id=provider,
+        service_date=as_date(service_date),
+        invoice_date=invoice_day,
+        fee_cents=int(fee_cents),
+        gst_cents=int(gst_cents),
+        client_billable=bool(client_billable),
+        insurance_status=InsuranceStatus(insurance_status),
+        deleted_at=as_instant(deleted_at),
     )
 
 
 def payment_record(conn: Connection, payment_id: int, *, field: str = "payment") -> PaymentRecord:
     if not in_id_range(payment_id):
         raise NotFound("payment", format_id("payment", payment_id), field=field)
-    row = conn.execute(_PAYMENT, {"payment_id": payment_id}).one_or_none()
+    row = _PAYMENT.one(conn, {"payment_id": payment_id})
     if row is None:
         raise NotFound("payment", format_id("payment", payment_id), field=field)
+    (found_id, patient, payer, party_code, location, amount_cents, received_date, opening,
+     reversed_at) = row  # fmt: skip
+    received = as_date(received_date)
+    assert received is not None
     return PaymentRecord(
-        id=row.id,
-        patient_id=row.patient_id,
-        payer_id=row.payer_id,
-        party_code=row.party_code,
-        location_id=row.location_id,
-        amount_cents=int(row.amount_cents),
-        received_date=row.received_date,
-        opening=bool(row.opening),
-        reversed_at=row.reversed_at,
+        id=found_id,
+        patient_id=patient,
+        payer_id=payer,
+        party_code=party_code,
+        location_id=location,
+        amount_cents=int(amount_cents),
+        received_date=received,
+        opening=bool(opening),
+        reversed_at=as_instant(reversed_at),
     )
 
 
@@ -237,7 +234,7 @@ def party_ids(conn: Connection, code: str) -> tuple[int | None, int | None]:
     """(patient id, payer id) of the party ``code`` names, from the one set of codes that
     patients and payers share: at most one is set."""
     check_plain(code, field="from")
-    found = {kind: id_ for kind, id_ in conn.execute(_PARTY_IDS, {"code": code})}
+    found = dict(_PARTY_IDS.run(conn, {"code": code}).fetchall())
     return found.get("patient"), found.get("payer")
 
 
@@ -317,23 +314,19 @@ def _sum(conn: Connection, *conditions: ColumnElement[bool]) -> int:
     return int(total)
 
 
-_TOTAL = func.coalesce(func.sum(P.c.amount_cents), 0)
-_PAYMENT_IN_ACCOUNT = select(_TOTAL).where(
-    P.c.payment_id == bindparam("payment_id"), P.c.account == bindparam("account")
-)
-_LINE_RECEIVABLE = P.c.line_id == bindparam("line_id"), P.c.account == Account.RECEIVABLE.value
+_TOTAL = "SELECT coalesce(sum(amount_cents), 0) FROM postings"
+_PAYMENT_IN_ACCOUNT = Sql(f"{_TOTAL} WHERE payment_id = :payment_id AND account = :account")
+_LINE_RECEIVABLE = f"{_TOTAL} WHERE line_id = :line_id AND account = 'RECEIVABLE'"
 _LINE_OWING = {  # by the patient (payer_id NULL), or by a payer
-    True: select(_TOTAL).where(*_LINE_RECEIVABLE, P.c.payer_id.is_(None)),
-    False: select(_TOTAL).where(*_LINE_RECEIVABLE, P.c.payer_id == bindparam("payer_id")),
+    True: Sql(f"{_LINE_RECEIVABLE} AND payer_id IS NULL"),
+    False: Sql(f"{_LINE_RECEIVABLE} AND payer_id = :payer_id"),
 }
-_LINE_ALLOCATED = select(_TOTAL).where(*_LINE_RECEIVABLE, P.c.payment_id.is_not(None))
+_LINE_ALLOCATED = Sql(f"{_LINE_RECEIVABLE} AND payment_id IS NOT NULL")
 
 
 def _payment_in(conn: Connection, payment_id: int, account: Account) -> int:
     return int(
-        conn.execute(
-            _PAYMENT_IN_ACCOUNT, {"payment_id": payment_id, "account": account.value}
-        ).scalar_one()
+        _PAYMENT_IN_ACCOUNT.scalar(conn, {"payment_id": payment_id, "account": account.value})
     )
 
 
@@ -348,11 +341,8 @@ def payment_refunded_cents(conn: Connection, payment_id: int) -> int:
 
 def line_owing_cents(conn: Connection, line_id: int, payer_id: int | None) -> int:
     """What is owed on a line by one billed-to party (``None``: the patient)."""
-    return int(
-        conn.execute(
-            _LINE_OWING[payer_id is None], {"line_id": line_id, "payer_id": payer_id}
-        ).scalar_one()
-    )
+    given = {"line_id": line_id} if payer_id is None else {"line_id": line_id, "payer_id": payer_id}
+    return int(_LINE_OWING[payer_id is None].scalar(conn, given))
 
 
 def line_portions(conn: Connection, line_id: int) -> dict[int | None, int]:
@@ -366,7 +356,7 @@ def line_portions(conn: Connection, line_id: int) -> dict[int | None, int]:
 
 def line_allocated_cents(conn: Connection, line_id: int) -> int:
     """Payments currently applied to a line (allocations less un-allocations)."""
-    return -int(conn.execute(_LINE_ALLOCATED, {"line_id": line_id}).scalar_one())
+    return -int(_LINE_ALLOCATED.scalar(conn, {"line_id": line_id}))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -20,8 +20,8 @@ from types import TracebackType
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from clinicledger.domain.chain import Head, audit_hash, entries_text, entry_hash
 from clinicledger.domain.dates import check_clock_not_ahead, check_in_range
@@ -30,53 +30,46 @@ from clinicledger.domain.journal import POSTING_FACTS, Entry
 from clinicledger.domain.records import PracticeRecord
 from clinicledger.domain.text import check_actor
 from clinicledger.store import ledger
-from clinicledger.store import tables as t
+from clinicledger.store.sql import Sql, as_date, as_instant
 
 ONE_MICROSECOND = dt.timedelta(microseconds=1)
 
-# The statements every unit of work runs, built once (building a statement costs more than
-# running it: bench, issue 9). The clock row is read with the practice's settings, so that
-# a use case reads neither again.
-_CLOCK = t.ledger_clock.c
-_OPEN = (
-    select(
-        _CLOCK.last_recorded_at,
-        _CLOCK.entries_count,
-        _CLOCK.entries_hash,
-        _CLOCK.audit_count,
-        _CLOCK.audit_hash,
-        t.practice.c.name,
-        t.practice.c.abn,
-        t.practice.c.gst_registered,
-        t.practice.c.timezone,
-        t.practice.c.currency,
-        t.practice.c.closed_through,
-    )
-    .select_from(t.ledger_clock.outerjoin(t.practice, t.practice.c.id == 1))
-    .where(_CLOCK.id == 1)
-    .with_for_update(of=t.ledger_clock)
+# The statements every unit of work runs (store/sql.py says why they are SQL text). The
+# clock row is read with the practice's settings, so that a use case reads neither again.
+_OPEN_SQL = (
+    "SELECT c.last_recorded_at, c.entries_count, c.entries_hash, c.audit_count, c.audit_hash,"
+    " p.name, p.abn, p.gst_registered, p.timezone, p.currency, p.closed_through"
+    " FROM ledger_clock AS c LEFT OUTER JOIN practice AS p ON p.id = 1 WHERE c.id = 1"
 )
-_KEEP_HEAD = (
-    update(t.ledger_clock)
-    .where(_CLOCK.id == 1)
-    .values(
-        last_recorded_at=bindparam("last_recorded_at"),
-        entries_count=bindparam("entries_count"),
-        entries_hash=bindparam("entries_hash"),
-        audit_count=bindparam("audit_count"),
-        audit_hash=bindparam("audit_hash"),
-    )
+_OPEN = Sql(_OPEN_SQL, postgresql=_OPEN_SQL + " FOR UPDATE OF c")
+_KEEP_HEAD = Sql(
+    "UPDATE ledger_clock SET last_recorded_at = :last_recorded_at,"
+    " entries_count = :entries_count, entries_hash = :entries_hash,"
+    " audit_count = :audit_count, audit_hash = :audit_hash WHERE id = 1"
 )
-_NEXT_INVOICE_NUMBER = (
-    update(t.ledger_clock)
-    .where(_CLOCK.id == 1)
-    .values(last_invoice_number=_CLOCK.last_invoice_number + 1)
-    .returning(_CLOCK.last_invoice_number)
+_NEXT_INVOICE_NUMBER = Sql(
+    "UPDATE ledger_clock SET last_invoice_number = last_invoice_number + 1"
+    " WHERE id = 1 RETURNING last_invoice_number"
 )
-_HIGHEST_ENTRY_ID = select(func.max(t.entries.c.id))
-_INSERT_ENTRY = insert(t.entries)
-_INSERT_POSTINGS = insert(t.postings)
-_INSERT_AUDIT = insert(t.audit_log)
+_HIGHEST_ENTRY_ID = Sql("SELECT max(id) FROM entries")
+_RESERVE_ENTRY_ID = Sql("", postgresql="SELECT nextval(pg_get_serial_sequence('entries', 'id'))")
+_INSERT_ENTRY = Sql(
+    "INSERT INTO entries (id, recorded_at, effective_date, actor, kind, reason, note,"
+    " reverses, hash) VALUES (:id, :recorded_at, :effective_date, :actor, :kind, :reason,"
+    " :note, :reverses, :hash)"
+)
+_INSERT_POSTINGS = Sql(
+    "INSERT INTO postings (entry_id, effective_date, recorded_at, "
+    + ", ".join(POSTING_FACTS)
+    + ") VALUES (:entry_id, :effective_date, :recorded_at, "
+    + ", ".join(f":{name}" for name in POSTING_FACTS)
+    + ")"
+)
+_INSERT_AUDIT = Sql(
+    "INSERT INTO audit_log (recorded_at, actor, action, subject, detail, prev_hash, hash,"
+    " entries) VALUES (:recorded_at, :actor, :action, :subject, :detail, :prev_hash, :hash,"
+    " :entries)"
+)
 
 
 def to_naive_utc(instant: dt.datetime) -> dt.datetime:
@@ -196,7 +189,7 @@ class UnitOfWork:
         try:
             self._conn = self.engine.connect()
             self._conn.begin()
-            clock = self._conn.execute(_OPEN).one_or_none()
+            clock = _OPEN.one(self._conn)
         except OperationalError as exc:
             self._close()
             if "locked" not in str(exc.orig) and "busy" not in str(exc.orig):
@@ -207,25 +200,27 @@ class UnitOfWork:
         try:  # __exit__ is not called when __enter__ raises: the lock must not outlive it
             if clock is None:
                 raise InvariantBroken("the ledger_clock row is missing: the schema is incomplete")
-            if clock.name is not None:
+            (last, entries, entries_hash, audits, audits_hash, name, *practice) = clock
+            if name is not None:
+                abn, gst_registered, timezone, currency, closed_through = practice
                 self.practice = PracticeRecord(
-                    name=clock.name,
-                    abn=clock.abn,
-                    gst_registered=bool(clock.gst_registered),
-                    timezone=clock.timezone,
-                    currency=clock.currency,
-                    closed_through=clock.closed_through,
+                    name=name,
+                    abn=abn,
+                    gst_registered=bool(gst_registered),
+                    timezone=timezone,
+                    currency=currency,
+                    closed_through=as_date(closed_through),
                 )
             given = self._now_given
             if given.tzinfo is None:
                 given = given.replace(tzinfo=self.zone)
             self.now = to_naive_utc(given)
-            self._last_recorded_at = clock.last_recorded_at
+            self._last_recorded_at = as_instant(last)
             self._head = Head(
-                entries=clock.entries_count,
-                audit_records=clock.audit_count,
-                entries_hash=clock.entries_hash,
-                audit_hash=clock.audit_hash,
+                entries=entries,
+                audit_records=audits,
+                entries_hash=entries_hash,
+                audit_hash=audits_hash,
             )
             if not self._clock_deferred:
                 self.check_clock()
@@ -284,8 +279,8 @@ class UnitOfWork:
             )
         head = self.head
         try:
-            self.conn.execute(
-                _KEEP_HEAD,
+            _KEEP_HEAD.run(
+                self.conn,
                 {
                     "last_recorded_at": self._last_recorded_at,
                     "entries_count": head.entries,
@@ -333,7 +328,7 @@ class UnitOfWork:
             )
 
     def next_invoice_number(self) -> int:
-        number: int = self.conn.execute(_NEXT_INVOICE_NUMBER).scalar_one()
+        number: int = _NEXT_INVOICE_NUMBER.scalar(self.conn)
         return number
 
     @property
@@ -362,8 +357,8 @@ class UnitOfWork:
             postings=(p.facts() for p in entry.postings),
         )
         try:
-            self.conn.execute(
-                _INSERT_ENTRY,
+            _INSERT_ENTRY.run(
+                self.conn,
                 {
                     "id": entry_id,
                     "recorded_at": recorded_at,
@@ -376,18 +371,18 @@ class UnitOfWork:
                     "hash": digest,
                 },
             )
-        except IntegrityError as exc:
+        except self.conn.dialect.loaded_dbapi.IntegrityError as exc:
             # The unique ``reverses`` column: another clerk undid this entry first. The
             # ledger lock makes this unreachable; it stays a clean refusal if that changes.
-            if entry.reverses is not None and "reverses" in str(exc.orig):
+            if entry.reverses is not None and "reverses" in str(exc):
                 raise Conflict(
                     f"entry {entry.reverses} was already undone",
                     code="allocation_undone",
                     field="allocation",
                 ) from exc
             raise
-        self.conn.execute(
-            _INSERT_POSTINGS,
+        _INSERT_POSTINGS.many(
+            self.conn,
             [
                 {
                     "entry_id": entry_id,
@@ -407,12 +402,10 @@ class UnitOfWork:
         PostgreSQL's sequence, or on SQLite one past the highest (the write lock is held:
         read once, then counted on)."""
         if self.conn.dialect.name == "postgresql":
-            reserved: int = self.conn.exec_driver_sql(
-                "SELECT nextval(pg_get_serial_sequence('entries', 'id'))"
-            ).scalar_one()
+            reserved: int = _RESERVE_ENTRY_ID.scalar(self.conn)
             return reserved
         if self._next_id is None:
-            self._next_id = int(self.conn.execute(_HIGHEST_ENTRY_ID).scalar_one() or 0) + 1
+            self._next_id = int(_HIGHEST_ENTRY_ID.scalar(self.conn) or 0) + 1
         entry_id = self._next_id
         self._next_id += 1
         return entry_id
@@ -427,8 +420,8 @@ class UnitOfWork:
         digest = audit_hash(
             head.audit_hash, recorded_at, self.actor, action, subject, body, entries
         )
-        self.conn.execute(
-            _INSERT_AUDIT,
+        _INSERT_AUDIT.run(
+            self.conn,
             {
                 "recorded_at": recorded_at,
                 "actor": self.actor,

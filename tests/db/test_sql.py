@@ -1,0 +1,64 @@
+"""store/sql.py: statements run on the driver's own connection keep values exactly as
+SQLAlchemy keeps them, on both backends, so that the two can read each other's rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import Engine, insert, select
+
+from clinicledger.store import tables as t
+from clinicledger.store.sql import Sql, as_date, as_instant, sqlite_value
+
+BACKENDS = pytest.mark.parametrize("engine", ["sqlite", "postgresql"], indirect=True)
+
+_INSERT = Sql(
+    "INSERT INTO closings (as_of, recorded_at) VALUES (:as_of, :recorded_at) RETURNING id"
+)
+_READ = Sql("SELECT as_of, recorded_at FROM closings WHERE id = :id")
+
+instants = st.datetimes(
+    min_value=dt.datetime(1900, 1, 1), max_value=dt.datetime(2199, 12, 31, 23, 59, 59)
+)
+
+
+@BACKENDS
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(day=st.dates(dt.date(1900, 1, 1), dt.date(2199, 12, 31)), instant=instants)
+def test_values_written_by_hand_read_back_through_sqlalchemy_and_back(
+    engine: Engine, day: dt.date, instant: dt.datetime
+) -> None:
+    with engine.connect() as conn, conn.begin():
+        made = _INSERT.scalar(conn, {"as_of": day, "recorded_at": instant})
+        through_core = conn.execute(
+            select(t.closings.c.as_of, t.closings.c.recorded_at).where(t.closings.c.id == made)
+        ).one()
+        assert (through_core.as_of, through_core.recorded_at) == (day, instant)
+        core_id = conn.execute(
+            insert(t.closings)
+            .values(as_of=day + dt.timedelta(days=1), recorded_at=instant)
+            .returning(t.closings.c.id)
+        ).scalar_one()
+        as_of, recorded_at = _READ.one(conn, {"id": core_id})
+        assert (as_date(as_of), as_instant(recorded_at)) == (day + dt.timedelta(days=1), instant)
+        conn.rollback()
+
+
+def test_sqlite_values_are_sqlalchemys_storage_format() -> None:
+    assert sqlite_value(dt.datetime(2024, 1, 2, 3, 4, 5)) == "2024-01-02 03:04:05.000000"
+    assert sqlite_value(dt.datetime(2024, 1, 2, 3, 4, 5, 6)) == "2024-01-02 03:04:05.000006"
+    assert sqlite_value(dt.date(2024, 1, 2)) == "2024-01-02"
+    assert (sqlite_value(True), sqlite_value(False)) == (1, 0)
+    assert [sqlite_value(v) for v in (None, 7, "x")] == [None, 7, "x"]
+
+
+def test_postgresql_text_takes_psycopg_parameters() -> None:
+    statement = Sql("SELECT a FROM b WHERE c = :c AND d = :d_2 AND e = 'x:y'")
+    assert statement.postgresql == "SELECT a FROM b WHERE c = %(c)s AND d = %(d_2)s AND e = 'x:y'"
+    own = Sql("SELECT 1", postgresql="SELECT 1 FOR UPDATE")
+    assert (own.sqlite, own.postgresql) == ("SELECT 1", "SELECT 1 FOR UPDATE")
