@@ -30,7 +30,7 @@ from clinicledger.domain.money import divide_rounded
 from clinicledger.reports.summary import LedgerSummary, ledger_summary
 from clinicledger.services import check, invoicing, masters, payments, periods
 from clinicledger.services.invoicing import LineSpec
-from clinicledger.store import ledger
+from clinicledger.store import ledger, lookups
 from clinicledger.store.engine import Engine
 from clinicledger.store.uow import UnitOfWork, reading
 
@@ -418,12 +418,12 @@ class Demo:
 
     def owing(self, p: Patient, line_ids: list[int]) -> int:
         with reading(self.engine) as conn:
-            return sum(ledger.line_owing_cents(conn, line_id, None) for line_id in line_ids)
+            return sum(lookups.line_owing_cents(conn, line_id, None) for line_id in line_ids)
 
     def credit(self, p: Patient) -> int:
         with reading(self.engine) as conn:
-            found = ledger.party_balance(
-                conn, patient_id=ledger.id_for_code(conn, "patient", p.code)
+            found = lookups.party_balance(
+                conn, patient_id=lookups.id_for_code(conn, "patient", p.code)
             )
         return found.unallocated_cents
 
@@ -450,8 +450,8 @@ class Demo:
 
     def pay_owing(self, p: Patient, day: dt.date, method: PaymentMethod) -> None:
         with reading(self.engine) as conn:
-            owing = ledger.party_balance(
-                conn, patient_id=ledger.id_for_code(conn, "patient", p.code)
+            owing = lookups.party_balance(
+                conn, patient_id=lookups.id_for_code(conn, "patient", p.code)
             ).charges_cents
         if owing <= 0:
             return
@@ -493,7 +493,7 @@ class Demo:
 
     def refund_credit(self, p: Patient, day: dt.date) -> None:
         with reading(self.engine) as conn:
-            credit = ledger.credit_payments(conn, ledger.id_for_code(conn, "patient", p.code))
+            credit = ledger.credit_payments(conn, lookups.id_for_code(conn, "patient", p.code))
         for payment_id, amount in credit:
             if amount > 0:
                 payments.refund(
@@ -583,7 +583,7 @@ class Demo:
 
     def return_overpayment(self, payment_id: int, day: dt.date) -> None:
         with reading(self.engine) as conn:
-            over = ledger.payment_unallocated_cents(conn, payment_id)
+            over = lookups.payment_unallocated_cents(conn, payment_id)
         payments.refund(
             self.uow(day),
             payments.Refund(
@@ -666,7 +666,7 @@ class Demo:
 
     def _service_date(self, line_id: int) -> dt.date:
         with reading(self.engine) as conn:
-            value = ledger.line_record(conn, line_id).service_date
+            value = lookups.line_record(conn, line_id).service_date
         assert value is not None  # the demo dates every service line
         return value
 
@@ -699,7 +699,7 @@ def build(
         lambda: UnitOfWork(engine, now=dt.datetime.combine(START, dt.time(7)), actor=DEMO_ACTOR),
     )
     with reading(engine) as conn:
-        practice = ledger.practice(conn)
+        practice = lookups.practice(conn)
         empty = ledger.is_empty(conn)
     built = False
     if practice is not None and practice.name == DEMO_NAME:

@@ -27,7 +27,7 @@ from clinicledger.services import check, invoicing, masters, payments, periods
 from clinicledger.services.check import Violation
 from clinicledger.services.invoicing import LineSpec
 from clinicledger.services.reporting import run_report
-from clinicledger.store import ledger
+from clinicledger.store import ledger, lookups
 from clinicledger.store import tables as t
 from clinicledger.store.uow import reading
 from conftest import PROPERTY, Clock
@@ -87,9 +87,9 @@ def close(clock: Clock, day: dt.date, through: dt.date) -> None:
 def ids(engine) -> dict[str, int]:
     with reading(engine) as conn:
         return {
-            "p1": ledger.id_for_code(conn, "patient", "P1"),
-            "p2": ledger.id_for_code(conn, "patient", "P2"),
-            "fund": ledger.id_for_code(conn, "payer", "FUND"),
+            "p1": lookups.id_for_code(conn, "patient", "P1"),
+            "p2": lookups.id_for_code(conn, "patient", "P2"),
+            "fund": lookups.id_for_code(conn, "payer", "FUND"),
         }
 
 
@@ -690,8 +690,8 @@ class Journal:
         """Keep some of a payment's unapplied money, as the services would refuse it: not
         more than it holds, not a reversed payment, not inside a closed period."""
         with reading(self.clock.engine) as conn:
-            row = ledger.payment_record(conn, payment_id)
-            unapplied = ledger.payment_unallocated_cents(conn, payment_id)
+            row = lookups.payment_record(conn, payment_id)
+            unapplied = lookups.payment_unallocated_cents(conn, payment_id)
             closed = ledger.closed_through(conn)
         if row.reversed_at is not None or cents > unapplied:
             return

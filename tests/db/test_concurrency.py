@@ -39,7 +39,7 @@ from clinicledger.domain.ids import format_id
 from clinicledger.domain.journal import Account
 from clinicledger.domain.money import format_cents
 from clinicledger.services import check, invoicing, masters, payments
-from clinicledger.store import ledger
+from clinicledger.store import ledger, lookups
 from clinicledger.store import tables as t
 from clinicledger.store.engine import make_engine
 from clinicledger.store.uow import UnitOfWork, reading
@@ -446,10 +446,10 @@ def read_journal(engine: Engine, practice: Practice) -> Journal:
             elif r.kind == "unallocation":
                 unallocations[r.id] = r.reverses
         unallocated = {
-            p: ledger.payment_unallocated_cents(conn, p) for p in practice.payment_patients
+            p: lookups.payment_unallocated_cents(conn, p) for p in practice.payment_patients
         }
         owing = {
-            line: ledger.line_owing_cents(conn, line, None)
+            line: lookups.line_owing_cents(conn, line, None)
             for lines in practice.lines.values()
             for line in lines
         }

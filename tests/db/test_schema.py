@@ -16,6 +16,19 @@ def test_migrations_match_the_tables_module(engine) -> None:
     assert differences == []
 
 
+def test_the_newest_migration_is_alembics_head() -> None:
+    """The schema's state is read without Alembic, from the migrations' numbers: they must
+    run in the order of their numbers, one after another."""
+    from alembic.script import ScriptDirectory
+
+    from clinicledger.store.plain import head_revision, schema_revisions
+
+    scripts = ScriptDirectory.from_config(schema.alembic_config())
+    assert scripts.get_current_head() == head_revision()
+    ordered = [s.revision for s in reversed(list(scripts.walk_revisions()))]
+    assert ordered == sorted(schema_revisions())
+
+
 def test_migrations_run_down_and_up_again(engine) -> None:
     schema.downgrade(engine, "base")
     assert set(inspect(engine).get_table_names()) <= {"alembic_version"}

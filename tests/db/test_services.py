@@ -19,7 +19,7 @@ from clinicledger.domain.errors import Conflict, OverAllocation, PeriodClosed
 from clinicledger.domain.journal import Account, Entry, EntryKind
 from clinicledger.services import balances, check, invoicing, masters, payments, periods
 from clinicledger.services.invoicing import LineSpec
-from clinicledger.store import ledger
+from clinicledger.store import ledger, lookups
 from clinicledger.store import tables as t
 from clinicledger.store.uow import reading
 
@@ -160,7 +160,7 @@ def test_unallocate_returns_the_money_to_the_payment(practice, engine) -> None:
         practice.uow(), payments.Unallocate(allocation_id=allocation.id, reason="wrong line")
     )
     with engine.connect() as conn:
-        assert ledger.payment_unallocated_cents(conn, payment_id) == 10000
+        assert lookups.payment_unallocated_cents(conn, payment_id) == 10000
     assert line_balance(engine, line_id) == 10000
     assert patient_balance(engine) == 0  # 100 owing less 100 credit
     with pytest.raises(Conflict) as caught:

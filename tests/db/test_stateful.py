@@ -57,7 +57,7 @@ from clinicledger.domain.choices import (
 )
 from clinicledger.domain.errors import UserError
 from clinicledger.services import balances, check, invoicing, masters, payments, periods
-from clinicledger.store import ledger
+from clinicledger.store import ledger, lookups
 from clinicledger.store import tables as t
 from clinicledger.store.engine import make_engine
 from clinicledger.store.uow import UnitOfWork, reading
@@ -395,7 +395,7 @@ class LedgerMachine(RuleBasedStateMachine):
         as_known_at: dt.datetime | None = None,
     ) -> tuple[int, int]:
         kind, code = party
-        found = ledger.party_balance(
+        found = lookups.party_balance(
             conn,
             patient_id=self.ids["patient"][code] if kind == "patient" else None,
             payer_id=self.ids["payer"][code] if kind == "payer" else None,
@@ -1316,21 +1316,21 @@ class LedgerMachine(RuleBasedStateMachine):
             got = {k: cents for k, cents in ledger.line_portions(conn, line.id).items() if cents}
             assert got == want, f"line {line.id} portions {got}, model {want}"
             for portion in {None, line.payer}:
-                owing = ledger.line_owing_cents(conn, line.id, self.payer_id(portion))
+                owing = lookups.line_owing_cents(conn, line.id, self.payer_id(portion))
                 assert owing == line.portions.get(portion, 0), (line.id, portion, owing)
             applied = sum(
                 a.amount_cents for a in self.allocations.values() if a.line_id == line.id and a.live
             )
-            allocated = ledger.line_allocated_cents(conn, line.id)
+            allocated = lookups.line_allocated_cents(conn, line.id)
             assert allocated == applied, (
                 f"line_allocated_cents(line {line.id}) = {allocated}; payments applied: {applied}"
             )
-            receivable = ledger.receivable_balance(conn, line_id=line.id)
+            receivable = lookups.receivable_balance(conn, line_id=line.id)
             assert receivable == sum(line.portions.values()), (line.id, receivable)
         for p in self.payments.values():
-            unallocated = ledger.payment_unallocated_cents(conn, p.id)
+            unallocated = lookups.payment_unallocated_cents(conn, p.id)
             assert unallocated == p.unallocated_cents, (p.id, unallocated, p.unallocated_cents)
-            refunded = ledger.payment_refunded_cents(conn, p.id)
+            refunded = lookups.payment_refunded_cents(conn, p.id)
             assert refunded == p.refunded_cents, (p.id, refunded, p.refunded_cents)
         live = {
             (a.id, a.line_id, a.payment_id, a.amount_cents) for a in ledger.live_allocations(conn)

@@ -23,6 +23,7 @@ from clinicledger.services import invoicing, payments
 from clinicledger.services.invoicing import LineSpec
 from clinicledger.store import tables as t
 from clinicledger.store.engine import make_engine
+from clinicledger.store.plain import head_revision, schema_revisions
 
 from .commands import TODAY, invoice, record, refund
 from .reproduce import Case, Cli, assert_refused, case, harness, on_backends, snapshot
@@ -306,6 +307,10 @@ def files_in(folder: Path) -> dict[str, bytes]:
     return {path.name: path.read_bytes() for path in sorted(folder.iterdir()) if path.is_file()}
 
 
+# ``balance`` reads a SQLite file without SQLAlchemy (store/plain.py): it is refused alike.
+BALANCE = ("balance", "--patient", "P1")
+
+
 def assert_refused_without_a_ledger(cli: Cli, case: Case) -> None:
     """:func:`reproduce.assert_refused` for a ``--db`` that is no ledger: exit 2, the same
     message plain and as JSON; what it must leave unchanged is the test's to say."""
@@ -338,7 +343,7 @@ def test_a_db_in_a_folder_that_does_not_exist_is_refused(
     folder: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     missing = folder / "no-such-folder" / "ledger.db"
-    for argv in (("report", "debtors"), ("init",)):
+    for argv in (("report", "debtors"), ("init",), BALANCE):
         assert_refused_without_a_ledger(
             at(str(missing), capsys, monkeypatch),
             Case(
@@ -400,7 +405,7 @@ def test_a_db_file_that_is_not_sqlite_is_refused(
     notes = folder / "notes.txt"
     notes.write_text("Tuesday: order more cold packs\n")
     before = files_in(folder)
-    for argv in (("report", "debtors"), ("init",)):
+    for argv in (("report", "debtors"), ("init",), BALANCE):
         assert_refused_without_a_ledger(
             at(str(notes), capsys, monkeypatch),
             Case(argv, "not_a_ledger", "db", f"{notes} is not a clinicledger database"),
@@ -415,7 +420,9 @@ def another_programs_database(path: Path) -> None:
     conn.close()
 
 
-@pytest.mark.parametrize("argv", [("init",), ("report", "debtors")], ids=["init", "report"])
+@pytest.mark.parametrize(
+    "argv", [("init",), ("report", "debtors"), BALANCE], ids=["init", "report", "balance"]
+)
 def test_a_sqlite_file_of_another_program_is_refused(
     folder: Path,
     capsys: pytest.CaptureFixture[str],
@@ -434,6 +441,71 @@ def test_a_sqlite_file_of_another_program_is_refused(
                 "not_a_ledger",
                 "db",
                 f"{other} holds tables of another program: it is not a clinicledger database",
+            ),
+        )
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "argv", [("init",), ("report", "debtors"), BALANCE], ids=["init", "report", "balance"]
+)
+def test_a_ledger_of_a_newer_clinicledger_is_refused(
+    folder: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    argv: tuple[str, ...],
+) -> None:
+    """A ledger migrated by a later release (a revision past ours) is not another
+    program's: the message says to upgrade clinicledger, and nothing is written."""
+    ledger = folder / "ledger.db"
+    assert at(str(ledger), capsys, monkeypatch)("init").status == 0
+    app.settings.close()
+    newer = f"{int(head_revision()) + 1:04d}"
+    with sqlite3.connect(ledger) as conn:
+        conn.execute("UPDATE alembic_version SET version_num = ?", (newer,))
+    conn.close()
+    engine = make_engine(str(ledger))
+    try:
+        assert_refused(
+            at(str(ledger), capsys, monkeypatch),
+            engine,
+            Case(
+                argv,
+                "ledger_newer",
+                "db",
+                f"{ledger} was made by a newer clinicledger (its schema is past "
+                f"{head_revision()}): upgrade clinicledger to use it",
+            ),
+        )
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("argv", [("report", "debtors"), BALANCE], ids=["report", "balance"])
+def test_a_ledger_of_an_older_schema_is_refused_until_upgraded(
+    folder: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    argv: tuple[str, ...],
+) -> None:
+    ledger = folder / "ledger.db"
+    assert at(str(ledger), capsys, monkeypatch)("init").status == 0
+    app.settings.close()
+    older = sorted(schema_revisions())[-2]
+    with sqlite3.connect(ledger) as conn:
+        conn.execute("UPDATE alembic_version SET version_num = ?", (older,))
+    conn.close()
+    engine = make_engine(str(ledger))
+    try:
+        assert_refused(
+            at(str(ledger), capsys, monkeypatch),
+            engine,
+            Case(
+                argv,
+                "not_initialised",
+                "db",
+                f"this database is not initialised or is out of date: {INIT}",
             ),
         )
     finally:
@@ -461,15 +533,16 @@ def test_a_db_file_that_does_not_exist_is_refused(
     folder: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     typo = folder / "clinicledgr.db"
-    assert_refused_without_a_ledger(
-        at(str(typo), capsys, monkeypatch),
-        Case(
-            ("report", "debtors"),
-            "not_initialised",
-            "db",
-            f"there is no ledger at {typo}: {INIT} (or check --db)",
-        ),
-    )
+    for argv in (("report", "debtors"), BALANCE):
+        assert_refused_without_a_ledger(
+            at(str(typo), capsys, monkeypatch),
+            Case(
+                argv,
+                "not_initialised",
+                "db",
+                f"there is no ledger at {typo}: {INIT} (or check --db)",
+            ),
+        )
     assert files_in(folder) == {}
 
 
@@ -478,21 +551,29 @@ def test_an_empty_db_file_is_refused(
 ) -> None:
     empty = folder / "ledger.db"
     empty.touch()
-    assert_refused_without_a_ledger(
-        at(str(empty), capsys, monkeypatch),
-        Case(
-            ("payment", "allocate", "PAY-000001", "--auto"),
-            "not_initialised",
-            "db",
-            f"there is no ledger at {empty}: {INIT} (or check --db)",
-        ),
-    )
+    for argv in (("payment", "allocate", "PAY-000001", "--auto"), BALANCE):
+        assert_refused_without_a_ledger(
+            at(str(empty), capsys, monkeypatch),
+            Case(
+                argv,
+                "not_initialised",
+                "db",
+                f"there is no ledger at {empty}: {INIT} (or check --db)",
+            ),
+        )
     # refused before anything opened it: still an empty file, nothing beside it
     assert list(files_in(folder)) == ["ledger.db"]
     assert empty.stat().st_size == 0
 
 
 NO_PRACTICE = [
+    case(
+        "balance-of-a-ledger-without-a-practice",
+        BALANCE,
+        "not_initialised",
+        None,
+        f"the ledger has no practice yet: {INIT}",
+    ),
     case(
         "report-on-a-ledger-without-a-practice",
         ("report", "debtors"),

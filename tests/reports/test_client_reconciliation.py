@@ -30,7 +30,7 @@ from clinicledger.reports.client_reconciliation import (
 )
 from clinicledger.services import invoicing, masters, payments
 from clinicledger.services.invoicing import LineSpec
-from clinicledger.store import ledger
+from clinicledger.store import lookups
 from clinicledger.store import tables as t
 from clinicledger.store.uow import reading
 
@@ -266,8 +266,8 @@ def test_worked_example_of_001(journal, engine) -> None:
     }
     assert data["warnings"] == []
     with reading(engine) as conn:
-        patient_id = ledger.id_for_code(conn, "patient", "GOOD")
-        balance = ledger.party_balance(conn, patient_id=patient_id, as_of=JUNE_30)
+        patient_id = lookups.id_for_code(conn, "patient", "GOOD")
+        balance = lookups.party_balance(conn, patient_id=patient_id, as_of=JUNE_30)
     assert balance.charges_cents == 25500
     # The 12.00 of cash never applied is credit, outside both sides of the check.
     assert balance.unallocated_cents == 1200
@@ -313,7 +313,7 @@ def test_a_date_range_lists_its_lines_and_accounts_for_the_others(journal, engin
 def test_a_posting_on_none_of_the_lines_is_warned_about(journal, engine, clock) -> None:
     # Written directly (no service does this): 5.00 on the patient's account, on no line.
     with reading(engine) as conn:
-        patient_id = ledger.id_for_code(conn, "patient", "GOOD")
+        patient_id = lookups.id_for_code(conn, "patient", "GOOD")
     with clock.uow() as uow:
         uow.append(
             Entry(
@@ -635,12 +635,12 @@ def test_the_rows_always_reconcile(practice, engine, steps, balance_day, window)
             return fn(conn, *args)
 
     def free(payment_id: int) -> int:
-        if read(ledger.payment_record, payment_id).reversed_at is not None:
+        if read(lookups.payment_record, payment_id).reversed_at is not None:
             return 0
-        return read(ledger.payment_unallocated_cents, payment_id)
+        return read(lookups.payment_unallocated_cents, payment_id)
 
     def live(line_id: int) -> bool:
-        return read(ledger.line_record, line_id).deleted_at is None
+        return read(lookups.line_record, line_id).deleted_at is None
 
     for step in steps:
         kind = step[0]
@@ -671,8 +671,8 @@ def test_the_rows_always_reconcile(practice, engine, steps, balance_day, window)
             owing = []
             for line_id, billed_to in lines:
                 if live(line_id) and (billed_to is not None or not from_fund):
-                    portion = read(ledger.line_record, line_id).payer_id if from_fund else None
-                    owing.append((line_id, read(ledger.line_owing_cents, line_id, portion)))
+                    portion = read(lookups.line_record, line_id).payer_id if from_fund else None
+                    owing.append((line_id, read(lookups.line_owing_cents, line_id, portion)))
             owing = [(line_id, cents) for line_id, cents in owing if cents > 0]
             if owing:
                 line_id, most = owing[step[2] % len(owing)]
@@ -689,7 +689,7 @@ def test_the_rows_always_reconcile(practice, engine, steps, balance_day, window)
                 continue
             if kind == "credit":
                 credit = sum(free(p) for p, from_fund in paid if not from_fund)
-                cents = min(step[2], credit, read(ledger.line_owing_cents, line_id, None))
+                cents = min(step[2], credit, read(lookups.line_owing_cents, line_id, None))
                 if cents > 0:
                     made = payments.apply_credit(
                         clock.uow(),
@@ -698,7 +698,7 @@ def test_the_rows_always_reconcile(practice, engine, steps, balance_day, window)
                     applied.extend(a.id for a in made)
             elif kind == "transfer" and billed_to is not None:
                 fund_owing = read(
-                    ledger.line_owing_cents, line_id, read(ledger.line_record, line_id).payer_id
+                    lookups.line_owing_cents, line_id, read(lookups.line_record, line_id).payer_id
                 )
                 cents = min(step[2], fund_owing)
                 if cents > 0:
@@ -709,7 +709,7 @@ def test_the_rows_always_reconcile(practice, engine, steps, balance_day, window)
                         ),
                     )
             elif kind == "adjust":
-                cents = min(step[2], read(ledger.line_owing_cents, line_id, None))
+                cents = min(step[2], read(lookups.line_owing_cents, line_id, None))
                 if cents > 0:
                     invoicing.adjust_line(
                         clock.uow(),
@@ -736,8 +736,8 @@ def test_the_rows_always_reconcile(practice, engine, steps, balance_day, window)
                 )
         elif kind == "reverse" and paid:
             payment, _ = paid[step[1] % len(paid)]
-            row = read(ledger.payment_record, payment)
-            if row.reversed_at is None and read(ledger.payment_refunded_cents, payment) == 0:
+            row = read(lookups.payment_record, payment)
+            if row.reversed_at is None and read(lookups.payment_refunded_cents, payment) == 0:
                 payments.reverse_payment(
                     clock.uow(), payments.ReversePayment(payment_id=payment, reason="dishonoured")
                 )
@@ -758,4 +758,4 @@ def test_the_rows_always_reconcile(practice, engine, steps, balance_day, window)
         with reading(engine) as conn:
             for row in whole.rows:
                 line_id = int(row.line.removeprefix("L-"))
-                assert row.balance_cents == ledger.line_owing_cents(conn, line_id, None)
+                assert row.balance_cents == lookups.line_owing_cents(conn, line_id, None)

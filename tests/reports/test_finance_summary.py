@@ -18,7 +18,7 @@ from clinicledger.reports.base import ReportParams
 from clinicledger.reports.finance_summary import finance_summary
 from clinicledger.services import invoicing, masters, payments
 from clinicledger.services.invoicing import LineSpec
-from clinicledger.store import ledger
+from clinicledger.store import lookups
 from clinicledger.store import tables as t
 from clinicledger.store.uow import reading
 
@@ -305,7 +305,7 @@ def test_invoiced_always_adds_up(engine, clock, fees, paid, adjust, delete_first
         payments.allocate(clock.uow(), payments.Allocate(payment_id=payment, auto=True))
     first = made.lines[0]
     with reading(engine) as conn:
-        owing_first = ledger.line_owing_cents(conn, first.id, None)
+        owing_first = lookups.line_owing_cents(conn, first.id, None)
     if adjust and owing_first >= adjust:
         invoicing.adjust_line(
             clock.uow(),

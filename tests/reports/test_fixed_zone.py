@@ -17,6 +17,7 @@ from tests.cli.harness import Cli, build_practice, db_url
 from clinicledger.domain.choices import PaymentMethod
 from clinicledger.domain.errors import Conflict
 from clinicledger.services import masters, payments
+from clinicledger.store import lookups
 from conftest import Clock
 
 # The harness's practice is made on 2024-03-01 from 08:01 Sydney time, a minute a step: at
@@ -104,12 +105,11 @@ def test_the_zone_is_fixed_from_the_first_entry(engine: Engine, clock: Clock) ->
 
 
 def test_a_refused_zone_changes_nothing_else_given_with_it(engine: Engine, clock: Clock) -> None:
-    from clinicledger.store import ledger
     from clinicledger.store.uow import reading
 
     first_entry(clock)
     with pytest.raises(Conflict):
         masters.set_practice(clock.uow(), name="Harbourside", timezone="UTC")
     with reading(engine) as conn:
-        practice = ledger.require_practice(conn)
+        practice = lookups.require_practice(conn)
     assert (practice.name, practice.timezone) == ("My Practice", "Australia/Sydney")

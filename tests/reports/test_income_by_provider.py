@@ -20,7 +20,7 @@ from clinicledger.reports.base import ReportParams
 from clinicledger.reports.income_by_provider import income_by_provider
 from clinicledger.services import invoicing, masters, payments
 from clinicledger.services.invoicing import LineSpec
-from clinicledger.store import ledger
+from clinicledger.store import ledger, lookups
 from clinicledger.store.uow import reading
 
 D = dt.date
@@ -62,8 +62,8 @@ def late_allocation(clock, at: dt.datetime, *, payment_id: int, line_id: int, ce
     that posts at the remittance date would write it. The services date allocations when
     they are made, so the test writes the entry itself."""
     with clock.uow(at=at) as uow:
-        payment = ledger.payment_record(uow.conn, payment_id).ref()
-        line = ledger.line_record(uow.conn, line_id)
+        payment = lookups.payment_record(uow.conn, payment_id).ref()
+        line = lookups.line_record(uow.conn, line_id)
         entry_id = uow.append(
             Entry(
                 kind=EntryKind.ALLOCATION,
@@ -482,13 +482,13 @@ def test_income_is_the_allocations_of_the_period(practice, engine, operations, p
 
     def owing(line_id: int) -> int:
         with reading(engine) as conn:
-            return ledger.line_owing_cents(conn, line_id, None)
+            return lookups.line_owing_cents(conn, line_id, None)
 
     def free(payment_id: int) -> int:
         with reading(engine) as conn:
-            if ledger.payment_record(conn, payment_id).reversed_at is not None:
+            if lookups.payment_record(conn, payment_id).reversed_at is not None:
                 return 0
-            return ledger.payment_unallocated_cents(conn, payment_id)
+            return lookups.payment_unallocated_cents(conn, payment_id)
 
     def provider_of(line_id: int) -> str | None:
         return next(p for i, _, p in lines if i == line_id)
@@ -595,8 +595,8 @@ def test_income_is_the_allocations_of_the_period(practice, engine, operations, p
         elif op[0] == "reverse" and paid:
             payment, _ = paid[op[1] % len(paid)]
             with reading(engine) as conn:
-                row = ledger.payment_record(conn, payment)
-                refunded = ledger.payment_refunded_cents(conn, payment)
+                row = lookups.payment_record(conn, payment)
+                refunded = lookups.payment_refunded_cents(conn, payment)
             if row.reversed_at is None and refunded == 0:
                 payments.reverse_payment(
                     clock.uow(), payments.ReversePayment(payment_id=payment, reason="dishonoured")

@@ -29,7 +29,7 @@ from clinicledger.reports.statements import (
 )
 from clinicledger.services import invoicing, masters, payments
 from clinicledger.services.invoicing import LineSpec
-from clinicledger.store import ledger
+from clinicledger.store import lookups
 from clinicledger.store.uow import reading
 
 D = dt.date
@@ -560,8 +560,8 @@ def _play(clock, engine, code: str, ops, day: dt.date) -> tuple[dt.date, list[dt
                 payment, (line, _) = paid[op[1] % len(paid)], lines[op[2] % len(lines)]
                 with reading(engine) as conn:
                     room = min(
-                        ledger.payment_unallocated_cents(conn, payment),
-                        ledger.line_owing_cents(conn, line, None),
+                        lookups.payment_unallocated_cents(conn, payment),
+                        lookups.line_owing_cents(conn, line, None),
                     )
                 if room > 0:
                     [made] = payments.allocate(
@@ -588,8 +588,8 @@ def _play(clock, engine, code: str, ops, day: dt.date) -> tuple[dt.date, list[dt
             elif name == "transfer":
                 line, fund = lines[op[1] % len(lines)]
                 with reading(engine) as conn:
-                    owing = ledger.line_owing_cents(
-                        conn, line, ledger.id_for_code(conn, "payer", "FUND")
+                    owing = lookups.line_owing_cents(
+                        conn, line, lookups.id_for_code(conn, "payer", "FUND")
                     )
                 if fund and owing > 0:
                     invoicing.transfer(
@@ -604,7 +604,7 @@ def _play(clock, engine, code: str, ops, day: dt.date) -> tuple[dt.date, list[dt
             elif name == "adjust":
                 line, fund = lines[op[1] % len(lines)]
                 with reading(engine) as conn:
-                    owing = ledger.line_owing_cents(conn, line, None)
+                    owing = lookups.line_owing_cents(conn, line, None)
                 if owing > 0:
                     invoicing.adjust_line(
                         clock.at_date(day),
@@ -626,7 +626,7 @@ def _play(clock, engine, code: str, ops, day: dt.date) -> tuple[dt.date, list[dt
             elif name == "refund":
                 payment = paid[op[1] % len(paid)]
                 with reading(engine) as conn:
-                    free = ledger.payment_unallocated_cents(conn, payment)
+                    free = lookups.payment_unallocated_cents(conn, payment)
                 if free > 0:
                     payments.refund(
                         clock.at_date(day),

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from clinicledger import demo as demo_module
-from clinicledger.cli.app import app, settings
-from clinicledger.demo import DEMO_NAME, END, START, DemoSummary
+from clinicledger.cli.app import app, later, settings
+
+if TYPE_CHECKING:
+    from clinicledger import demo as demo_module
+    from clinicledger.demo import DemoSummary
+else:
+    demo_module = later("clinicledger.demo")
 
 
 @app.command()
@@ -43,8 +47,8 @@ def print_summary(result: DemoSummary) -> None:
     console = Console()
     state = "built" if result.built else "already built"
     console.print(
-        f"[bold]{DEMO_NAME}[/bold]: {state} (seed {result.seed}), "
-        f"{START.isoformat()} to {END.isoformat()}"
+        f"[bold]{demo_module.DEMO_NAME}[/bold]: {state} (seed {result.seed}), "
+        f"{demo_module.START.isoformat()} to {demo_module.END.isoformat()}"
     )
     counts = Table(title="What is in the ledger", show_header=False)
     for name, number in s.counts.items():

@@ -125,6 +125,7 @@ HINTS: dict[str, Callable[[UserError], str]] = {
     "period_missing": lambda e: f"{e.field}: income-by-provider needs a period: --from and --to",
     "patient_missing": _patient_missing,
     "not_initialised": _not_initialised,
+    "ledger_newer": lambda e: f"{e.message}: upgrade clinicledger to use it",
     "demo_needs_empty_ledger": lambda e: f"{e.message} (use --db demo.db)",
     "now_in_past": _now_in_past,
     "now_in_future": lambda e: (

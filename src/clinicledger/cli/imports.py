@@ -3,28 +3,33 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from clinicledger.cli.app import IdempotencyKey, app, settings
+from clinicledger.cli.app import IdempotencyKey, app, later, settings
 from clinicledger.cli.output import out
 from clinicledger.cli.parse import words
 from clinicledger.domain.errors import InvalidInput
-from clinicledger.services import imports
+from clinicledger.formats.csv_masters import ENCODINGS, KINDS
+
+if TYPE_CHECKING:
+    from clinicledger.services import imports
+else:
+    imports = later("clinicledger.services.imports")
 
 
 @app.command("import")
 def import_command(
     kind: Annotated[
         str,
-        typer.Argument(metavar=words(imports.KINDS), help="What the file holds"),
+        typer.Argument(metavar=words(KINDS), help="What the file holds"),
     ],
     file: Annotated[str, typer.Argument(metavar="FILE.csv", help="The file, with a header row")],
     encoding: Annotated[
         str,
         typer.Option(
-            metavar=words(imports.ENCODINGS),
+            metavar=words(ENCODINGS),
             help="The file's text encoding: cp1252 is what many spreadsheets save as CSV",
         ),
     ] = "utf-8",

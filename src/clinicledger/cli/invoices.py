@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from clinicledger.cli.app import IdempotencyKey, settings, sub_app
+from clinicledger.cli.app import IdempotencyKey, later, settings, sub_app
 from clinicledger.cli.output import entry_done, money, out
 from clinicledger.cli.parse import parse_line_spec, words
 from clinicledger.domain.choices import AdjustmentReason, InsuranceStatus, parse_choice
 from clinicledger.domain.ids import format_id, parse_id
 from clinicledger.domain.money import cents_from_text
-from clinicledger.services import invoicing
+
+if TYPE_CHECKING:
+    from clinicledger.services import invoicing
+else:
+    invoicing = later("clinicledger.services.invoicing")
 
 invoice_app = sub_app("invoice", "Invoices.")
 line_app = sub_app("line", "Invoice lines.")

@@ -5,17 +5,22 @@ items and products, each with ``add``, ``list``, ``show``, ``edit``, ``deactivat
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from clinicledger.cli.app import app, settings, sub_app
+from clinicledger.cli.app import app, later, settings, sub_app
 from clinicledger.cli.output import money, out
 from clinicledger.cli.parse import words
 from clinicledger.domain.choices import PayerKind, parse_choice
 from clinicledger.domain.money import cents_from_text
-from clinicledger.services import masters
-from clinicledger.store.masters import LABELS, MasterRecord, Value
+
+if TYPE_CHECKING:
+    from clinicledger.services import masters
+    from clinicledger.store.masters import MasterRecord, Value
+else:
+    masters = later("clinicledger.services.masters")
+from clinicledger.domain.masters import LABELS, LIST_ROWS_MAX
 
 
 @app.command()
@@ -275,7 +280,7 @@ def _register(kind: str, group: typer.Typer) -> None:
 
     @group.command(
         "list",
-        help=f"List the {kind}s by code (at most {masters.LIST_ROWS_MAX}); "
+        help=f"List the {kind}s by code (at most {LIST_ROWS_MAX}); "
         f"--search matches the code or {label}.",
     )
     def list_(search: Search = None, inactive: Inactive = False) -> None:

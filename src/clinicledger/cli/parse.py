@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from clinicledger.domain.choices import LineKind
 from clinicledger.domain.errors import InvalidInput
 from clinicledger.domain.ids import parse_id
 from clinicledger.domain.money import cents_from_text
 from clinicledger.domain.text import check_plain, date_from_text, instant_from_text
-from clinicledger.services.invoicing import LineSpec
+
+if TYPE_CHECKING:
+    from clinicledger.services.invoicing import LineSpec
 
 
 def parse_date(text: str, *, field: str) -> dt.date:
@@ -104,6 +107,8 @@ def parse_line_spec(text: str, *, n: int) -> LineSpec:
         raise InvalidInput(
             field, f"{key}={parts[key]}: use {true_word} or {false_word}", code="line_malformed"
         )
+
+    from clinicledger.services.invoicing import LineSpec  # loaded when a line is given
 
     return LineSpec(
         kind=kind,

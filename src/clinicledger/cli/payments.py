@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from clinicledger.cli.app import IdempotencyKey, settings, sub_app
+from clinicledger.cli.app import IdempotencyKey, later, settings, sub_app
 from clinicledger.cli.output import entry_done, money, out
 from clinicledger.cli.parse import parse_date, parse_targets, words
 from clinicledger.domain.choices import PaymentMethod, parse_choice
 from clinicledger.domain.ids import format_id, parse_id
 from clinicledger.domain.money import cents_from_text
-from clinicledger.services import payments
+
+if TYPE_CHECKING:
+    from clinicledger.services import payments
+else:
+    payments = later("clinicledger.services.payments")
 
 payment_app = sub_app("payment", "Payments.")
 credit_app = sub_app("credit", "Patient credit.")

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from clinicledger.cli import errors
-from clinicledger.cli.app import app, settings, sub_app
+from clinicledger.cli.app import app, later, settings, sub_app
 from clinicledger.cli.output import money, out
 from clinicledger.cli.parse import parse_date, parse_instant
 from clinicledger.domain.chain import parse_head
 from clinicledger.domain.ids import parse_id
-from clinicledger.services import balances, check, periods
+
+if TYPE_CHECKING:
+    from clinicledger.services import balances, check, periods
+else:
+    balances = later("clinicledger.services.balances")
+    check = later("clinicledger.services.check")
+    periods = later("clinicledger.services.periods")
 
 period_app = sub_app("period", "Accounting periods.")
 
@@ -56,7 +62,7 @@ def balance(
     subject, key = next(((k, v) for k, v in given.items() if v is not None), ("subject", ""))
     when = parse_date(as_of, field="as_of") if as_of else None
     view = balances.balance(
-        settings.engine,
+        settings.reader(),
         patient_code=patient,
         payer_code=payer,
         invoice_number=parse_id("invoice", invoice) if invoice else None,

@@ -12,18 +12,22 @@ from __future__ import annotations
 import dataclasses
 import inspect
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from clinicledger.cli.app import settings, sub_app
+from clinicledger.cli.app import later, settings, sub_app
 from clinicledger.cli.output import out
 from clinicledger.cli.parse import parse_date, parse_instant, words
 from clinicledger.domain.choices import check_choice
-from clinicledger.render import write
+from clinicledger.render import FORMATS, write
 from clinicledger.reports.base import PRESETS, Report, ReportWarning
 from clinicledger.reports.registry import OPTIONS, REPORTS, OptionKind, OptionSpec, ReportSpec
-from clinicledger.services import reporting
+
+if TYPE_CHECKING:
+    from clinicledger.services import reporting
+else:
+    reporting = later("clinicledger.services.reporting")
 
 report_app = sub_app(
     "report",
@@ -57,9 +61,7 @@ def _option(flag: str, metavar: str | None, help: str, *, hidden: bool, kind: ty
 
 FORMAT = Annotated[
     str | None,
-    typer.Option(
-        "--format", metavar=words(reporting.FORMATS), help="How to show it (default table)"
-    ),
+    typer.Option("--format", metavar=words(FORMATS), help="How to show it (default table)"),
 ]
 OUTPUT = Annotated[
     str | None, typer.Option(metavar="FILE", help="Write to FILE instead of the screen")
@@ -149,7 +151,7 @@ def _format(given: str | None, default: str = "table") -> str:
     """``--format``, else ``json`` with the global ``--json``, else ``default``."""
     if given is None:
         return "json" if settings.as_json else default
-    return check_choice(given, reporting.FORMATS, field="format")
+    return check_choice(given, FORMATS, field="format")
 
 
 # The command line's way out of a report's warning, by the warning's code: a report names
@@ -264,9 +266,7 @@ def report_run(
     favourite: Favourite,
     format_: Annotated[
         str | None,
-        typer.Option(
-            "--format", metavar=words(reporting.FORMATS), help="How to show it (default: as saved)"
-        ),
+        typer.Option("--format", metavar=words(FORMATS), help="How to show it (default: as saved)"),
     ] = None,
     output: Annotated[
         str | None, typer.Option(metavar="FILE", help="Write to FILE instead of the screen")

@@ -256,6 +256,6 @@ ERRORS: dict[str, ErrorSpec] = {
     **_declare(Locked, "ledger_busy"),
     **_declare(PeriodClosed, "period_closed"),
     **_declare(IdempotencyConflict, "idempotency_conflict"),
-    **_declare(Unavailable, "db_unavailable not_a_ledger not_initialised"),
+    **_declare(Unavailable, "db_unavailable ledger_newer not_a_ledger not_initialised"),
     **_declare(InvariantBroken, "invariant_broken"),
 }

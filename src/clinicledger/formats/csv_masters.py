@@ -142,6 +142,7 @@ class Row:
     values: dict[str, Any]
 
 
+KINDS = tuple(SCHEMAS)  # what an import file may hold
 ENCODINGS = ("utf-8", "cp1252")
 
 

@@ -9,6 +9,8 @@ import sys
 from clinicledger.render import formats
 from clinicledger.reports.base import Report
 
+FORMATS = ("table", "csv", "json")  # what a report is shown as
+
 
 def write(report: Report, format_: str, output: str | None = None) -> None:
     """Write ``report`` as ``format_`` (table, csv or json) to the file ``output``, or to

@@ -44,20 +44,12 @@ from clinicledger.reports.base import (
     option_choice,
     utc_bounds,
 )
-from clinicledger.store import ledger
+from clinicledger.reports.registry import ADJUSTMENT_GROUPS, ADJUSTMENT_TYPES
+from clinicledger.store import lookups
 from clinicledger.store import tables as t
 
 P, E = t.postings, t.entries
 
-TYPES = (
-    EntryKind.ADJUSTMENT.value,
-    EntryKind.TRANSFER.value,
-    EntryKind.LINE_DELETION.value,
-    EntryKind.PAYMENT_REVERSAL.value,
-    EntryKind.UNALLOCATION.value,
-    EntryKind.REFUND.value,
-)
-GROUPS = ("type", "reason", "actor", "none")
 NO_REASON = "(no reason)"
 
 
@@ -115,23 +107,23 @@ def types_option(options: Mapping[str, Any]) -> tuple[str, ...]:
     """The kinds asked for (comma-separated or a list; ``-`` or ``_``), in report order."""
     value = options.get("types")
     if value is None:
-        return TYPES
+        return ADJUSTMENT_TYPES
     given = value.split(",") if isinstance(value, str) else list(value)
     words = [str(v).strip().replace("-", "_") for v in given if str(v).strip()]
     if not words:
         raise InvalidInput(
-            "types", f"name at least one of: {', '.join(TYPES)}", code="choice_unknown"
+            "types", f"name at least one of: {', '.join(ADJUSTMENT_TYPES)}", code="choice_unknown"
         )
-    wanted = {check_choice(word, TYPES, field="types") for word in words}
-    return tuple(kind for kind in TYPES if kind in wanted)
+    wanted = {check_choice(word, ADJUSTMENT_TYPES, field="types") for word in words}
+    return tuple(kind for kind in ADJUSTMENT_TYPES if kind in wanted)
 
 
 def group_option(options: Mapping[str, Any]) -> str:
-    return str(option_choice(options, "group", GROUPS, "type"))
+    return str(option_choice(options, "group", ADJUSTMENT_GROUPS, "type"))
 
 
 def adjustments(conn: Connection, params: ReportParams) -> Report:
-    zone = ledger.practice_zone(conn)
+    zone = lookups.practice_zone(conn)
     kinds = types_option(params.options)
     group = group_option(params.options)
 
@@ -144,7 +136,7 @@ def adjustments(conn: Connection, params: ReportParams) -> Report:
     if params.as_known_at is not None:
         when.append(E.c.recorded_at <= params.as_known_at)
     if params.location is not None:
-        location_id = ledger.id_for_code(conn, "location", params.location)
+        location_id = lookups.id_for_code(conn, "location", params.location)
         when.append(E.c.id.in_(select(P.c.entry_id).where(P.c.location_id == location_id)))
 
     found = conn.execute(

@@ -24,7 +24,7 @@ from clinicledger.domain.dates import month_ends, months_spanned
 from clinicledger.domain.errors import InvalidInput
 from clinicledger.domain.journal import Account
 from clinicledger.reports.base import Column, Report, ReportParams, interval_option
-from clinicledger.store import ledger
+from clinicledger.store import ledger, lookups
 from clinicledger.store import tables as t
 
 MONTHS_MAX = 240  # twenty years
@@ -50,7 +50,7 @@ def bracket_keys(interval_days: int) -> tuple[str, ...]:
 
 
 def aging_trend(conn: Connection, params: ReportParams) -> Report:
-    zone = ledger.practice_zone(conn)
+    zone = lookups.practice_zone(conn)
     interval = interval_option(params.options)
     if params.from_date is None or params.to_date is None:
         raise InvalidInput(
@@ -72,10 +72,10 @@ def aging_trend(conn: Connection, params: ReportParams) -> Report:
     ends = month_ends(params.from_date, params.to_date)
     filters: list[ColumnElement[bool]] = []
     if params.location is not None:
-        location_id = ledger.id_for_code(conn, "location", params.location)
+        location_id = lookups.id_for_code(conn, "location", params.location)
         filters.append(t.invoices.c.location_id == location_id)
     if params.provider is not None:
-        provider_id = ledger.id_for_code(conn, "provider", params.provider)
+        provider_id = lookups.id_for_code(conn, "provider", params.provider)
         filters.append(t.lines.c.provider_id == provider_id)
     base_date = func.coalesce(t.lines.c.service_date, t.invoices.c.invoice_date)
 

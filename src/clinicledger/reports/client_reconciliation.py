@@ -60,7 +60,8 @@ from clinicledger.domain.journal import Account, EntryKind
 from clinicledger.domain.money import format_cents
 from clinicledger.formats.compare_csv import CompareLine, parse_compare_csv
 from clinicledger.reports.base import Report, ReportParams, ReportWarning, columns_of
-from clinicledger.store import ledger
+from clinicledger.reports.registry import COMPARE_DEFAULT_COLUMNS
+from clinicledger.store import ledger, lookups
 from clinicledger.store import tables as t
 
 P, E = t.postings, t.entries
@@ -70,11 +71,6 @@ NOT_CLIENT_BILLABLE = "not client-billable"
 OPEN_TO_INSURANCE = "open to insurance"
 CLOSED = "closed"
 
-COMPARE_DEFAULT_COLUMNS = {
-    "compare_date_column": "date",
-    "compare_amount_column": "amount",
-    "compare_description_column": "description",
-}
 SECTIONS = ("matched", "differ", "only here", "only in the other program")
 
 
@@ -121,8 +117,8 @@ def client_reconciliation(conn: Connection, params: ReportParams) -> Report:
             code="patient_missing",
             report="client-reconciliation",
         )
-    zone = ledger.practice_zone(conn)
-    patient_id = ledger.id_for_code(conn, "patient", params.patient)
+    zone = lookups.practice_zone(conn)
+    patient_id = lookups.id_for_code(conn, "patient", params.patient)
     lines = _lines(conn, patient_id, params)
     rows = tuple(line.row for line in lines if line.listed)
 
@@ -182,7 +178,7 @@ def client_reconciliation(conn: Connection, params: ReportParams) -> Report:
 
 
 def _current_balance(conn: Connection, patient_id: int, params: ReportParams) -> int:
-    """``ledger.party_balance(...).charges_cents``: the patient's portion of the receivable,
+    """``lookups.party_balance(...).charges_cents``: the patient's portion of the receivable,
     by the postings' patient, as of the balance date. The same sum, with the portion picked
     inside it so that the patient index is the one way in (see ``_lines``)."""
     total = conn.execute(

@@ -35,7 +35,6 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, func, select
 
-from clinicledger.domain.choices import PayerKind
 from clinicledger.domain.errors import InvalidInput
 from clinicledger.domain.ids import format_id
 from clinicledger.domain.journal import Account
@@ -52,12 +51,10 @@ from clinicledger.reports.base import (
     local_time,
     option_choice,
 )
-from clinicledger.store import ledger
+from clinicledger.reports.registry import DEBTORS_BILLED_TO, DEBTORS_DETAILS, DEBTORS_ORDERS
+from clinicledger.store import ledger, lookups
 from clinicledger.store import tables as t
 
-BILLED_TO = ("patient", *(kind.value for kind in PayerKind))
-DETAILS = ("summary", "detailed")
-ORDERS = ("age", "amount")
 BRACKETS = 4
 NOT_YET_DUE = "not yet due"
 
@@ -155,16 +152,16 @@ def bracket_labels(interval_days: int) -> tuple[str, ...]:
 
 
 def debtors(conn: Connection, params: ReportParams) -> Report:
-    detail = option_choice(params.options, "detail", DETAILS, "summary")
-    order = option_choice(params.options, "order", ORDERS, "age")
-    billed_to = option_choice(params.options, "billed_to", BILLED_TO, None)
+    detail = option_choice(params.options, "detail", DEBTORS_DETAILS, "summary")
+    order = option_choice(params.options, "order", DEBTORS_ORDERS, "age")
+    billed_to = option_choice(params.options, "billed_to", DEBTORS_BILLED_TO, None)
     interval = interval_option(params.options)
     older_than = days_option(params.options, "older_than_days", None, least=0, most=DAYS_MAX)
     separate = params.options.get("separate_locations")
     if separate is not None and not isinstance(separate, bool):
         raise InvalidInput("separate_locations", "must be true or false", code="option_malformed")
 
-    zone = ledger.practice_zone(conn)
+    zone = lookups.practice_zone(conn)
     warnings: list[ReportWarning] = []
     as_of = params.as_of or _default_as_of(conn, params, zone)
     if params.as_of is None and as_of is not None:
@@ -274,10 +271,10 @@ def _debtors(
         .outerjoin(t.patients, t.patients.c.id == portions.c.patient_id)
     )
     if params.location is not None:
-        location_id = ledger.id_for_code(conn, "location", params.location)
+        location_id = lookups.id_for_code(conn, "location", params.location)
         query = query.where(t.invoices.c.location_id == location_id)
     if params.provider is not None:
-        provider_id = ledger.id_for_code(conn, "provider", params.provider)
+        provider_id = lookups.id_for_code(conn, "provider", params.provider)
         query = query.where(t.lines.c.provider_id == provider_id)
     payers = {r.id: r for r in conn.execute(select(t.payers))}
     if billed_to == "patient":

@@ -38,13 +38,12 @@ from sqlalchemy import Connection, case, func, literal, select
 
 from clinicledger.domain.journal import Account, EntryKind
 from clinicledger.reports.base import Report, ReportParams, columns_of, option_choice, utc_bounds
-from clinicledger.store import ledger
+from clinicledger.reports.registry import FINANCE_BASES, FINANCE_GROUPS
+from clinicledger.store import lookups
 from clinicledger.store import tables as t
 
 P, E = t.postings, t.entries
 
-BASES = ("created", "service")
-GROUPS = ("item", "patient")
 
 RECEIPTED_KINDS = frozenset(
     {EntryKind.ALLOCATION.value, EntryKind.CREDIT_APPLIED.value, EntryKind.UNALLOCATION.value}
@@ -111,9 +110,9 @@ class _Tally:
 
 
 def finance_summary(conn: Connection, params: ReportParams) -> Report:
-    zone = ledger.practice_zone(conn)
-    basis = option_choice(params.options, "by", BASES, BASES[0])
-    group = option_choice(params.options, "group", GROUPS, GROUPS[0])
+    zone = lookups.practice_zone(conn)
+    basis = option_choice(params.options, "by", FINANCE_BASES, FINANCE_BASES[0])
+    group = option_choice(params.options, "group", FINANCE_GROUPS, FINANCE_GROUPS[0])
 
     # The charges that put a line in the report: one RECEIVABLE posting per line.
     charged = [
@@ -135,9 +134,9 @@ def finance_summary(conn: Connection, params: ReportParams) -> Report:
     if params.as_known_at is not None:
         charged.append(P.c.recorded_at <= params.as_known_at)
     if params.provider is not None:
-        charged.append(P.c.provider_id == ledger.id_for_code(conn, "provider", params.provider))
+        charged.append(P.c.provider_id == lookups.id_for_code(conn, "provider", params.provider))
     if params.location is not None:
-        charged.append(P.c.location_id == ledger.id_for_code(conn, "location", params.location))
+        charged.append(P.c.location_id == lookups.id_for_code(conn, "location", params.location))
     charged_lines = select(P.c.line_id).join(E, E.c.id == P.c.entry_id).where(*charged)
 
     item_label = case(

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, and_, case, literal, select, union_all
 from clinicledger.domain.ids import format_id
 from clinicledger.domain.journal import Account, EntryKind
 from clinicledger.reports.base import Report, ReportParams, columns_of, local_time, utc_bounds
-from clinicledger.store import ledger
+from clinicledger.store import ledger, lookups
 from clinicledger.store import tables as t
 
 P, E = t.postings, t.entries
@@ -48,7 +48,7 @@ class IncomeAllocationRow:
 
 
 def income_allocation(conn: Connection, params: ReportParams) -> Report:
-    zone = ledger.practice_zone(conn)
+    zone = lookups.practice_zone(conn)
     start, end = utc_bounds(params.from_date, params.to_date, zone)
     when = []
     if start is not None:

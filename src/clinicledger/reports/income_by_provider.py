@@ -47,12 +47,12 @@ from clinicledger.reports.base import (
     option_choice,
     utc_bounds,
 )
-from clinicledger.store import ledger
+from clinicledger.reports.registry import INCOME_BASES
+from clinicledger.store import lookups
 from clinicledger.store import tables as t
 
 P, E = t.postings, t.entries
 
-BASES = ("restated", "snapshot")
 ADJUSTMENTS_SECTION = "adjustments recorded later"
 NO_PROVIDER = "(no provider)"  # products and opening balances belong to no provider
 
@@ -99,8 +99,8 @@ def income_by_provider(conn: Connection, params: ReportParams) -> Report:
         )
     if params.from_date > params.to_date:
         raise InvalidInput("from", "the period's start is after its end", code="range_reversed")
-    basis = str(option_choice(params.options, "basis", BASES, "restated"))
-    zone = ledger.practice_zone(conn)
+    basis = str(option_choice(params.options, "basis", INCOME_BASES, "restated"))
+    zone = lookups.practice_zone(conn)
 
     in_period = [
         E.c.kind.in_(INCOME_KINDS),
@@ -114,9 +114,9 @@ def income_by_provider(conn: Connection, params: ReportParams) -> Report:
     if params.as_known_at is not None:
         in_period.append(E.c.recorded_at <= params.as_known_at)
     if params.provider is not None:
-        in_period.append(P.c.provider_id == ledger.id_for_code(conn, "provider", params.provider))
+        in_period.append(P.c.provider_id == lookups.id_for_code(conn, "provider", params.provider))
     if params.location is not None:
-        in_period.append(P.c.location_id == ledger.id_for_code(conn, "location", params.location))
+        in_period.append(P.c.location_id == lookups.id_for_code(conn, "location", params.location))
 
     parameters: dict[str, Any] = {**params.describe(zone), "basis": basis}
     _, close = utc_bounds(None, params.to_date, zone)

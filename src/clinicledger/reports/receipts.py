@@ -50,12 +50,12 @@ from clinicledger.reports.base import (
     option_choice,
     utc_bounds,
 )
-from clinicledger.store import ledger
+from clinicledger.reports.registry import RECEIPTS_BY
+from clinicledger.store import lookups
 from clinicledger.store import tables as t
 
 P, E = t.postings, t.entries
 
-BY_CHOICES = ("entered", "service")
 NOT_APPLIED = "not applied to a line"
 NO_PROVIDER = "lines without a provider"
 _METHOD_ORDER = {method.value: n for n, method in enumerate(PaymentMethod)}
@@ -103,9 +103,9 @@ class _Part:
 
 
 def receipts(conn: Connection, params: ReportParams) -> Report:
-    by = str(option_choice(params.options, "by", BY_CHOICES, "entered"))
+    by = str(option_choice(params.options, "by", RECEIPTS_BY, "entered"))
     by_provider = _option_bool(params, "by_provider")
-    zone = ledger.practice_zone(conn)
+    zone = lookups.practice_zone(conn)
     split = by == "service" or by_provider or params.provider is not None
 
     if by == "entered":

@@ -1,31 +1,51 @@
 """The reports by name: what each answers, the filters and options it takes (with the words
 each option accepts), and whether it draws a chart. Every door builds its report forms from
-here: the command line has one ``report NAME`` command per entry."""
+here: the command line has one ``report NAME`` command per entry.
+
+A report's query is named, not imported: building a form (a command's help, a page) needs
+no database library, and a report's module is loaded when it runs (start-up, issue 9). The
+words an option accepts are kept here, once, and the report reads them from here.
+"""
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+import importlib
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection
+from clinicledger.domain.choices import PayerKind
+from clinicledger.domain.journal import EntryKind
 
-from clinicledger.reports import (
-    adjustments,
-    aging_trend,
-    client_reconciliation,
-    debtors,
-    finance_summary,
-    income_allocation,
-    income_by_provider,
-    receipts,
-    statements,
-    unallocated,
-    unearned,
-)
-from clinicledger.reports.base import Report, ReportParams
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+    from clinicledger.reports.base import Report, ReportParams
 
 FILTERS = ("from_date", "to_date", "as_of", "provider", "location", "patient", "payer")
+
+# The words each report's options accept.
+INCOME_BASES = ("restated", "snapshot")  # income-by-provider --basis
+RECEIPTS_BY = ("entered", "service")  # receipts --by
+DEBTORS_DETAILS = ("summary", "detailed")
+DEBTORS_ORDERS = ("age", "amount")
+DEBTORS_BILLED_TO = ("patient", *(kind.value for kind in PayerKind))
+FINANCE_BASES = ("created", "service")  # finance-summary --by
+FINANCE_GROUPS = ("item", "patient")
+ADJUSTMENT_TYPES = (
+    EntryKind.ADJUSTMENT.value,
+    EntryKind.TRANSFER.value,
+    EntryKind.LINE_DELETION.value,
+    EntryKind.PAYMENT_REVERSAL.value,
+    EntryKind.UNALLOCATION.value,
+    EntryKind.REFUND.value,
+)
+ADJUSTMENT_GROUPS = ("type", "reason", "actor", "none")
+COMPARE_DEFAULT_COLUMNS = {  # client-reconciliation --compare: the export's columns
+    "compare_date_column": "date",
+    "compare_amount_column": "amount",
+    "compare_description_column": "description",
+}
 
 
 class OptionKind(enum.StrEnum):
@@ -47,7 +67,7 @@ class OptionSpec:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ReportSpec:
-    run: Callable[[Connection, ReportParams], Report]
+    query: str  # the function that runs it: "module:function" in clinicledger.reports
     summary: str  # what it answers, in one line
     filters: frozenset[str]  # of FILTERS
     options: tuple[OptionSpec, ...] = ()
@@ -58,9 +78,17 @@ class ReportSpec:
     def option_names(self) -> frozenset[str]:
         return frozenset(option.name for option in self.options)
 
+    def run(self, conn: Connection, params: ReportParams) -> Report:
+        """Run the report's query (its module is loaded the first time)."""
+        module, _, function = self.query.partition(":")
+        found: Report = getattr(
+            importlib.import_module(f"clinicledger.reports.{module}"), function
+        )(conn, params)
+        return found
+
 
 def _spec(
-    run: Callable[[Connection, ReportParams], Report],
+    query: str,
     summary: str,
     filters: str,
     *options: OptionSpec,
@@ -68,7 +96,7 @@ def _spec(
     chart: bool = False,
 ) -> ReportSpec:
     return ReportSpec(
-        run=run,
+        query=query,
         summary=summary,
         filters=frozenset(filters.split()),
         options=options,
@@ -95,22 +123,22 @@ def _compare_column(key: str, default: str) -> OptionSpec:
 
 REPORTS: dict[str, ReportSpec] = {
     "income-allocation": _spec(
-        income_allocation.income_allocation,
+        "income_allocation:income_allocation",
         "Every payment applied to a bill, and every refund, by entry time",
         "from_date to_date provider",
     ),
     "income-by-provider": _spec(
-        income_by_provider.income_by_provider,
+        "income_by_provider:income_by_provider",
         "Cash-basis income per provider (money applied to each provider's services)",
         "from_date to_date provider location",
         _choice(
             "basis",
-            income_by_provider.BASES,
+            INCOME_BASES,
             "Restated as at the period's close, with later adjustments listed; or a snapshot",
         ),
     ),
     "client-reconciliation": _spec(
-        client_reconciliation.client_reconciliation,
+        "client_reconciliation:client_reconciliation",
         "One patient's sessions: responsibility, paid, credit used; matched against an export",
         "from_date to_date as_of patient",
         OptionSpec(
@@ -118,42 +146,39 @@ REPORTS: dict[str, ReportSpec] = {
             kind=OptionKind.FILE,
             help="Another program's CSV export of the same sessions, to match against",
         ),
-        *(
-            _compare_column(key, default)
-            for key, default in client_reconciliation.COMPARE_DEFAULT_COLUMNS.items()
-        ),
+        *(_compare_column(key, default) for key, default in COMPARE_DEFAULT_COLUMNS.items()),
         as_of_today=True,
     ),
     "ledger-statement": _spec(
-        statements.ledger_statement,
+        "statements:ledger_statement",
         "A patient's checkbook ledger, with a running balance",
         "as_of patient",
     ),
     "balance-statement": _spec(
-        statements.balance_statement,
+        "statements:balance_statement",
         "The statement of what a patient owes, line by line",
         "as_of patient",
     ),
     "balance-differences": _spec(
-        statements.balance_differences,
+        "statements:balance_differences",
         "Ledger balance against statement balance, the difference explained to the cent",
         "as_of patient",
         _flag("differences_only", "Only the patients whose balances differ"),
     ),
     "receipts": _spec(
-        receipts.receipts,
+        "receipts:receipts",
         "Payments received (end of day), with totals by payment method",
         "from_date to_date location provider",
-        _choice("by", receipts.BY_CHOICES, "The payments entered in the period, or by service"),
+        _choice("by", RECEIPTS_BY, "The payments entered in the period, or by service"),
         _flag("by_provider", "A section per provider"),
     ),
     "debtors": _spec(
-        debtors.debtors,
+        "debtors:debtors",
         "Who owes what, by age bracket",
         "as_of location provider",
-        _choice("detail", debtors.DETAILS, "One row per debtor, or each owing line too"),
-        _choice("order", debtors.ORDERS, "Oldest debt first, or largest first"),
-        _choice("billed_to", debtors.BILLED_TO, "Only debts billed to this kind of party"),
+        _choice("detail", DEBTORS_DETAILS, "One row per debtor, or each owing line too"),
+        _choice("order", DEBTORS_ORDERS, "Oldest debt first, or largest first"),
+        _choice("billed_to", DEBTORS_BILLED_TO, "Only debts billed to this kind of party"),
         OptionSpec(name="interval_days", kind=OptionKind.DAYS, help="Width of an age bracket (30)"),
         OptionSpec(
             name="older_than_days",
@@ -164,38 +189,38 @@ REPORTS: dict[str, ReportSpec] = {
         as_of_today=True,
     ),
     "finance-summary": _spec(
-        finance_summary.finance_summary,
+        "finance_summary:finance_summary",
         "Services provided, invoiced and receipted, by item or patient",
         "from_date to_date provider location",
-        _choice("by", finance_summary.BASES, "By the date entered, or the date of service"),
-        _choice("group", finance_summary.GROUPS, "A row per item, or per patient"),
+        _choice("by", FINANCE_BASES, "By the date entered, or the date of service"),
+        _choice("group", FINANCE_GROUPS, "A row per item, or per patient"),
     ),
     "adjustments": _spec(
-        adjustments.adjustments,
+        "adjustments:adjustments",
         "Write-offs, discounts, transfers, reversals, un-allocations, refunds, deletions",
         "from_date to_date location",
-        _choice("group", adjustments.GROUPS, "A section per type, reason or person, or none"),
+        _choice("group", ADJUSTMENT_GROUPS, "A section per type, reason or person, or none"),
         OptionSpec(
             name="types",
             kind=OptionKind.WORDS,
-            choices=adjustments.TYPES,
+            choices=ADJUSTMENT_TYPES,
             help="Only these kinds, comma-separated",
         ),
     ),
     "unallocated": _spec(
-        unallocated.unallocated,
+        "unallocated:unallocated",
         "Money received and not yet applied, payment by payment",
         "as_of location",
         as_of_today=True,
     ),
     "unearned": _spec(
-        unearned.unearned,
+        "unearned:unearned",
         "Lines invoiced whose service is still to come: billed, not yet earned",
         "as_of location",
         as_of_today=True,
     ),
     "aging-trend": _spec(
-        aging_trend.aging_trend,
+        "aging_trend:aging_trend",
         "What is owed by age bracket at each month end of a range",
         "from_date to_date provider location",
         OptionSpec(name="interval_days", kind=OptionKind.DAYS, help="Width of an age bracket (30)"),

@@ -27,7 +27,7 @@ from clinicledger.domain.errors import InvalidInput
 from clinicledger.domain.ids import format_id
 from clinicledger.domain.journal import Account
 from clinicledger.reports.base import Report, ReportParams, columns_of, local_time
-from clinicledger.store import ledger
+from clinicledger.store import ledger, lookups
 from clinicledger.store import tables as t
 
 P = t.postings
@@ -107,7 +107,7 @@ def _balances(
 
 
 def unallocated(conn: Connection, params: ReportParams) -> Report:
-    zone = ledger.practice_zone(conn)
+    zone = lookups.practice_zone(conn)
     as_of = require_as_of(params)
     rows = tuple(
         UnallocatedRow(

@@ -20,7 +20,7 @@ from clinicledger.domain.ids import format_id
 from clinicledger.domain.journal import ALLOCATION_KINDS, Account, EntryKind
 from clinicledger.reports.base import Report, ReportParams, columns_of
 from clinicledger.reports.unallocated import require_as_of
-from clinicledger.store import ledger
+from clinicledger.store import ledger, lookups
 from clinicledger.store import tables as t
 
 P, E = t.postings, t.entries
@@ -51,7 +51,7 @@ class UnearnedLineRow:
 
 
 def unearned(conn: Connection, params: ReportParams) -> Report:
-    zone = ledger.practice_zone(conn)
+    zone = lookups.practice_zone(conn)
     as_of = require_as_of(params)
     known: list[ColumnElement[bool]] = (
         [] if params.as_known_at is None else [P.c.recorded_at <= params.as_known_at]

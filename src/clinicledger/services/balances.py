@@ -1,16 +1,27 @@
-"""Balances per line, invoice, patient and payer, as of a date and as known at a time."""
+"""Balances per line, invoice, patient and payer, as of a date and as known at a time.
+
+Everything here is read through ``store.lookups``, which needs no SQLAlchemy: given a
+:class:`~clinicledger.store.plain.PlainSqlite`, a balance is read without loading it (a
+command that starts in a tenth of the time, issue 9); given an engine, as every service.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from clinicledger.domain.dates import check_in_range
 from clinicledger.domain.errors import InvalidInput, NotFound
 from clinicledger.domain.ids import format_id
-from clinicledger.store import ledger
-from clinicledger.store.engine import Engine
-from clinicledger.store.uow import practice_instant, reading
+from clinicledger.store import lookups
+from clinicledger.store.plain import PlainSqlite
+from clinicledger.store.sql import Db
+
+if TYPE_CHECKING:
+    from clinicledger.store.engine import Engine
+from clinicledger.store.lookups import practice_instant
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -21,8 +32,17 @@ class BalanceView:
     as_known_at: dt.datetime | None  # the moment asked for, in the practice's time zone
 
 
+def _reading(source: Engine | PlainSqlite) -> AbstractContextManager[Db]:
+    if isinstance(source, PlainSqlite):
+        return source.reading()
+    from clinicledger.store.uow import reading  # loads SQLAlchemy
+
+    found: AbstractContextManager[Db] = reading(source)
+    return found
+
+
 def balance(
-    engine: Engine,
+    source: Engine | PlainSqlite,
     *,
     patient_code: str | None = None,
     payer_code: str | None = None,
@@ -44,21 +64,21 @@ def balance(
         raise InvalidInput(
             "subject", "give exactly one of patient, payer, invoice, line", code="subject_missing"
         )
-    with reading(engine) as conn:
-        ledger.require_practice(conn)
+    with _reading(source) as conn:
+        lookups.require_practice(conn)
         known = practice_instant(conn, as_known_at) if as_known_at is not None else None
         shown = (
-            known.replace(tzinfo=dt.UTC).astimezone(ledger.practice_zone(conn))
+            known.replace(tzinfo=dt.UTC).astimezone(lookups.practice_zone(conn))
             if known is not None
             else None
         )
         if patient_code is not None or payer_code is not None:
-            found = ledger.party_balance(
+            found = lookups.party_balance(
                 conn,
-                patient_id=ledger.id_for_code(conn, "patient", patient_code)
+                patient_id=lookups.id_for_code(conn, "patient", patient_code)
                 if patient_code is not None
                 else None,
-                payer_id=ledger.id_for_code(conn, "payer", payer_code)
+                payer_id=lookups.id_for_code(conn, "payer", payer_code)
                 if payer_code is not None
                 else None,
                 as_of=as_of,
@@ -71,16 +91,18 @@ def balance(
                 as_known_at=shown,
             )
         if invoice_number is not None:
-            invoice_id = ledger.invoice_id(conn, invoice_number)
+            invoice_id = lookups.invoice_id(conn, invoice_number)
             if invoice_id is None:
                 raise NotFound("invoice", format_id("invoice", invoice_number), field="invoice")
-            owing = ledger.receivable_balance(
+            owing = lookups.receivable_balance(
                 conn, invoice_id=invoice_id, as_of=as_of, as_known_at=known
             )
         else:
             assert line_id is not None
-            ledger.line_record(conn, line_id)
-            owing = ledger.receivable_balance(conn, line_id=line_id, as_of=as_of, as_known_at=known)
+            lookups.line_record(conn, line_id)
+            owing = lookups.receivable_balance(
+                conn, line_id=line_id, as_of=as_of, as_known_at=known
+            )
     return BalanceView(
         balance_cents=owing, charges_cents=owing, unallocated_cents=0, as_known_at=shown
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from clinicledger.domain.chain import ExpectedHead
-from clinicledger.store import ledger
+from clinicledger.store import lookups
 from clinicledger.store.engine import Engine
 from clinicledger.store.integrity import CheckResult, Violation, check
 from clinicledger.store.uow import reading
@@ -15,5 +15,5 @@ def check_ledger(engine: Engine, *, expect: ExpectedHead | None = None) -> Check
     """Every violation, and the head of the chains; with ``expect`` (a head kept from
     earlier), whether the ledger still extends it."""
     with reading(engine) as conn:
-        ledger.require_practice(conn)
+        lookups.require_practice(conn)
         return check(conn, expect=expect)

@@ -17,16 +17,14 @@ from clinicledger.domain.errors import ImportProblem, ImportRejected, InvalidInp
 from clinicledger.domain.journal import Entry, EntryKind
 from clinicledger.domain.periods import check_period_open
 from clinicledger.domain.postings import opening_line_postings, receipt_postings
-from clinicledger.formats.csv_masters import ENCODINGS, SCHEMAS, Row, parse_csv
+from clinicledger.formats.csv_masters import ENCODINGS, KINDS, Row, parse_csv
 from clinicledger.services.masters import check_row, insert_master
 from clinicledger.services.usecase import ResultCodec, set_field, use_case
-from clinicledger.store import billing, imports, ledger, masters
+from clinicledger.store import billing, imports, lookups, masters
 from clinicledger.store.billing import NewLine
 from clinicledger.store.uow import UnitOfWork
 
 MASTER_KINDS = {"patients": "patient", "providers": "provider", "payers": "payer", "items": "item"}
-KINDS = tuple(SCHEMAS)  # what a file may hold
-__all__ = ["ENCODINGS", "KINDS", "ImportFile", "ImportResult", "import_file"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -171,8 +169,8 @@ def _plan_openings(
             problems.append(ImportProblem(line=row.line, column="date", reason=exc.reason))
             continue
         try:
-            party_id = ledger.id_for_code(conn, v["party"], v["code"])
-            location_id = ledger.id_for_code(conn, "location", v["location"])
+            party_id = lookups.id_for_code(conn, v["party"], v["code"])
+            location_id = lookups.id_for_code(conn, "location", v["location"])
             check_period_open(v["date"], closed, field="date")
         except UserError as exc:
             problems.append(ImportProblem(line=row.line, column=_column(exc), reason=exc.message))
@@ -235,7 +233,7 @@ def _post_opening(uow: UnitOfWork, v: dict[str, Any], party_id: int, location_id
             invoice_id,
             NewLine(kind=LineKind.OPENING, service_date=v["date"], fee_cents=amount, gst_cents=0),
         )
-        line = ledger.line_record(conn, line_id)
+        line = lookups.line_record(conn, line_id)
         postings = opening_line_postings(line.ref(payer_id=payer_id), amount)
     else:
         payment_id = billing.insert_payment(
@@ -250,7 +248,7 @@ def _post_opening(uow: UnitOfWork, v: dict[str, Any], party_id: int, location_id
             recorded_at=uow.stamp(),
             opening=True,
         )
-        payment = ledger.payment_record(conn, payment_id)
+        payment = lookups.payment_record(conn, payment_id)
         postings = receipt_postings(payment.ref(), -amount, opening=True)
     uow.append(
         Entry(

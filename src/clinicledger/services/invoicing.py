@@ -21,7 +21,7 @@ from clinicledger.domain.text import MAX_NOTE_LENGTH, check_text, require_reason
 from clinicledger.services.common import business_today, open_today
 from clinicledger.services.payments import unallocate_in
 from clinicledger.services.usecase import ENTRY_ID, ResultCodec, set_field, use_case
-from clinicledger.store import billing, ledger
+from clinicledger.store import billing, ledger, lookups
 from clinicledger.store.billing import NewLine
 from clinicledger.store.uow import UnitOfWork
 
@@ -126,10 +126,10 @@ class _Resolved:
 def create_invoice(uow: UnitOfWork, command: CreateInvoice) -> CreatedInvoice:
     conn = uow.conn
     gst_registered = uow.require_practice().gst_registered
-    patient_id = ledger.id_for_code(conn, "patient", command.patient_code, active=True)
-    location_id = ledger.id_for_code(conn, "location", command.location_code, active=True)
+    patient_id = lookups.id_for_code(conn, "patient", command.patient_code, active=True)
+    location_id = lookups.id_for_code(conn, "location", command.location_code, active=True)
     payer_id = (
-        ledger.id_for_code(conn, "payer", command.billed_to_code, field="billed_to", active=True)
+        lookups.id_for_code(conn, "payer", command.billed_to_code, field="billed_to", active=True)
         if command.billed_to_code is not None
         else None
     )
@@ -156,7 +156,7 @@ def create_invoice(uow: UnitOfWork, command: CreateInvoice) -> CreatedInvoice:
     created: list[CreatedLine] = []
     for line in resolved:
         line_id = billing.insert_line(conn, invoice_id, line.row)
-        record = ledger.line_record(conn, line_id)
+        record = lookups.line_record(conn, line_id)
         uow.append(
             Entry(
                 kind=EntryKind.CHARGE,
@@ -217,7 +217,7 @@ def _resolve_line(
     if spec.kind is LineKind.PRODUCT:
         if spec.product_title is None:
             raise InvalidInput(field, "a product line needs a product", code="product_missing")
-        product = ledger.priced(conn, "product", spec.product_title, field=field)
+        product = lookups.priced(conn, "product", spec.product_title, field=field)
         return resolved(
             spec.fee_cents or product.fee_cents, product.taxable, today, product_id=product.id
         )
@@ -228,14 +228,16 @@ def _resolve_line(
             code="line_incomplete",
             kind=spec.kind.value,
         )
-    provider_id = ledger.id_for_code(conn, "provider", spec.provider_code, field=field, active=True)
+    provider_id = lookups.id_for_code(
+        conn, "provider", spec.provider_code, field=field, active=True
+    )
     if spec.kind is LineKind.CANCELLATION:
         if spec.fee_cents is None:
             raise InvalidInput(field, "a cancellation line needs a fee", code="fee_missing")
         return resolved(spec.fee_cents, False, spec.service_date, provider_id=provider_id)
     if spec.item_code is None:
         raise InvalidInput(field, "a service line needs an item", code="item_missing")
-    item = ledger.priced(conn, "item", spec.item_code, field=field)
+    item = lookups.priced(conn, "item", spec.item_code, field=field)
     return resolved(
         spec.fee_cents or item.fee_cents,
         item.taxable,
@@ -246,7 +248,7 @@ def _resolve_line(
 
 
 def _live_line(uow: UnitOfWork, line_id: int) -> LineRecord:
-    line = ledger.line_record(uow.conn, line_id)
+    line = lookups.line_record(uow.conn, line_id)
     if line.deleted_at is not None:
         raise Conflict(
             f"line {format_id('line', line_id)} was deleted", code="line_deleted", field="line"
@@ -303,7 +305,7 @@ def adjust_line(uow: UnitOfWork, command: AdjustLine) -> int:
     check_line_reduction(
         line_id=line.id,
         what="adjust off",
-        owing_cents=ledger.line_owing_cents(uow.conn, line.id, payer_id),
+        owing_cents=lookups.line_owing_cents(uow.conn, line.id, payer_id),
         amount_cents=command.amount_cents,
     )
     entry_id = uow.append(
@@ -363,7 +365,7 @@ def transfer(uow: UnitOfWork, command: Transfer) -> int:
     check_line_reduction(
         line_id=line.id,
         what="transfer",
-        owing_cents=ledger.line_owing_cents(uow.conn, line.id, line.payer_id),
+        owing_cents=lookups.line_owing_cents(uow.conn, line.id, line.payer_id),
         amount_cents=command.amount_cents,
     )
     today = open_today(uow)

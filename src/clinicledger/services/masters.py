@@ -6,7 +6,7 @@ its siblings) and serve both add and edit; the rule over a whole row (a provider
 ABN needs the company's name) is checked on the row as it will be stored. A code never
 changes: payments, imported files and other programs know a master by it. A deactivated
 master is kept for history and takes no new invoices
-(:func:`clinicledger.store.ledger.id_for_code` with ``active``); payments, allocations and
+(:func:`clinicledger.store.lookups.id_for_code` with ``active``); payments, allocations and
 reports go on as before.
 """
 
@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from clinicledger.domain.choices import PayerKind
 from clinicledger.domain.errors import Conflict, InvalidInput
+from clinicledger.domain.masters import LIST_ROWS_MAX
 from clinicledger.domain.money import check_positive
 from clinicledger.domain.text import (
     MAX_NAME_LENGTH,
@@ -27,7 +28,7 @@ from clinicledger.domain.text import (
     check_text,
     listed,
 )
-from clinicledger.store import ledger, masters, schema
+from clinicledger.store import ledger, lookups, masters, schema
 from clinicledger.store.engine import Engine
 from clinicledger.store.masters import MasterList, MasterRecord, Value
 from clinicledger.store.uow import UnitOfWork, reading
@@ -42,7 +43,7 @@ def init_ledger(engine: Engine, make_uow: Callable[[], UnitOfWork]) -> bool:
     finds it and returns False."""
     schema.upgrade(engine)
     with make_uow() as uow:
-        if ledger.practice(uow.conn) is not None:  # read under the lock: another run made it
+        if lookups.practice(uow.conn) is not None:  # read under the lock: another run made it
             return False
         masters.insert_practice(uow.conn, name=DEFAULT_PRACTICE_NAME)
         uow.audit("practice.create", "practice", {"name": DEFAULT_PRACTICE_NAME})
@@ -106,7 +107,7 @@ def _check_zone_change(uow: UnitOfWork, timezone: str) -> None:
     local time is read in it: a new zone would make a report as known at a past moment say
     something else than it said then (DESIGN.md: it must reproduce it to the cent). The
     same zone again changes nothing and is not refused."""
-    current = ledger.require_practice(uow.conn).timezone
+    current = lookups.require_practice(uow.conn).timezone
     if timezone != current and ledger.has_entries(uow.conn):
         raise Conflict(
             f"the time zone cannot change from {current} once the ledger holds entries "
@@ -458,10 +459,6 @@ def activate(uow: UnitOfWork, kind: str, code: str) -> Changed:
 # ---------------------------------------------------------------- list, show
 
 KINDS = tuple(FIELDS)
-
-# A listing shows at most this many rows (and says how many more match): a practice has
-# tens of thousands of patients, and a terminal or a page shows a few hundred at most.
-LIST_ROWS_MAX = 500
 
 
 def list_masters(

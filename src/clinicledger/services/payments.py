@@ -30,7 +30,7 @@ from clinicledger.domain.records import PaymentRecord
 from clinicledger.domain.text import MAX_NOTE_LENGTH, check_text, require_reason
 from clinicledger.services.common import business_today, open_today
 from clinicledger.services.usecase import ENTRY_ID, ResultCodec, set_field, use_case
-from clinicledger.store import billing, ledger
+from clinicledger.store import billing, ledger, lookups
 from clinicledger.store.uow import UnitOfWork
 
 Target = tuple[int, int]  # (line id, amount in cents)
@@ -84,7 +84,7 @@ def record_payment(uow: UnitOfWork, command: RecordPayment) -> int:
     fee = command.processor_fee_cents
     conn = uow.conn
     patient_id, payer_id = _party(uow, command.from_code)
-    location_id = ledger.id_for_code(conn, "location", command.location_code)
+    location_id = lookups.id_for_code(conn, "location", command.location_code)
     check_in_range(command.received_date, field="received")
     check_not_future(command.received_date, business_today(uow), field="received")
     check_period_open(command.received_date, uow.closed_through, field="received")
@@ -122,7 +122,7 @@ def record_payment(uow: UnitOfWork, command: RecordPayment) -> int:
 
 def _party(uow: UnitOfWork, code: str) -> tuple[int | None, int | None]:
     """(patient id, payer id) of the party a code names; exactly one is set."""
-    patient, payer = ledger.party_ids(uow.conn, code)
+    patient, payer = lookups.party_ids(uow.conn, code)
     if patient is not None and payer is not None:
         raise InvalidInput(
             "from", f"'{code}' names both a patient and a payer", code="party_ambiguous"
@@ -133,7 +133,7 @@ def _party(uow: UnitOfWork, code: str) -> tuple[int | None, int | None]:
 
 
 def _live_payment(uow: UnitOfWork, payment_id: int) -> PaymentRecord:
-    payment = ledger.payment_record(uow.conn, payment_id)
+    payment = lookups.payment_record(uow.conn, payment_id)
     if payment.reversed_at is not None:
         raise Conflict(
             f"payment {format_id('payment', payment_id)} was reversed",
@@ -176,7 +176,7 @@ def allocate(uow: UnitOfWork, command: Allocate) -> tuple[Allocation, ...]:
     targets = command.targets
     if command.auto:
         targets = plan_oldest_first(
-            ledger.payment_unallocated_cents(uow.conn, payment.id),
+            lookups.payment_unallocated_cents(uow.conn, payment.id),
             ledger.owing_lines(uow.conn, patient_id=payment.patient_id, payer_id=payment.payer_id),
         )
     return tuple(
@@ -194,13 +194,13 @@ def _apply(
     kind: EntryKind,
 ) -> Allocation:
     conn = uow.conn
-    line = ledger.line_record(conn, line_id, field="to")
+    line = lookups.line_record(conn, line_id, field="to")
     check_line_payable(payment, line)
     check_allocation(
         payment_id=payment.id,
-        unallocated_cents=ledger.payment_unallocated_cents(conn, payment.id),
+        unallocated_cents=lookups.payment_unallocated_cents(conn, payment.id),
         line_id=line_id,
-        owing_cents=ledger.line_owing_cents(conn, line_id, payment.payer_id),
+        owing_cents=lookups.line_owing_cents(conn, line_id, payment.payer_id),
         amount_cents=amount_cents,
     )
     entry_id = uow.append(
@@ -280,7 +280,7 @@ def refund(uow: UnitOfWork, command: Refund) -> int:
     amount_cents, reason = command.amount_cents, command.reason
     payment = _live_payment(uow, command.payment_id)
     label = format_id("payment", payment.id)
-    unallocated = ledger.payment_unallocated_cents(uow.conn, payment.id)
+    unallocated = lookups.payment_unallocated_cents(uow.conn, payment.id)
     if amount_cents > unallocated:
         raise OverAllocation(
             f"payment {label} has {format_cents(unallocated)} unallocated; cannot refund "
@@ -319,7 +319,7 @@ def reverse_payment(uow: UnitOfWork, command: ReversePayment) -> int:
     reason = command.reason
     payment = _live_payment(uow, command.payment_id)
     label = format_id("payment", payment.id)
-    refunded = ledger.payment_refunded_cents(uow.conn, payment.id)
+    refunded = lookups.payment_refunded_cents(uow.conn, payment.id)
     if refunded:
         raise Conflict(
             f"payment {label} has {format_cents(refunded)} refunded; a payment with "
@@ -363,7 +363,7 @@ class ApplyCredit:
 @use_case(ALLOCATIONS)
 def apply_credit(uow: UnitOfWork, command: ApplyCredit) -> tuple[Allocation, ...]:
     conn = uow.conn
-    patient_id = ledger.id_for_code(conn, "patient", command.patient_code)
+    patient_id = lookups.id_for_code(conn, "patient", command.patient_code)
     today = open_today(uow)
     sources = ledger.credit_payments(conn, patient_id)
     credit = sum(amount for _, amount in sources)
@@ -374,7 +374,7 @@ def apply_credit(uow: UnitOfWork, command: ApplyCredit) -> tuple[Allocation, ...
         )
     for line_id, amount in targets:
         check_positive(amount, field="to")
-        ledger.line_record(conn, line_id, field="to")
+        lookups.line_record(conn, line_id, field="to")
     wanted = sum(amount for _, amount in targets)
     if wanted > credit:
         raise OverAllocation(
@@ -389,7 +389,7 @@ def apply_credit(uow: UnitOfWork, command: ApplyCredit) -> tuple[Allocation, ...
     remaining = dict(sources)
     for line_id, amount in targets:
         for payment_id, part in plan_oldest_first(amount, tuple(remaining.items())):
-            payment = ledger.payment_record(conn, payment_id)
+            payment = lookups.payment_record(conn, payment_id)
             made.append(_apply(uow, payment, line_id, part, today, EntryKind.CREDIT_APPLIED))
             remaining[payment_id] -= part
     return tuple(made)

@@ -19,22 +19,17 @@ from clinicledger.domain.choices import check_choice
 from clinicledger.domain.dates import check_in_range
 from clinicledger.domain.errors import Conflict, InvalidInput, NotFound
 from clinicledger.domain.text import check_code, check_plain
+from clinicledger.render import FORMATS
 from clinicledger.reports.base import PRESETS, Report, ReportParams, local_time, preset_range
 from clinicledger.reports.favourites import favourite_data, favourite_from_data
 from clinicledger.reports.registry import FILTERS, REPORTS, ReportSpec
-from clinicledger.store import favourites, ledger
+from clinicledger.store import favourites, lookups
 from clinicledger.store.engine import Connection, Engine
-from clinicledger.store.uow import (
-    UnitOfWork,
-    cyclic_gc_paused,
-    practice_date,
-    practice_instant,
-    reading,
-)
+from clinicledger.store.lookups import practice_date, practice_instant
+from clinicledger.store.uow import UnitOfWork, cyclic_gc_paused, reading
 
 # How a filter is named where it is refused, as its other errors name it (from, as_of).
 FILTER_FIELDS = {name: name.removesuffix("_date") for name in FILTERS}
-FORMATS = ("table", "csv", "json")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -62,7 +57,7 @@ def run_request(engine: Engine, request: ReportRequest, *, now: dt.datetime) -> 
     spec = _spec(request.report)
     check_in_range(now, field="now")
     with reading(engine) as conn, cyclic_gc_paused():
-        ledger.require_practice(conn)
+        lookups.require_practice(conn)
         today = practice_date(conn, practice_instant(conn, now))
         params = _resolve(conn, spec, request, today)
         return _run(conn, spec, request.report, params, today)
@@ -78,7 +73,7 @@ def run_report(
     if params.as_known_at is not None:
         check_in_range(params.as_known_at, field="as_known_at")
     with reading(engine) as conn, cyclic_gc_paused():
-        ledger.require_practice(conn)
+        lookups.require_practice(conn)
         return _run(conn, spec, name, params, today)
 
 
@@ -169,14 +164,14 @@ def _run(
     if spec.as_of_today and params.as_of is None:
         # As known at T, "today" is T's date: the report must not change day by day.
         if params.as_known_at is not None:
-            zone = ledger.practice_zone(conn)
+            zone = lookups.practice_zone(conn)
             params = replace(params, as_of=local_time(params.as_known_at, zone).date())
         elif today is not None:
             params = replace(params, as_of=today)
     for kind in ("provider", "location", "patient", "payer"):
         code = getattr(params, kind)
         if code is not None:
-            ledger.id_for_code(conn, kind, code)
+            lookups.id_for_code(conn, kind, code)
     return spec.run(conn, params)
 
 
@@ -221,7 +216,7 @@ def save_favourite(uow: UnitOfWork, command: SaveFavourite) -> None:
     request = command.request
     spec = _spec(request.report)
     with reading(uow.engine) as conn, cyclic_gc_paused():
-        ledger.require_practice(conn)
+        lookups.require_practice(conn)
         _check_free(conn, name, command.replace)
         today = practice_date(conn, practice_instant(conn, uow.now))
         params = _resolve(conn, spec, request, today)
@@ -253,7 +248,7 @@ def run_favourite(engine: Engine, name: str, *, now: dt.datetime) -> tuple[Repor
     """Run a favourite as of the practice's date at ``now``: (the report, its format)."""
     check_plain(name, field="name")
     with reading(engine) as conn, cyclic_gc_paused():
-        ledger.require_practice(conn)
+        lookups.require_practice(conn)
         saved = favourites.find(conn, name)
         if saved is None:
             raise NotFound("saved report", f"'{name}'", field="name")
@@ -280,7 +275,7 @@ def _kept(text: str) -> tuple[dict[str, Any], str]:
 
 def list_favourites(engine: Engine) -> tuple[Favourite, ...]:
     with reading(engine) as conn:
-        ledger.require_practice(conn)
+        lookups.require_practice(conn)
         found = []
         for saved in favourites.all_favourites(conn):
             data, format_ = _kept(saved.parameters)

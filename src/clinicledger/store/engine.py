@@ -7,8 +7,6 @@ write lock (DESIGN.md, "Concurrency"). Reading connections use a plain deferred 
 
 from __future__ import annotations
 
-import contextlib
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +15,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError
 
 from clinicledger.domain.errors import InvalidInput, Unavailable
+from clinicledger.store.plain import check_sqlite_file, not_a_ledger
 
 # Connection and Engine are the handles services pass on to store/ without touching
 # SQLAlchemy themselves.
@@ -25,7 +24,6 @@ __all__ = [
     "Engine",
     "make_engine",
     "normalise_url",
-    "not_a_ledger",
     "open_engine",
     "refresh_planner_statistics",
     "sqlite_path",
@@ -83,18 +81,7 @@ def open_engine(url_text: str, *, create: bool) -> Engine:
     already exist (a mistyped path must not leave an empty file behind)."""
     path = sqlite_path(url_text)
     if path is not None:
-        if not path.parent.is_dir():
-            raise Unavailable(
-                f"cannot open the database {path}: the folder {path.parent} does not exist",
-                code="db_unavailable",
-                field="db",
-            )
-        if not create and (not path.exists() or path.stat().st_size == 0):
-            raise Unavailable(
-                f"there is no ledger at {path}", code="not_initialised", field="db", path=str(path)
-            )
-        if path.exists():
-            _check_sqlite_file(path)
+        check_sqlite_file(path, create=create)
     engine = make_engine(url_text)
     label = path if path is not None else make_url(engine.url).render_as_string(hide_password=True)
     try:
@@ -109,45 +96,6 @@ def open_engine(url_text: str, *, create: bool) -> Engine:
         engine.dispose()
         raise not_a_ledger(str(label)) from exc
     return engine
-
-
-def not_a_ledger(label: str, *, foreign: bool = False) -> Unavailable:
-    what = "holds tables of another program: it " if foreign else ""
-    return Unavailable(
-        f"{label} {what}is not a clinicledger database", code="not_a_ledger", field="db"
-    )
-
-
-def _check_sqlite_file(path: Path) -> None:
-    """Refuse a file that is not a SQLite database, or that holds another program's
-    tables, before the engine touches it (its first connection switches a database to
-    WAL). Read with the standard library, read-only."""
-    if path.stat().st_size == 0:
-        return  # a new ledger: init writes it
-    try:
-        with contextlib.closing(
-            sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True)
-        ) as conn:
-            tables = {
-                name
-                for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-            }
-            revisions = (
-                {v for (v,) in conn.execute("SELECT version_num FROM alembic_version")}
-                if "alembic_version" in tables
-                else set()
-            )
-    except sqlite3.DatabaseError as exc:
-        raise not_a_ledger(str(path)) from exc
-    ours = schema_revisions()
-    if (tables and "alembic_version" not in tables) or not revisions <= ours:
-        raise not_a_ledger(str(path), foreign=True)
-
-
-def schema_revisions() -> frozenset[str]:
-    """Our migrations' revision ids: their files are named ``NNNN_what.py``."""
-    versions = Path(__file__).parent / "migrations" / "versions"
-    return frozenset(path.name[:4] for path in versions.glob("[0-9]*_*.py"))
 
 
 def make_engine(url_text: str) -> Engine:

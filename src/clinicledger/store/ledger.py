@@ -1,4 +1,6 @@
 """Read queries over the journal and the master tables, shared by services and reports.
+The reads a plain command needs too (a code's id, the practice, a line's or a payment's
+record, a party's balance) are SQL text in :mod:`clinicledger.store.lookups`.
 
 Every balance is a sum of postings, optionally limited to ``effective_date <= as_of`` and
 ``recorded_at <= as_known_at``; for the balances a closing keeps (:data:`KEPT_BALANCES`),
@@ -12,7 +14,6 @@ import datetime as dt
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     Connection,
@@ -27,13 +28,9 @@ from sqlalchemy import (
 from sqlalchemy.sql import ColumnElement
 
 from clinicledger.domain.choices import InsuranceStatus, LineKind
-from clinicledger.domain.errors import Conflict, NotFound, Unavailable
-from clinicledger.domain.ids import format_id, in_id_range
+from clinicledger.domain.ids import in_id_range
 from clinicledger.domain.journal import Account, EntryKind, Posting
-from clinicledger.domain.records import LineRecord, PaymentRecord, PracticeRecord, Priced
-from clinicledger.domain.text import check_plain, close_codes
 from clinicledger.store import tables as t
-from clinicledger.store.sql import Sql, as_date, as_instant
 
 P = t.postings
 
@@ -47,108 +44,6 @@ MASTER_TABLES = {
 }
 
 
-# The statements of the write path, as SQL text (store/sql.py says why).
-_ID_BY_CODE = {
-    kind: Sql(f"SELECT id, active FROM {table.name} WHERE code = :code")
-    for kind, table in MASTER_TABLES.items()
-}
-_PRICED = {
-    "item": Sql("SELECT id, code, fee_cents, taxable, active FROM items WHERE code = :key"),
-    "product": Sql("SELECT id, code, fee_cents, taxable, active FROM products WHERE title = :key"),
-}
-_PARTY_IDS = Sql(
-    "SELECT 'patient', id FROM patients WHERE code = :code"
-    " UNION ALL SELECT 'payer', id FROM payers WHERE code = :code"
-)
-
-
-def id_for_code(
-    conn: Connection, kind: str, code: str, *, field: str | None = None, active: bool = False
-) -> int:
-    """The id of the ``kind`` (a key of :data:`MASTER_TABLES`) with ``code``; with
-    ``active``, refused if it was deactivated (it then takes nothing new)."""
-    check_plain(code, field=field or kind)  # a code looked up is echoed if not found
-    found = _ID_BY_CODE[kind].one(conn, {"code": code})
-    if found is None:
-        raise not_found(conn, kind, code, field=field)
-    found_id, is_active = found
-    if active and not is_active:
-        raise inactive(kind, code, field=field or kind)
-    return int(found_id)
-
-
-def not_found(conn: Connection, kind: str, code: str, *, field: str | None = None) -> NotFound:
-    """The error for a code that names no ``kind``, with the codes it was probably meant
-    to be (read only on this path: a typo costs one scan of the codes)."""
-    table = MASTER_TABLES[kind]
-    close = close_codes(code, conn.execute(select(table.c.code)).scalars())
-    return NotFound(kind, f"'{code}'", field=field or kind, suggestions=close)
-
-
-def inactive(kind: str, key: str, *, field: str, code: str | None = None) -> Conflict:
-    """The error for a deactivated ``kind`` named by ``key`` (its code, or a product's
-    title; ``code`` then says which code it has)."""
-    return Conflict(
-        f"{kind} '{key}' is deactivated: it is kept for history, and takes no new invoices",
-        code="inactive",
-        field=field,
-        kind=kind,
-        key=key,
-        master_code=code or key,
-    )
-
-
-def priced(conn: Connection, kind: str, key: str, *, field: str) -> Priced:
-    """An active item (by code) or product (by title) and its fee."""
-    check_plain(key, field=field)
-    row = _PRICED[kind].one(conn, {"key": key})
-    if row is None:
-        if kind == "product":
-            raise NotFound("product", f"'{key}'", field=field)
-        raise not_found(conn, kind, key, field=field)
-    found_id, code, fee_cents, taxable, is_active = row
-    if not is_active:
-        raise inactive(kind, key, field=field, code=code)
-    return Priced(id=found_id, fee_cents=int(fee_cents), taxable=bool(taxable))
-
-
-DEFAULT_TIMEZONE = "Australia/Sydney"
-
-
-def practice_zone(conn: Connection) -> ZoneInfo:
-    """The practice's time zone: business dates are dates there."""
-    zone = conn.execute(
-        select(t.practice.c.timezone).where(t.practice.c.id == 1)
-    ).scalar_one_or_none()
-    return ZoneInfo(zone or DEFAULT_TIMEZONE)
-
-
-def practice(conn: Connection) -> PracticeRecord | None:
-    row = conn.execute(select(t.practice).where(t.practice.c.id == 1)).one_or_none()
-    if row is None:
-        return None
-    return PracticeRecord(
-        name=row.name,
-        abn=row.abn,
-        gst_registered=bool(row.gst_registered),
-        timezone=row.timezone,
-        currency=row.currency,
-        closed_through=row.closed_through,
-    )
-
-
-def require_practice(conn: Connection) -> PracticeRecord:
-    """The practice; a ledger without one was never initialised."""
-    return practice_required(practice(conn))
-
-
-def practice_required(found: PracticeRecord | None) -> PracticeRecord:
-    """``found``, the practice read; refused if there was none (never initialised)."""
-    if found is None:
-        raise Unavailable("the ledger has no practice yet", code="not_initialised")
-    return found
-
-
 def is_empty(conn: Connection) -> bool:
     """No entries and no patients yet: a ledger that holds no practice's data."""
     return (
@@ -160,92 +55,6 @@ def is_empty(conn: Connection) -> bool:
 def has_entries(conn: Connection) -> bool:
     """Has the journal any entry yet?"""
     return conn.execute(select(t.entries.c.id).limit(1)).first() is not None
-
-
-_LINE = Sql(
-    "SELECT lines.id, lines.invoice_id, lines.kind, invoices.patient_id, invoices.payer_id,"
-    " invoices.location_id, lines.provider_id, lines.service_date, invoices.invoice_date,"
-    " lines.fee_cents, lines.gst_cents, lines.client_billable, lines.insurance_status,"
-    " lines.deleted_at FROM lines JOIN invoices ON invoices.id = lines.invoice_id"
-    " WHERE lines.id = :line_id"
-)
-_PAYMENT = Sql(
-    "SELECT payments.id, payments.patient_id, payments.payer_id,"
-    " coalesce(patients.code, payers.code), payments.location_id, payments.amount_cents,"
-    " payments.received_date, payments.opening, payments.reversed_at FROM payments"
-    " LEFT OUTER JOIN patients ON patients.id = payments.patient_id"
-    " LEFT OUTER JOIN payers ON payers.id = payments.payer_id"
-    " WHERE payments.id = :payment_id"
-)
-
-
-def line_record(conn: Connection, line_id: int, *, field: str = "line") -> LineRecord:
-    if not in_id_range(line_id):
-        raise NotFound("line", format_id("line", line_id), field=field)
-    row = _LINE.one(conn, {"line_id": line_id})
-    if row is None:
-        raise NotFound("line", format_id("line", line_id), field=field)
-    (found_id, invoice, kind, patient, payer, location, provider, service_date, invoice_date,
-     fee_cents, gst_cents, client_billable, insurance_status, deleted_at) = row  # fmt: skip
-    invoice_day = as_date(invoice_date)
-    assert invoice_day is not None
-    return LineRecord(
-        id=found_id,
-        invoice_id=invoice,
-        kind=LineKind(kind),
-        patient_id=patient,
-        payer_id=payer,
-        location_id=location,
-        provider_id=provider,
-        service_date=as_date(service_date),
-        invoice_date=invoice_day,
-        fee_cents=int(fee_cents),
-        gst_cents=int(gst_cents),
-        client_billable=bool(client_billable),
-        insurance_status=InsuranceStatus(insurance_status),
-        deleted_at=as_instant(deleted_at),
-    )
-
-
-def payment_record(conn: Connection, payment_id: int, *, field: str = "payment") -> PaymentRecord:
-    if not in_id_range(payment_id):
-        raise NotFound("payment", format_id("payment", payment_id), field=field)
-    row = _PAYMENT.one(conn, {"payment_id": payment_id})
-    if row is None:
-        raise NotFound("payment", format_id("payment", payment_id), field=field)
-    (found_id, patient, payer, party_code, location, amount_cents, received_date, opening,
-     reversed_at) = row  # fmt: skip
-    received = as_date(received_date)
-    assert received is not None
-    return PaymentRecord(
-        id=found_id,
-        patient_id=patient,
-        payer_id=payer,
-        party_code=party_code,
-        location_id=location,
-        amount_cents=int(amount_cents),
-        received_date=received,
-        opening=bool(opening),
-        reversed_at=as_instant(reversed_at),
-    )
-
-
-def party_ids(conn: Connection, code: str) -> tuple[int | None, int | None]:
-    """(patient id, payer id) of the party ``code`` names, from the one set of codes that
-    patients and payers share: at most one is set."""
-    check_plain(code, field="from")
-    found = dict(_PARTY_IDS.run(conn, {"code": code}).fetchall())
-    return found.get("patient"), found.get("payer")
-
-
-def invoice_id(conn: Connection, number: int) -> int | None:
-    """The id of invoice ``number`` (its INV- number), if there is one."""
-    if not in_id_range(number):
-        return None
-    found = conn.execute(
-        select(t.invoices.c.id).where(t.invoices.c.number == number)
-    ).scalar_one_or_none()
-    return None if found is None else int(found)
 
 
 def service_label() -> ColumnElement[Any]:
@@ -307,44 +116,6 @@ def line_totals(conn: Connection, line_id: int) -> tuple[Posting, ...]:
     return tuple(_posting(r) for r in rows)
 
 
-def _sum(conn: Connection, *conditions: ColumnElement[bool]) -> int:
-    total = conn.execute(
-        select(func.coalesce(func.sum(P.c.amount_cents), 0)).where(*conditions)
-    ).scalar_one()
-    return int(total)
-
-
-_TOTAL = "SELECT coalesce(sum(amount_cents), 0) FROM postings"
-_PAYMENT_IN_ACCOUNT = Sql(f"{_TOTAL} WHERE payment_id = :payment_id AND account = :account")
-_LINE_RECEIVABLE = f"{_TOTAL} WHERE line_id = :line_id AND account = 'RECEIVABLE'"
-_LINE_OWING = {  # by the patient (payer_id NULL), or by a payer
-    True: Sql(f"{_LINE_RECEIVABLE} AND payer_id IS NULL"),
-    False: Sql(f"{_LINE_RECEIVABLE} AND payer_id = :payer_id"),
-}
-_LINE_ALLOCATED = Sql(f"{_LINE_RECEIVABLE} AND payment_id IS NOT NULL")
-
-
-def _payment_in(conn: Connection, payment_id: int, account: Account) -> int:
-    return int(
-        _PAYMENT_IN_ACCOUNT.scalar(conn, {"payment_id": payment_id, "account": account.value})
-    )
-
-
-def payment_unallocated_cents(conn: Connection, payment_id: int) -> int:
-    """Money of a payment not yet applied, refunded or reversed."""
-    return -_payment_in(conn, payment_id, Account.UNALLOCATED)
-
-
-def payment_refunded_cents(conn: Connection, payment_id: int) -> int:
-    return -_payment_in(conn, payment_id, Account.REFUNDED)
-
-
-def line_owing_cents(conn: Connection, line_id: int, payer_id: int | None) -> int:
-    """What is owed on a line by one billed-to party (``None``: the patient)."""
-    given = {"line_id": line_id} if payer_id is None else {"line_id": line_id, "payer_id": payer_id}
-    return int(_LINE_OWING[payer_id is None].scalar(conn, given))
-
-
 def line_portions(conn: Connection, line_id: int) -> dict[int | None, int]:
     rows = conn.execute(
         select(P.c.payer_id, func.sum(P.c.amount_cents))
@@ -352,11 +123,6 @@ def line_portions(conn: Connection, line_id: int) -> dict[int | None, int]:
         .group_by(P.c.payer_id)
     ).all()
     return {row[0]: int(row[1]) for row in rows}
-
-
-def line_allocated_cents(conn: Connection, line_id: int) -> int:
-    """Payments currently applied to a line (allocations less un-allocations)."""
-    return -int(_LINE_ALLOCATED.scalar(conn, {"line_id": line_id}))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -396,18 +162,6 @@ def live_allocations(
     )
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Balance:
-    """A party's ledger balance: charges less payments, by post date (003's ledger view)."""
-
-    charges_cents: int  # what is owed on lines (after allocations and adjustments)
-    unallocated_cents: int  # money received and not applied (credit), as a positive number
-
-    @property
-    def balance_cents(self) -> int:
-        return self.charges_cents - self.unallocated_cents
-
-
 def time_conditions(
     as_of: dt.date | None, as_known_at: dt.datetime | None
 ) -> list[ColumnElement[bool]]:
@@ -417,53 +171,6 @@ def time_conditions(
     if as_known_at is not None:
         conditions.append(P.c.recorded_at <= as_known_at)
     return conditions
-
-
-def party_balance(
-    conn: Connection,
-    *,
-    patient_id: int | None = None,
-    payer_id: int | None = None,
-    as_of: dt.date | None = None,
-    as_known_at: dt.datetime | None = None,
-) -> Balance:
-    """A patient's own balance (lines billed to the patient, the patient's unapplied money),
-    or a payer's (its portions of lines of any patient, its unapplied money)."""
-    when = time_conditions(as_of, as_known_at)
-    accounts = P.c.account.in_([Account.RECEIVABLE.value, Account.UNALLOCATED.value])
-    if payer_id is not None:
-        party = P.c.payer_id == payer_id
-        amount: ColumnElement[Any] = P.c.amount_cents
-    else:
-        # The patient's own portion is payer_id IS NULL. Kept inside the sum, not the WHERE,
-        # so the planner walks the patient's index rather than every patient's own portions.
-        party = P.c.patient_id == patient_id
-        amount = case((P.c.payer_id.is_(None), P.c.amount_cents), else_=0)
-    sums = dict(
-        conn.execute(
-            select(P.c.account, func.sum(amount))
-            .where(party, accounts, *when)
-            .group_by(P.c.account)
-        ).all()
-    )
-    return Balance(
-        charges_cents=int(sums.get(Account.RECEIVABLE.value) or 0),
-        unallocated_cents=-int(sums.get(Account.UNALLOCATED.value) or 0),
-    )
-
-
-def receivable_balance(
-    conn: Connection,
-    *,
-    line_id: int | None = None,
-    invoice_id: int | None = None,
-    as_of: dt.date | None = None,
-    as_known_at: dt.datetime | None = None,
-) -> int:
-    where = P.c.line_id == line_id if line_id is not None else P.c.invoice_id == invoice_id
-    return _sum(
-        conn, where, P.c.account == Account.RECEIVABLE.value, *time_conditions(as_of, as_known_at)
-    )
 
 
 def closed_through(conn: Connection) -> dt.date | None:

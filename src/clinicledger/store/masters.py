@@ -12,22 +12,13 @@ from typing import Any
 from sqlalchemy import Connection, Row, func, insert, or_, select, update
 from sqlalchemy.sql import ColumnElement
 
+from clinicledger.domain.masters import LABELS
 from clinicledger.domain.text import check_plain
-from clinicledger.store import ledger
+from clinicledger.store import lookups
 from clinicledger.store import tables as t
 from clinicledger.store.ledger import MASTER_TABLES
 
 Value = str | int | bool | None
-
-# The column a person knows each kind by besides its code: what ``list`` searches.
-LABELS = {
-    "location": "name",
-    "provider": "name",
-    "patient": "name",
-    "payer": "name",
-    "item": "description",
-    "product": "title",
-}
 
 
 def insert_practice(conn: Connection, *, name: str) -> None:
@@ -108,12 +99,12 @@ def _record(row: Row[Any]) -> MasterRecord:
 
 def master_record(conn: Connection, kind: str, code: str) -> MasterRecord:
     """The ``kind`` with ``code``; an unknown code is refused with the codes it was
-    probably meant to be (:func:`clinicledger.store.ledger.not_found`)."""
+    probably meant to be (:func:`clinicledger.store.lookups.not_found`)."""
     check_plain(code, field=kind)
     table = MASTER_TABLES[kind]
     row = conn.execute(select(table).where(table.c.code == code)).one_or_none()
     if row is None:
-        raise ledger.not_found(conn, kind, code)
+        raise lookups.not_found(conn, kind, code)
     return _record(row)
 
 

@@ -1,4 +1,6 @@
-"""Creating and upgrading the schema, through Alembic only.
+"""Creating and upgrading the schema, through Alembic only; and what state a database's
+schema is in, read without Alembic (its import takes a tenth of a second, and every
+command asks): the revision kept in ``alembic_version`` against the newest migration's.
 
 Several ``init`` runs at once (a deployment started on several machines) upgrade one after
 another: on PostgreSQL each takes an advisory lock in its migration's transaction before
@@ -10,36 +12,42 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect, text
 
 from clinicledger.domain.errors import InvariantBroken, Unavailable
-from clinicledger.store import engine as engine_module
+from clinicledger.store import plain
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # The advisory lock that serialises migrations on PostgreSQL: any 64-bit number no other
 # program takes in the ledger's database; the ASCII of "cl-schem".
 MIGRATION_LOCK_KEY = 0x636C2D736368656D
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 
 def alembic_config() -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     return config
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Create or upgrade the schema; refused on a database that holds something else."""
-    if state(engine) == "foreign":
-        raise not_a_ledger(engine)
+    """Create or upgrade the schema; refused on a database that holds something else, or
+    that a newer clinicledger made."""
+    _refuse_foreign(engine, state(engine))
+    from alembic import command
+
     _migrate(engine, command.upgrade, revision)
 
 
 def downgrade(engine: Engine, revision: str) -> None:
+    from alembic import command
+
     _migrate(engine, command.downgrade, revision)
 
 
@@ -71,24 +79,31 @@ def _migrate(engine: Engine, step: Callable[[Config, str], None], revision: str)
 
 def state(engine: Engine) -> str:
     """``current`` (at the newest migration), ``outdated`` (an older one), ``empty`` (no
-    tables yet) or ``foreign``: tables but never a clinicledger ledger, or a revision that
-    is none of ours (another program's migrations, or a newer clinicledger's)."""
-    scripts = ScriptDirectory.from_config(alembic_config())
+    tables yet), ``newer`` (a later migration than this clinicledger knows) or ``foreign``:
+    tables but never a clinicledger ledger, or another program's migrations."""
     with engine.connect().execution_options(sqlite_begin="DEFERRED") as conn:
-        current = MigrationContext.configure(conn).get_current_revision()
-        if current is None:
-            others = set(inspect(conn).get_table_names()) - {"alembic_version"}
-            return "foreign" if others else "empty"
-    if current not in engine_module.schema_revisions():
-        return "foreign"
-    return "current" if current == scripts.get_current_head() else "outdated"
+        tables = set(inspect(conn).get_table_names())
+        current = (
+            conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            if "alembic_version" in tables
+            else None
+        )
+    if current is None:
+        return "foreign" if tables - {"alembic_version"} else "empty"
+    return plain.revision_state(current)
+
+
+def _refuse_foreign(engine: Engine, found: str) -> None:
+    if found == "foreign":
+        raise not_a_ledger(engine)
+    if found == "newer":
+        raise plain.newer_ledger(_label(engine))
 
 
 def require_current(engine: Engine) -> None:
     """A ledger at the newest migration: anything but creating or upgrading one needs it."""
     found = state(engine)
-    if found == "foreign":
-        raise not_a_ledger(engine)
+    _refuse_foreign(engine, found)
     if found != "current":
         raise Unavailable(
             "this database is not initialised or is out of date",
@@ -103,7 +118,12 @@ def is_current(engine: Engine) -> bool:
 
 
 def not_a_ledger(engine: Engine) -> Unavailable:
-    label = engine.url.render_as_string(hide_password=True)
+    return plain.not_a_ledger(_label(engine), foreign=True)
+
+
+def _label(engine: Engine) -> str:
+    """The database as a message names it: a SQLite file's path, else the URL without its
+    password."""
     if engine.dialect.name == "sqlite":
-        label = str(engine.url.database)
-    return engine_module.not_a_ledger(label, foreign=True)
+        return str(engine.url.database)
+    return engine.url.render_as_string(hide_password=True)

@@ -22,9 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
-
-from sqlalchemy import Connection
+from typing import Any, Protocol
 
 _NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 
@@ -60,6 +58,18 @@ def as_instant(value: Any) -> dt.datetime | None:
     return dt.datetime.fromisoformat(value)
 
 
+class Db(Protocol):
+    """What a statement needs of a connection: the driver's own (``connection.
+    driver_connection``) and the dialect's name. A SQLAlchemy ``Connection`` is one; so is
+    :class:`clinicledger.store.plain.PlainConnection`."""
+
+    @property
+    def connection(self) -> Any: ...
+
+    @property
+    def dialect(self) -> Any: ...
+
+
 class Sql:
     """One statement, its SQLite text and its PostgreSQL text."""
 
@@ -69,7 +79,7 @@ class Sql:
         self.sqlite = sqlite
         self.postgresql = _NAMED.sub(r"%(\1)s", sqlite if postgresql is None else postgresql)
 
-    def run(self, conn: Connection, params: Mapping[str, Any] | None = None) -> Any:
+    def run(self, conn: Db, params: Mapping[str, Any] | None = None) -> Any:
         """Run it with ``params``; the driver's cursor, to fetch from."""
         driver = conn.connection.driver_connection
         assert driver is not None
@@ -78,7 +88,7 @@ class Sql:
             return driver.execute(self.sqlite, given)
         return driver.execute(self.postgresql, params or {})
 
-    def many(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    def many(self, conn: Db, rows: Sequence[Mapping[str, Any]]) -> None:
         """Run it once for each of ``rows``."""
         driver = conn.connection.driver_connection
         assert driver is not None
@@ -90,11 +100,11 @@ class Sql:
             with driver.cursor() as cursor:
                 cursor.executemany(self.postgresql, rows)
 
-    def one(self, conn: Connection, params: Mapping[str, Any] | None = None) -> Any:
+    def one(self, conn: Db, params: Mapping[str, Any] | None = None) -> Any:
         """The one row it returns, or None."""
         return self.run(conn, params).fetchone()
 
-    def scalar(self, conn: Connection, params: Mapping[str, Any] | None = None) -> Any:
+    def scalar(self, conn: Db, params: Mapping[str, Any] | None = None) -> Any:
         """The first column of the one row it returns (None if no row)."""
         row = self.run(conn, params).fetchone()
         return None if row is None else row[0]

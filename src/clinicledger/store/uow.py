@@ -29,7 +29,8 @@ from clinicledger.domain.errors import Conflict, InvalidInput, InvariantBroken, 
 from clinicledger.domain.journal import POSTING_FACTS, Entry
 from clinicledger.domain.records import PracticeRecord
 from clinicledger.domain.text import check_actor
-from clinicledger.store import ledger
+from clinicledger.store import lookups
+from clinicledger.store.lookups import to_naive_utc
 from clinicledger.store.sql import Sql, as_date, as_instant
 
 ONE_MICROSECOND = dt.timedelta(microseconds=1)
@@ -70,27 +71,6 @@ _INSERT_AUDIT = Sql(
     " entries) VALUES (:recorded_at, :actor, :action, :subject, :detail, :prev_hash, :hash,"
     " :entries)"
 )
-
-
-def to_naive_utc(instant: dt.datetime) -> dt.datetime:
-    """The storage's time format: a naive UTC instant (an aware time converted, a naive
-    one taken as UTC already)."""
-    if instant.tzinfo is None:
-        return instant
-    return instant.astimezone(dt.UTC).replace(tzinfo=None)
-
-
-def practice_instant(conn: Connection, value: dt.datetime) -> dt.datetime:
-    """A moment as the storage keeps it (naive UTC); a naive ``value`` is the practice's
-    local time."""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=ledger.practice_zone(conn))
-    return to_naive_utc(value)
-
-
-def practice_date(conn: Connection, instant: dt.datetime) -> dt.date:
-    """The practice's business date at ``instant`` (naive UTC, as stored)."""
-    return instant.replace(tzinfo=dt.UTC).astimezone(ledger.practice_zone(conn)).date()
 
 
 READING_WORK_MEM = "64MB"  # per sort or hash of a reading transaction (PostgreSQL)
@@ -234,12 +214,12 @@ class UnitOfWork:
     def zone(self) -> ZoneInfo:
         """The practice's time zone, as it was when the work began."""
         return ZoneInfo(
-            ledger.DEFAULT_TIMEZONE if self.practice is None else self.practice.timezone
+            lookups.DEFAULT_TIMEZONE if self.practice is None else self.practice.timezone
         )
 
     def require_practice(self) -> PracticeRecord:
         """The practice, as it was when the work began; refused if there is none yet."""
-        return ledger.practice_required(self.practice)
+        return lookups.practice_required(self.practice)
 
     @property
     def closed_through(self) -> dt.date | None:

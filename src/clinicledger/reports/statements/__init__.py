@@ -9,7 +9,7 @@
   inside the patient's ledger and is not a row; a payment applied to a line that is not
   client billable, or that was applied to a line since deleted, says so in its description
   (the page's red text). Its balance is the patient's ledger balance at the ending date
-  (``store.ledger.party_balance``).
+  (``store.lookups.party_balance``).
 - ``balance-statement``: one row per line that is billed to the client now: client
   billable, closed (not open to insurance), not deleted, with a date of service on or
   before the ending date. Everything applied to the line (payments, adjustments, gap

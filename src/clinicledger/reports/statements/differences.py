@@ -17,7 +17,7 @@ from clinicledger.reports.statements.journal import (
     read_journal,
     shown_parameters,
 )
-from clinicledger.store import ledger
+from clinicledger.store import lookups
 from clinicledger.store import tables as t
 
 
@@ -57,7 +57,7 @@ def balance_differences(conn: Connection, params: ReportParams) -> Report:
     """Ledger balance, statement balance and their difference explained, for one patient
     (``--patient``) or every patient with entries."""
     patient_id = (
-        ledger.id_for_code(conn, "patient", params.patient) if params.patient is not None else None
+        lookups.id_for_code(conn, "patient", params.patient) if params.patient is not None else None
     )
     ending = ending_date(conn, params)
     journal = read_journal(conn, patient_id, ending, params.as_known_at)

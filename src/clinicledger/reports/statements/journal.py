@@ -22,7 +22,7 @@ from clinicledger.domain.choices import InsuranceStatus
 from clinicledger.domain.errors import InvalidInput
 from clinicledger.domain.journal import ALLOCATION_KINDS, Account, EntryKind
 from clinicledger.reports.base import ReportParams
-from clinicledger.store import ledger
+from clinicledger.store import ledger, lookups
 from clinicledger.store import tables as t
 
 P, E = t.postings, t.entries
@@ -92,12 +92,12 @@ def required_patient(conn: Connection, params: ReportParams, report: str) -> int
         raise InvalidInput(
             "patient", f"{report} needs a patient", code="patient_missing", report=report
         )
-    return ledger.id_for_code(conn, "patient", params.patient)
+    return lookups.id_for_code(conn, "patient", params.patient)
 
 
 def shown_parameters(conn: Connection, params: ReportParams, ending: dt.date) -> dict[str, Any]:
     """The parameters as the report shows them, with the ending date it used."""
-    shown = params.describe(ledger.practice_zone(conn))
+    shown = params.describe(lookups.practice_zone(conn))
     shown.setdefault("as_of", ending.isoformat())
     return shown
 
