@@ -120,6 +120,7 @@ class Cli:
         json: bool = False,
         now: str | bool = True,
         db: str | bool = True,
+        columns: int | None = None,
     ) -> Result:
         argv: list[str] = []
         if db is True and self.db is not None:
@@ -134,6 +135,10 @@ class Cli:
             argv.append("--json")
         argv += args
         self._capsys.readouterr()
+        if columns is None:  # a test's output is its own, whatever the terminal running it
+            self._monkeypatch.delenv("COLUMNS", raising=False)
+        else:
+            self._monkeypatch.setenv("COLUMNS", str(columns))
         self._monkeypatch.setattr(typer.main, "get_command", _command_built_once)
         self._monkeypatch.setattr(cli_main, "settings", cli_main.Settings())
         try:

@@ -128,6 +128,23 @@ def test_a_small_report_is_titled_with_what_was_asked(cli: Cli, practice: None) 
 
 
 @SQLITE
+def test_a_piped_table_is_fitted_to_columns_when_given(cli: Cli, practice: None) -> None:
+    """``COLUMNS=60 clinicledger report ... | less``: names wrap, figures stay whole; without
+    COLUMNS a pipe gets every row on one line."""
+    asked = ("report", "receipts", "--from", "2024-03-01", "--to", "2024-03-02")
+    wide = cli(*asked).out
+    assert max(len(line) for line in wide.splitlines()) > 60
+    fitted = cli(*asked, columns=60).out
+    assert any("Ivy Marlowe" in line for line in wide.splitlines())
+    assert not any("Ivy Marlowe" in line for line in fitted.splitlines())  # the name wraps
+    assert max(len(line) for line in fitted.splitlines()) < max(
+        len(line) for line in wide.splitlines()
+    )
+    for figure in ("2024-03-01", "PAY-000004", "-40.00", "140.00"):
+        assert figure in fitted  # figures are never cut
+
+
+@SQLITE
 def test_the_global_json_option_works_for_reports(cli: Cli, practice: None) -> None:
     data = cli.ok("report", "debtors")
     assert data["report"] == "debtors"

@@ -152,7 +152,7 @@ def test_a_long_table_is_printed_as_plain_columns(
     result = cli("report", "debtors")
     assert result.status == 0, result
     assert result.out.splitlines() == [
-        "debtors",
+        "debtors, as of 2024-03-02",  # titled with what was asked, however long
         "debtor               code   kind     days 0 29  days 30 59  days 60 89  days 90 plus"
         "  not yet due   total  credit",
         "-------------------  -----  -------  ---------  ----------  ----------  ------------"
@@ -177,7 +177,7 @@ def test_a_long_table_keeps_its_sections(
     result = cli("report", "unallocated")
     assert result.status == 0, result
     lines = result.out.splitlines()
-    assert lines[0] == "unallocated"
+    assert lines[0] == "unallocated, as of 2024-03-02"  # titled with what was asked
     assert [line.split()[0] for line in lines[3:6]] == ["PAY-000001", "PAY-000002", "PAY-000004"]
     assert lines[6] == "totals: payments 3, amount 140.00, unallocated 110.00"
     assert lines[7:9] == ["", "retained funds"]

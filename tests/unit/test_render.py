@@ -41,7 +41,7 @@ IVY = Row(
 
 
 def test_at_40_columns_the_name_wraps_and_every_figure_stays_whole() -> None:
-    text = to_text(report([IVY]), width=40, titled=True)
+    text = to_text(report([IVY]), width=40)
     lines = text.splitlines()
     assert lines[0] == "debtors, as of 2024-03-02, location MAIN"
     for figure in ("PT0001", "2024-03-02 10:15:00", "12", "1234567.89"):
@@ -50,8 +50,8 @@ def test_at_40_columns_the_name_wraps_and_every_figure_stays_whole() -> None:
 
 
 def test_without_a_width_every_row_is_one_line() -> None:
-    lines = to_text(report([IVY, IVY]), titled=False).splitlines()
-    assert lines[0] == "debtors"
+    lines = to_text(report([IVY, IVY])).splitlines()
+    assert lines[0] == "debtors, as of 2024-03-02, location MAIN"
     assert sum("1234567.89" in line for line in lines) == 2
     assert len(lines) == 1 + 1 + 1 + 2 + 1 + 0  # title, header, rule, rows, totals
 

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-import shutil
+import os
 import sys
 
 from clinicledger.render import formats
@@ -14,13 +14,12 @@ FORMATS = ("table", "csv", "json")  # what a report is shown as
 
 def write(report: Report, format_: str, output: str | None = None) -> None:
     """Write ``report`` as ``format_`` (table, csv or json) to the file ``output``, or to
-    standard output. A table of up to :data:`formats.LARGE_TABLE_ROWS` rows is titled
-    with what was asked and, on a terminal, fitted to its width."""
+    standard output. A table is titled with what was asked; one of up to
+    :data:`formats.LARGE_TABLE_ROWS` rows written to the screen is fitted to its width."""
     if format_ == "table":
         small = formats.row_count(report) <= formats.LARGE_TABLE_ROWS
-        fitted = small and output is None and sys.stdout.isatty()
-        width = shutil.get_terminal_size().columns if fitted else None
-        text = formats.to_text(report, width=width, titled=small)
+        width = screen_width() if small and output is None else None
+        text = formats.to_text(report, width=width)
     elif format_ == "json":
         text = formats.to_json(report) + "\n"
     elif format_ == "csv":
@@ -32,3 +31,15 @@ def write(report: Report, format_: str, output: str | None = None) -> None:
     else:
         with open(output, "w", encoding="utf-8", newline="") as handle:
             handle.write(text)
+
+
+def screen_width() -> int | None:
+    """The width to fit a table to: ``$COLUMNS`` when set (a terminal's, or one given for a
+    pipe: ``COLUMNS=80 clinicledger report ... | less``), else a terminal's own; None (no
+    limit) for a pipe or a file without it."""
+    given = os.environ.get("COLUMNS", "")
+    if given.isascii() and given.isdigit() and int(given) > 0:
+        return int(given)
+    if sys.stdout.isatty():
+        return os.get_terminal_size(sys.stdout.fileno()).columns
+    return None

@@ -98,9 +98,8 @@ def to_csv(report: Report) -> str:
     return out.getvalue()
 
 
-# Up to this many rows a table is fitted to the terminal and titled with what was asked;
-# a longer one (the bench practice has 39,518 debtors) is printed a line per row at full
-# width, titled with the report's name, for a pager or a file.
+# Up to this many rows a table is fitted to the terminal; a longer one (the bench practice
+# has 39,518 debtors) is printed a line per row at full width, for a pager or a file.
 LARGE_TABLE_ROWS = 500
 GAP = 2  # spaces between columns
 
@@ -198,10 +197,10 @@ def _is_count(values: list[Any]) -> bool:
     return bool(present) and all(isinstance(v, int) and not isinstance(v, bool) for v in present)
 
 
-def to_text(report: Report, *, width: int | None = None, titled: bool = False) -> str:
-    """The table format: each part's title, header and rows, and its totals line, then the
-    warnings. Amounts, counts and ages are right-aligned. Within ``width`` (a terminal's),
-    text wraps and figures never do. ``titled``: the first title says what was asked."""
+def to_text(report: Report, *, width: int | None = None) -> str:
+    """The table format: each part's title (the first says what was asked), header and
+    rows, and its totals line, then the warnings. Amounts, counts and ages are
+    right-aligned. Within ``width`` (a terminal's), text wraps and figures never do."""
     lines: list[str] = []
     for n, part in enumerate((report, *report.sections)):
         header = [c.key.replace("_", " ") for c in part.columns]
@@ -215,7 +214,7 @@ def to_text(report: Report, *, width: int | None = None, titled: bool = False) -
             for k, (shifted, v) in enumerate(zip(right, values, strict=True))
         ]
         widths = _widths(header, body, width, whole)
-        lines.append(title(part) if n == 0 and titled else part.name)
+        lines.append(title(part) if n == 0 else part.name)
         lines += _block(header, widths, right)
         lines.append((" " * GAP).join("-" * w for w in widths))
         for row in body:

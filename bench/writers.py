@@ -1,0 +1,237 @@
+"""The write path: a payment recorded and allocated (two units of work) through the
+services, by one process and by several at once, beside the floor (bench/floors.py: the
+same statements by hand) in the same run (issue 9, target 3 and 6).
+
+    .venv/bin/python bench/writers.py --db URL [--pairs 300] [--processes 8] [--seconds 30]
+
+For every transaction it keeps how long it took from asking to committing (a clerk's wait
+for the ledger's lock included), so that the slowest wait is known, and every refusal by
+its code (there must be none).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import multiprocessing
+import os
+import random
+import time
+from typing import Any
+
+import floors
+import measure
+from clinicledger.domain.choices import PaymentMethod
+from clinicledger.domain.errors import UserError
+from clinicledger.services.payments import (
+    Allocate,
+    RecordPayment,
+    allocate,
+    record_payment,
+)
+from clinicledger.store.engine import make_engine
+from clinicledger.store.uow import UnitOfWork
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _pair(engine: Any, target: dict[str, Any], today: dt.date) -> tuple[float, float]:
+    """One payment recorded, then allocated to its line: each transaction's seconds."""
+    t0 = time.perf_counter()
+    payment_id = record_payment(
+        UnitOfWork(engine, now=_now(), actor="bench"),
+        RecordPayment(
+            from_code=target["patient"],
+            amount_cents=int(target["owing"]),
+            method=PaymentMethod.EFTPOS,
+            received_date=today,
+            location_code=target["location"],
+        ),
+    )
+    t1 = time.perf_counter()
+    allocate(
+        UnitOfWork(engine, now=_now(), actor="bench"),
+        Allocate(payment_id=payment_id, targets=((int(target["line_id"]), int(target["owing"])),)),
+    )
+    return t1 - t0, time.perf_counter() - t1
+
+
+def _floor_pair(conn: Any, target: dict[str, Any], today: dt.date) -> tuple[float, float]:
+    t0 = time.perf_counter()
+    payment_id = floors.record_payment(
+        conn,
+        _now().replace(tzinfo=None),
+        party_code=target["patient"],
+        amount_cents=int(target["owing"]),
+        received_date=today,
+        location_code=target["location"],
+    )
+    t1 = time.perf_counter()
+    floors.allocate(
+        conn,
+        _now().replace(tzinfo=None),
+        payment_id=payment_id,
+        line_id=int(target["line_id"]),
+        amount_cents=int(target["owing"]),
+    )
+    return t1 - t0, time.perf_counter() - t1
+
+
+def _today() -> dt.date:
+    from zoneinfo import ZoneInfo
+
+    return _now().astimezone(ZoneInfo("Australia/Sydney")).date()
+
+
+def _worker(url: str, targets: list[dict[str, Any]], deadline: float, out: Any) -> None:
+    """One clerk: pairs until the deadline or the targets run out."""
+    engine = make_engine(url)
+    today = _today()
+    times: list[float] = []
+    refused: dict[str, int] = {}
+    failed: dict[str, int] = {}
+    pairs = 0
+    for target in targets:
+        if time.perf_counter() > deadline:
+            break
+        try:
+            times += _pair(engine, target, today)
+            pairs += 1
+        except UserError as exc:
+            refused[exc.code] = refused.get(exc.code, 0) + 1
+        except Exception as exc:
+            failed[type(exc).__name__] = failed.get(type(exc).__name__, 0) + 1
+    engine.dispose()
+    out.put({"pairs": pairs, "times": times, "refused": refused, "failed": failed})
+
+
+def _summary(times: list[float]) -> dict[str, float]:
+    ordered = sorted(times)
+    if not ordered:
+        return {}
+    return {
+        "p50_ms": ordered[len(ordered) // 2] * 1000,
+        "p99_ms": ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000,
+        "max_ms": ordered[-1] * 1000,
+    }
+
+
+def one_process(url: str, targets: list[dict[str, Any]], rounds: int = 4) -> dict[str, Any]:
+    """The services and the floor (SQLite only) taking turns on the same file, a block of
+    pairs each per round, so that both meet the same disk and the same load."""
+    engine = make_engine(url)
+    today = _today()
+    sqlite = url.startswith("sqlite") or "://" not in url
+    raw = floors.connect(str(engine.url.database)) if sqlite else None
+    found: dict[str, dict[str, Any]] = {
+        name: {"seconds": 0.0, "cpu": 0.0, "pairs": 0, "times": []}
+        for name in ("services", *(("floor",) if raw is not None else ()))
+    }
+    block = max(1, len(targets) // (rounds * len(found)))
+    queue = iter(targets)
+    for _ in range(rounds):
+        for name, run in found.items():
+            t0, c0 = time.perf_counter(), time.process_time()
+            for _ in range(block):
+                target = next(queue)
+                if name == "services":
+                    run["times"] += _pair(engine, target, today)
+                else:
+                    run["times"] += _floor_pair(raw, target, today)
+                run["pairs"] += 1
+            run["seconds"] += time.perf_counter() - t0
+            run["cpu"] += time.process_time() - c0
+    engine.dispose()
+    result = {}
+    for name, run in found.items():
+        result[name] = {
+            "pairs": run["pairs"],
+            "pairs_per_s": run["pairs"] / run["seconds"],
+            "cpu_ms_per_pair": run["cpu"] / run["pairs"] * 1000,
+            **_summary(run["times"]),
+        }
+    if "floor" in result:
+        result["ratio_to_floor"] = (
+            result["services"]["pairs_per_s"] / result["floor"]["pairs_per_s"]
+        )
+    return result
+
+
+def many_processes(
+    url: str, targets: list[dict[str, Any]], processes: int, seconds: float
+) -> dict[str, Any]:
+    """``processes`` clerks at once for ``seconds``, each on its own lines."""
+    context = multiprocessing.get_context("spawn")
+    out = context.Queue()
+    share = len(targets) // processes
+    start = time.perf_counter()
+    deadline = start + seconds
+    workers = [
+        context.Process(
+            target=_worker, args=(url, targets[n * share : (n + 1) * share], deadline, out)
+        )
+        for n in range(processes)
+    ]
+    for w in workers:
+        w.start()
+    results = [out.get() for _ in workers]
+    for w in workers:
+        w.join()
+    elapsed = time.perf_counter() - start
+    pairs = sum(r["pairs"] for r in results)
+    times = [t for r in results for t in r["times"]]
+    refused: dict[str, int] = {}
+    failed: dict[str, int] = {}
+    for r in results:
+        for key, n in r["refused"].items():
+            refused[key] = refused.get(key, 0) + n
+        for key, n in r["failed"].items():
+            failed[key] = failed.get(key, 0) + n
+    return {
+        "processes": processes,
+        "pairs": pairs,
+        "pairs_per_s": pairs / elapsed,
+        "refused": refused,
+        "failed": failed,
+        "waits_over_1s": sum(1 for t in times if t > 1.0),
+        **_summary(times),
+    }
+
+
+def measure_writers(
+    url: str, *, pairs: int, processes: int, seconds: float, seed: int = 7
+) -> dict[str, Any]:
+    rng = random.Random(seed)
+    engine = make_engine(url)
+    wanted = pairs + int(seconds * 500)  # more than 8 clerks get through
+    targets = measure.owing_patient_lines(engine, wanted, rng)
+    engine.dispose()
+    first = targets[:pairs]
+    rest = targets[pairs:]
+    return {
+        "loadavg_before": os.getloadavg(),
+        "one": one_process(url, first),
+        "many": many_processes(url, rest, processes, seconds),
+        "loadavg_after": os.getloadavg(),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", required=True)
+    parser.add_argument("--pairs", type=int, default=300)
+    parser.add_argument("--processes", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    args = parser.parse_args()
+    found = measure_writers(
+        args.db, pairs=args.pairs, processes=args.processes, seconds=args.seconds
+    )
+    print(json.dumps(found, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
