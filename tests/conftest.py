@@ -158,3 +158,17 @@ PROPERTY = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
+
+
+@pytest.fixture
+def quick_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Passwords hashed with argon2id at its least cost, for tests that log in often (the
+    real settings take a tenth of a second a login; tests/db/test_users.py uses them)."""
+    from pwdlib import PasswordHash
+    from pwdlib.hashers.argon2 import Argon2Hasher
+
+    from clinicledger.services import users
+
+    cheap = PasswordHash((Argon2Hasher(time_cost=1, memory_cost=1024, parallelism=1),))
+    monkeypatch.setattr(users, "_PASSWORDS", cheap)
+    users._unknown_user_hash.cache_clear()

@@ -103,6 +103,8 @@ def test_exit_codes_and_http_statuses_follow_the_class() -> None:
         "PeriodClosed": 409,
         "IdempotencyConflict": 409,
         "Unavailable": 503,
+        "Unauthenticated": 401,
+        "Forbidden": 403,
         "InvariantBroken": 500,
     }
     assert {

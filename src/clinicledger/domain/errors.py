@@ -12,8 +12,9 @@ ClinicLedgerError
       PeriodClosed
       IdempotencyConflict(key, differs)
     Unavailable                              HTTP 503 (no ledger there, or not one yet)
-    Unauthenticated                          HTTP 401 (the web's logins)
-    Forbidden                                HTTP 403 (the permission matrix)
+    Unauthenticated                          HTTP 401 (logins, sessions, API tokens)
+    Forbidden                                HTTP 403 (the permission matrix, a disabled
+                                                       user, a form without its CSRF token)
   InvariantBroken (a bug)                    CLI exit 70, HTTP 500
 ```
 
@@ -220,7 +221,7 @@ ERRORS: dict[str, ErrorSpec] = {
     **_declare(
         InvalidInput,
         """
-        abn_invalid abn_malformed actor_malformed allocation_target_missing
+        abn_invalid abn_malformed actor_conflict actor_malformed allocation_target_missing
         amount_malformed amount_negative amount_too_large amount_zero as_of_missing
         character_not_allowed choice_unknown code_malformed company_name_missing currency_malformed
         date_in_future date_malformed date_out_of_range favourite_malformed
@@ -229,7 +230,7 @@ ERRORS: dict[str, ErrorSpec] = {
         interval_out_of_range
         invalid_input item_missing line_incomplete line_malformed line_missing line_of_other_patient
         name_missing nothing_to_change now_in_future now_in_past option_malformed party_ambiguous
-        patient_missing period_missing product_missing range_conflict range_missing
+        password_length patient_missing period_missing product_missing range_conflict range_missing
         range_reversed range_too_long reason_missing report_missing report_unknown
         subject_missing target_malformed text_too_long timestamp_malformed timezone_unknown
         today_missing transfer_target_missing
@@ -243,7 +244,8 @@ ERRORS: dict[str, ErrorSpec] = {
         """
         allocation_undone code_taken demo_needs_empty_ledger favourite_taken inactive
         line_billed_to_patient line_deleted line_has_payments line_not_billed_to_payer
-        payment_refunded payment_reversed period_already_closed timezone_fixed title_taken
+        name_taken payment_refunded payment_reversed period_already_closed timezone_fixed
+        title_taken
         """,
     ),
     **_declare(
@@ -257,5 +259,7 @@ ERRORS: dict[str, ErrorSpec] = {
     **_declare(PeriodClosed, "period_closed"),
     **_declare(IdempotencyConflict, "idempotency_conflict"),
     **_declare(Unavailable, "db_unavailable ledger_newer not_a_ledger not_initialised"),
+    **_declare(Unauthenticated, "login_failed login_locked login_required"),
+    **_declare(Forbidden, "csrf_invalid forbidden user_disabled"),
     **_declare(InvariantBroken, "invariant_broken"),
 }

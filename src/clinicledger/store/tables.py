@@ -344,6 +344,54 @@ idempotency_keys = Table(
     Column("actor", String(100), nullable=False),
 )
 
+# Logins (migration 0016): the staff who use the web app and the API, their role in the
+# permission matrix (domain/permissions.py), their server-side sessions and API tokens, and
+# the failed logins that lock a name out for a while. A secret (a password, a session's
+# id, a token) is kept only as its hash. Every change is audited (services/users.py).
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(40), nullable=False, unique=True),
+    Column("role", String(20), nullable=False),
+    Column("password_hash", String(200), nullable=False),
+    Column("active", Boolean, nullable=False, server_default="1"),
+    Column("created_at", DateTime, nullable=False),
+    Column("changed_at", DateTime, nullable=False),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", ForeignKey("users.id"), nullable=False, index=True),
+    Column("name", String(40), nullable=False, unique=True),
+    Column("token_hash", String(64), nullable=False, unique=True),  # SHA-256, hex
+    Column("created_at", DateTime, nullable=False),
+    Column("revoked_at", DateTime, nullable=True),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("session_hash", String(64), nullable=False, unique=True),  # SHA-256, hex
+    Column("user_id", ForeignKey("users.id"), nullable=False, index=True),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("last_seen_at", DateTime, nullable=False),
+    Column("ended_at", DateTime, nullable=True),
+)
+
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_name", String(40), nullable=False),  # as typed: it may name no user
+    Column("failed_at", DateTime, nullable=False),
+    Index("ix_login_failures_user_name_failed_at", "user_name", "failed_at"),
+)
+
 APPEND_ONLY_TABLES = (
     "entries",
     "postings",
