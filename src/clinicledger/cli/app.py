@@ -1,5 +1,7 @@
-"""``clinicledger [--db URL] [--now TIMESTAMP [--allow-future-clock]] [--actor NAME] [--json]
-COMMAND ...``: the application, its global options, and the settings every command reads.
+"""``clinicledger [--db URL] [--now TIMESTAMP [--allow-future-clock]] [--actor NAME | --user NAME]
+[--json] COMMAND ...``: the application, its global options, the settings every command
+reads, and :func:`needs`, with which each command declares its action of the permission
+matrix (``domain/permissions.py``).
 
 The command surface is a contract (issue 2): add freely, never rename.
 """
@@ -7,18 +9,22 @@ The command surface is a contract (issue 2): add freely, never rename.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import getpass
 import importlib.util
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import ModuleType
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
 from clinicledger.cli.parse import parse_instant
 from clinicledger.domain.dates import CLOCK_AHEAD_MAX, DATE_LAST
+from clinicledger.domain.errors import InvalidInput
+from clinicledger.domain.permissions import Action, require
 from clinicledger.store import plain
 from clinicledger.store.plain import PlainSqlite
 
@@ -42,6 +48,8 @@ def later(name: str) -> ModuleType:
 
 
 if TYPE_CHECKING:
+    from clinicledger.services import users
+    from clinicledger.services.users import Caller
     from clinicledger.store import engine as store_engine
     from clinicledger.store import schema, uow
     from clinicledger.store.engine import Engine
@@ -50,6 +58,7 @@ else:
     store_engine = later("clinicledger.store.engine")
     schema = later("clinicledger.store.schema")
     uow = later("clinicledger.store.uow")
+    users = later("clinicledger.services.users")
 
 DEFAULT_DB = "./clinicledger.db"
 
@@ -70,10 +79,12 @@ class Settings:
     now_text: str | None = None
     allow_future_clock: bool = False
     actor: str | None = None
+    user: str | None = None  # --user: a user of the ledger, whose role is checked
     as_json: bool = False
     debug: bool = False
     create: bool = False  # init and demo may create the database
     _engine: Engine | None = None
+    _caller: Caller | None = None
 
     @property
     def engine(self) -> Engine:
@@ -100,16 +111,36 @@ class Settings:
             return parse_instant(self.now_text, field="now")
         return dt.datetime.now(dt.UTC)
 
+    def who(self) -> str:
+        """The actor of what this command records: the ``--user``, else ``--actor``, else
+        the operating-system user."""
+        if self._caller is not None:
+            return self._caller.name
+        return os_user() if self.actor is None else self.actor
+
     def uow(self) -> UnitOfWork:
         return uow.UnitOfWork(
             self.engine,
             now=self.clock(),
-            actor=os_user() if self.actor is None else self.actor,
+            actor=self.who(),
             strict_clock=self.now_text is not None,
             allow_future_clock=self.allow_future_clock,
         )
 
+    def authorise(self, action: Action) -> None:
+        """Refuse ``action`` unless ``--user``'s role may do it (a disabled or unknown user
+        is refused too). Without ``--user`` the command line is the machine's own operator,
+        who may do everything: whoever can run it can open the ledger's file anyway."""
+        if self.user is None:
+            return
+        if self._caller is None:
+            if self.create:  # init and demo open a database that may not be a ledger yet
+                schema.require_current(self.engine)
+            self._caller = users.user_caller(self.engine, self.user)
+        require(self._caller.role, action)
+
     def close(self) -> None:
+        self._caller = None  # read from the ledger: another run, another ledger
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None
@@ -165,6 +196,15 @@ def main(
             "(default: $CLINICLEDGER_ACTOR, else your login name)",
         ),
     ] = None,
+    user: Annotated[
+        str | None,
+        typer.Option(
+            metavar="NAME",
+            help="Act as this user of the ledger: their role must allow the command, and "
+            "they are its actor (default: $CLINICLEDGER_USER, else the machine's operator, "
+            "who may do everything)",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks")] = False,
 ) -> None:
@@ -175,7 +215,12 @@ def main(
     settings.allow_future_clock = allow_future_clock
     # an empty --actor is refused (by the unit of work), not taken as no --actor
     settings.actor = actor if actor is not None else os.environ.get("CLINICLEDGER_ACTOR") or None
+    settings.user = user if user is not None else os.environ.get("CLINICLEDGER_USER") or None
     settings.as_json = as_json
+    if settings.user is not None and settings.actor is not None:
+        raise InvalidInput(
+            "actor", "give --user or --actor, not both (a user is the actor)", code="actor_conflict"
+        )
     settings.debug = debug
 
 
@@ -193,3 +238,23 @@ IdempotencyKey = Annotated[
         help="Post once: the same key again returns the first result (for scripts that retry)",
     ),
 ]
+
+
+C = TypeVar("C", bound=Callable[..., Any])
+
+
+def needs(action: Action) -> Callable[[C], C]:
+    """Declare the action of the permission matrix that a command does, under its
+    ``@group.command(...)``; with ``--user`` the user's role is checked before it runs
+    (:meth:`Settings.authorise`). Every command declares one (tests/cli/test_users.py)."""
+
+    def declare(command: C) -> C:
+        @functools.wraps(command)
+        def checked(*args: Any, **kwargs: Any) -> Any:
+            settings.authorise(action)
+            return command(*args, **kwargs)
+
+        checked.action = action  # type: ignore[attr-defined]
+        return checked  # type: ignore[return-value]
+
+    return declare

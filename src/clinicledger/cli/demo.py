@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from clinicledger.cli.app import app, later, settings
+from clinicledger.cli.app import app, later, needs, settings
+from clinicledger.domain.permissions import Action
 
 if TYPE_CHECKING:
     from clinicledger import demo as demo_module
@@ -18,6 +19,7 @@ else:
 
 
 @app.command()
+@needs(Action.LEDGER_SETUP)
 def demo(
     seed: Annotated[
         int, typer.Option(metavar="NUMBER", help="Another seed builds another practice")

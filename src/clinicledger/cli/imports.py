@@ -7,10 +7,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from clinicledger.cli.app import IdempotencyKey, app, later, settings
+from clinicledger.cli.app import IdempotencyKey, app, later, needs, settings
 from clinicledger.cli.output import out
 from clinicledger.cli.parse import words
 from clinicledger.domain.errors import InvalidInput
+from clinicledger.domain.permissions import Action
 from clinicledger.formats.csv_masters import ENCODINGS, KINDS
 
 if TYPE_CHECKING:
@@ -20,6 +21,7 @@ else:
 
 
 @app.command("import")
+@needs(Action.IMPORT)
 def import_command(
     kind: Annotated[
         str,

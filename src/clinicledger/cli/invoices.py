@@ -6,12 +6,13 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from clinicledger.cli.app import IdempotencyKey, later, settings, sub_app
+from clinicledger.cli.app import IdempotencyKey, later, needs, settings, sub_app
 from clinicledger.cli.output import entry_done, money, out
 from clinicledger.cli.parse import parse_line_spec, words
 from clinicledger.domain.choices import AdjustmentReason, InsuranceStatus, parse_choice
 from clinicledger.domain.ids import format_id, parse_id
 from clinicledger.domain.money import cents_from_text
+from clinicledger.domain.permissions import Action
 
 if TYPE_CHECKING:
     from clinicledger.services import invoicing
@@ -27,6 +28,7 @@ Reason = Annotated[str, typer.Option(metavar="TEXT", help="Why (kept with the en
 
 
 @invoice_app.command("create")
+@needs(Action.INVOICE_CREATE)
 def invoice_create(
     patient: Annotated[str, typer.Option(metavar="CODE", help="The patient")],
     location: Annotated[str, typer.Option(metavar="CODE", help="The billing location")],
@@ -81,6 +83,7 @@ def invoice_create(
 
 
 @line_app.command("status")
+@needs(Action.LINE_STATUS)
 def line_status(
     line: Line,
     insurance: Annotated[
@@ -103,6 +106,7 @@ def line_status(
 
 
 @line_app.command("adjust")
+@needs(Action.LINE_ADJUST)
 def line_adjust(
     line: Line,
     amount: Amount,
@@ -144,6 +148,7 @@ def line_adjust(
 
 
 @line_app.command("transfer")
+@needs(Action.LINE_TRANSFER)
 def line_transfer(
     line: Line,
     amount: Amount,
@@ -173,6 +178,7 @@ def line_transfer(
 
 
 @line_app.command("delete")
+@needs(Action.LINE_DELETE)
 def line_delete(
     line: Line,
     reason: Reason,

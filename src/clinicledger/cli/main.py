@@ -12,6 +12,7 @@ import typer
 from typer._click.exceptions import NoArgsIsHelpError  # Typer's own click, pinned with it
 
 from clinicledger.cli import (  # noqa: F401  (each module adds its commands to the app)
+    accounts,
     demo,
     errors,
     imports,
@@ -20,6 +21,7 @@ from clinicledger.cli import (  # noqa: F401  (each module adds its commands to 
     payments,
     periods,
     reports,
+    users,
 )
 from clinicledger.cli.app import Settings, app, settings
 

@@ -9,21 +9,23 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from clinicledger.cli.app import app, later, settings, sub_app
-from clinicledger.cli.output import money, out
+from clinicledger.cli.app import app, later, needs, settings, sub_app
+from clinicledger.cli.output import out
 from clinicledger.cli.parse import words
 from clinicledger.domain.choices import PayerKind, parse_choice
 from clinicledger.domain.money import cents_from_text
+from clinicledger.domain.permissions import Action
+from clinicledger.shapes import masters as shapes
 
 if TYPE_CHECKING:
     from clinicledger.services import masters
-    from clinicledger.store.masters import MasterRecord, Value
 else:
     masters = later("clinicledger.services.masters")
 from clinicledger.domain.masters import LABELS, LIST_ROWS_MAX
 
 
 @app.command()
+@needs(Action.LEDGER_SETUP)
 def init() -> None:
     """Create (or upgrade) the ledger's database."""
     created = masters.init_ledger(settings.engine, settings.uow)
@@ -34,6 +36,7 @@ practice_app = sub_app("practice", "The practice's details.")
 
 
 @practice_app.command("set")
+@needs(Action.MASTER_WRITE)
 def practice_set(
     name: Annotated[str | None, typer.Option(metavar="NAME", help="The practice's name")] = None,
     abn: Annotated[str | None, typer.Option(metavar="ABN", help="Its ABN (11 digits)")] = None,
@@ -73,10 +76,11 @@ Found = Annotated[str, typer.Argument(metavar="CODE", help="Its code")]
 
 
 def _created(kind: str, code: str, new_id: int) -> None:
-    out({"id": new_id, "code": code}, f"added {kind} {code}")
+    out(shapes.created(new_id, code), f"added {kind} {code}")
 
 
 @location_app.command("add")
+@needs(Action.MASTER_WRITE)
 def location_add(
     code: Code, name: Annotated[str, typer.Option(metavar="NAME", help="The location's name")]
 ) -> None:
@@ -85,6 +89,7 @@ def location_add(
 
 
 @provider_app.command("add")
+@needs(Action.MASTER_WRITE)
 def provider_add(
     code: Code,
     name: Annotated[str, typer.Option(metavar="NAME", help="The provider's name")],
@@ -114,6 +119,7 @@ def provider_add(
 
 
 @patient_app.command("add")
+@needs(Action.PATIENT_WRITE)
 def patient_add(
     code: Code, name: Annotated[str, typer.Option(metavar="NAME", help="The patient's name")]
 ) -> None:
@@ -122,6 +128,7 @@ def patient_add(
 
 
 @payer_app.command("add")
+@needs(Action.MASTER_WRITE)
 def payer_add(
     code: Code,
     name: Annotated[str, typer.Option(metavar="NAME", help="The payer's name")],
@@ -138,6 +145,7 @@ def payer_add(
 
 
 @item_app.command("add")
+@needs(Action.MASTER_WRITE)
 def item_add(
     code: Code,
     description: Annotated[str, typer.Option(metavar="TEXT", help="What the service is")],
@@ -161,6 +169,7 @@ def item_add(
 
 
 @product_app.command("add")
+@needs(Action.MASTER_WRITE)
 def product_add(
     code: Code,
     title: Annotated[
@@ -202,26 +211,6 @@ Search = Annotated[
 Inactive = Annotated[bool, typer.Option("--inactive", help="Include deactivated ones")]
 
 
-def _key(column: str) -> str:
-    """A column's key in the output: a fee is shown as money, named as its option."""
-    return column.removesuffix("_cents")
-
-
-def _value(column: str, value: Value) -> Any:
-    return money(int(value)) if column.endswith("_cents") and value is not None else value
-
-
-def _shown(record: MasterRecord) -> dict[str, Any]:
-    """A master as ``show`` and ``list`` print it with ``--json``: stable snake_case keys,
-    a fee as a decimal string."""
-    return {
-        "id": record.id,
-        "code": record.code,
-        **{_key(column): _value(column, value) for column, value in record.values.items()},
-        "active": record.active,
-    }
-
-
 def _text(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
@@ -241,9 +230,10 @@ def _table(rows: list[dict[str, Any]]) -> str:
 
 def _list(kind: str, search: str | None, inactive: bool) -> None:
     found = masters.list_masters(settings.engine, kind, search=search, inactive=inactive)
-    rows = [_shown(record) for record in found.rows]
+    data = shapes.master_list(kind, found)
+    rows = data[f"{kind}s"]
     out(
-        {f"{kind}s": rows, "more": found.more},
+        data,
         _table(rows) if rows else f"no {kind}s" + (f" match '{search}'" if search else ""),
     )
     if found.more and not settings.as_json:
@@ -254,7 +244,7 @@ def _list(kind: str, search: str | None, inactive: bool) -> None:
 
 
 def _show(kind: str, code: str) -> None:
-    shown = _shown(masters.show_master(settings.engine, kind, code))
+    shown = shapes.master(masters.show_master(settings.engine, kind, code))
     out(shown, "\n".join(f"{key}: {_text(value)}" for key, value in shown.items() if key != "id"))
 
 
@@ -262,7 +252,7 @@ def _changed(kind: str, done: masters.Changed, verb: str, unchanged: str) -> Non
     """The answer of an edit, deactivation or activation: each column it changed (was,
     now), or that there was nothing to do."""
     changes = {
-        _key(column): [_value(column, was), _value(column, now)]
+        shapes.key(column): [shapes.value(column, was), shapes.value(column, now)]
         for column, (was, now) in done.changes.items()
     }
     if not changes:
@@ -277,22 +267,30 @@ def _changed(kind: str, done: masters.Changed, verb: str, unchanged: str) -> Non
 def _register(kind: str, group: typer.Typer) -> None:
     """The commands every kind of master has alike: list, show, deactivate, activate."""
     label = LABELS[kind]
+    reads, writes = (
+        (Action.PATIENT_READ, Action.PATIENT_WRITE)
+        if kind == "patient"
+        else (Action.MASTER_READ, Action.MASTER_WRITE)
+    )
 
     @group.command(
         "list",
         help=f"List the {kind}s by code (at most {LIST_ROWS_MAX}); "
         f"--search matches the code or {label}.",
     )
+    @needs(reads)
     def list_(search: Search = None, inactive: Inactive = False) -> None:
         _list(kind, search, inactive)
 
     @group.command("show", help=f"Show one {kind}, every column.")
+    @needs(reads)
     def show(code: Found) -> None:
         _show(kind, code)
 
     @group.command(
         "deactivate", help=f"Deactivate a {kind}: kept for history, refused for new invoices."
     )
+    @needs(writes)
     def deactivate(code: Found) -> None:
         _changed(
             kind,
@@ -302,6 +300,7 @@ def _register(kind: str, group: typer.Typer) -> None:
         )
 
     @group.command("activate", help=f"Activate a deactivated {kind} again.")
+    @needs(writes)
     def activate(code: Found) -> None:
         _changed(
             kind, masters.activate(settings.uow(), kind, code), "activated", "is already active"
@@ -330,12 +329,14 @@ def _fee_cents(fee: str | None) -> int | None:
 
 
 @location_app.command("edit")
+@needs(Action.MASTER_WRITE)
 def location_edit(code: Found, name: Name = None) -> None:
     """Change a location's name."""
     _edited("location", masters.edit_location(settings.uow(), code=code, name=name))
 
 
 @provider_app.command("edit")
+@needs(Action.MASTER_WRITE)
 def provider_edit(
     code: Found,
     name: Name = None,
@@ -369,12 +370,14 @@ def provider_edit(
 
 
 @patient_app.command("edit")
+@needs(Action.PATIENT_WRITE)
 def patient_edit(code: Found, name: Name = None) -> None:
     """Change a patient's name."""
     _edited("patient", masters.edit_patient(settings.uow(), code=code, name=name))
 
 
 @payer_app.command("edit")
+@needs(Action.MASTER_WRITE)
 def payer_edit(
     code: Found,
     name: Name = None,
@@ -393,6 +396,7 @@ def payer_edit(
 
 
 @item_app.command("edit")
+@needs(Action.MASTER_WRITE)
 def item_edit(
     code: Found,
     description: Annotated[
@@ -417,6 +421,7 @@ def item_edit(
 
 
 @product_app.command("edit")
+@needs(Action.MASTER_WRITE)
 def product_edit(
     code: Found,
     title: Annotated[

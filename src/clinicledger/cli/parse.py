@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -10,32 +9,12 @@ from clinicledger.domain.choices import LineKind
 from clinicledger.domain.errors import InvalidInput
 from clinicledger.domain.ids import parse_id
 from clinicledger.domain.money import cents_from_text
-from clinicledger.domain.text import check_plain, date_from_text, instant_from_text
+from clinicledger.domain.text import check_plain, parse_date, parse_instant
 
 if TYPE_CHECKING:
     from clinicledger.services.invoicing import LineSpec
 
-
-def parse_date(text: str, *, field: str) -> dt.date:
-    """``YYYY-MM-DD`` exactly, in ASCII digits (not ``2018-W05-4`` or ``20180201``)."""
-    try:
-        return date_from_text(check_plain(text, field=field))
-    except ValueError:
-        raise InvalidInput(
-            field, f"'{text}' is not a date (YYYY-MM-DD)", code="date_malformed"
-        ) from None
-
-
-def parse_instant(text: str, *, field: str) -> dt.datetime:
-    """``YYYY-MM-DD[THH:MM[:SS[.ffffff]]][+HH:MM|Z]`` exactly, in ASCII digits."""
-    try:
-        return instant_from_text(check_plain(text, field=field))
-    except ValueError:
-        raise InvalidInput(
-            field,
-            f"'{text}' is not a timestamp (YYYY-MM-DDTHH:MM[:SS][+HH:MM])",
-            code="timestamp_malformed",
-        ) from None
+__all__ = ["parse_date", "parse_instant", "parse_line_spec", "parse_targets", "words"]
 
 
 def parse_targets(texts: list[str], *, field: str = "to") -> tuple[tuple[int, int], ...]:

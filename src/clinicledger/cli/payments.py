@@ -6,12 +6,13 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from clinicledger.cli.app import IdempotencyKey, later, settings, sub_app
+from clinicledger.cli.app import IdempotencyKey, later, needs, settings, sub_app
 from clinicledger.cli.output import entry_done, money, out
 from clinicledger.cli.parse import parse_date, parse_targets, words
 from clinicledger.domain.choices import PaymentMethod, parse_choice
 from clinicledger.domain.ids import format_id, parse_id
 from clinicledger.domain.money import cents_from_text
+from clinicledger.domain.permissions import Action
 
 if TYPE_CHECKING:
     from clinicledger.services import payments
@@ -31,6 +32,7 @@ Auto = Annotated[bool, typer.Option("--auto", help="Apply to the oldest services
 
 
 @payment_app.command("record")
+@needs(Action.PAYMENT_RECORD)
 def payment_record(
     from_: Annotated[str, typer.Option("--from", metavar="CODE", help="The patient or payer")],
     amount: Annotated[str, typer.Option(metavar="AMOUNT", help="How much, e.g. 30.00")],
@@ -104,6 +106,7 @@ def _allocations_out(made: tuple[payments.Allocation, ...]) -> None:
 
 
 @payment_app.command("allocate")
+@needs(Action.PAYMENT_ALLOCATE)
 def payment_allocate(
     payment: Payment, to: Targets = None, auto: Auto = False, idempotency_key: IdempotencyKey = None
 ) -> None:
@@ -119,6 +122,7 @@ def payment_allocate(
 
 
 @payment_app.command("unallocate")
+@needs(Action.PAYMENT_UNALLOCATE)
 def payment_unallocate(
     allocation: Annotated[
         str, typer.Argument(metavar="ALLOCATION", help="The allocation, e.g. AL-000005")
@@ -142,6 +146,7 @@ def payment_unallocate(
 
 
 @payment_app.command("refund")
+@needs(Action.PAYMENT_REFUND)
 def payment_refund(
     payment: Payment,
     amount: Annotated[str, typer.Option(metavar="AMOUNT", help="How much to pay back")],
@@ -166,6 +171,7 @@ def payment_refund(
 
 
 @payment_app.command("reverse")
+@needs(Action.PAYMENT_REVERSE)
 def payment_reverse(
     payment: Payment, reason: Reason, idempotency_key: IdempotencyKey = None
 ) -> None:
@@ -182,6 +188,7 @@ def payment_reverse(
 
 
 @credit_app.command("apply")
+@needs(Action.PAYMENT_ALLOCATE)
 def credit_apply(
     patient: Annotated[str, typer.Argument(metavar="CODE", help="The patient")],
     to: Targets = None,

@@ -7,11 +7,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from clinicledger.cli import errors
-from clinicledger.cli.app import app, later, settings, sub_app
+from clinicledger.cli.app import app, later, needs, settings, sub_app
 from clinicledger.cli.output import money, out
 from clinicledger.cli.parse import parse_date, parse_instant
 from clinicledger.domain.chain import parse_head
 from clinicledger.domain.ids import parse_id
+from clinicledger.domain.permissions import Action
+from clinicledger.shapes import balances as shapes
 
 if TYPE_CHECKING:
     from clinicledger.services import balances, check, periods
@@ -24,6 +26,7 @@ period_app = sub_app("period", "Accounting periods.")
 
 
 @period_app.command("close")
+@needs(Action.PERIOD_CLOSE)
 def period_close(
     through: Annotated[
         str, typer.Argument(metavar="YYYY-MM-DD", help="The last day of the period to close")
@@ -42,6 +45,7 @@ def period_close(
 
 
 @app.command()
+@needs(Action.BALANCE_READ)
 def balance(
     patient: Annotated[str | None, typer.Option(metavar="CODE", help="A patient's balance")] = None,
     payer: Annotated[str | None, typer.Option(metavar="CODE", help="A payer's balance")] = None,
@@ -58,8 +62,7 @@ def balance(
     ] = None,
 ) -> None:
     """A balance, as of a date and as known at a time."""
-    given = {"patient": patient, "payer": payer, "invoice": invoice, "line": line}
-    subject, key = next(((k, v) for k, v in given.items() if v is not None), ("subject", ""))
+    subject, key = shapes.subject_of(patient=patient, payer=payer, invoice=invoice, line=line)
     when = parse_date(as_of, field="as_of") if as_of else None
     view = balances.balance(
         settings.reader(),
@@ -70,17 +73,8 @@ def balance(
         as_of=when,
         as_known_at=parse_instant(as_known_at, field="as_known_at") if as_known_at else None,
     )
-    known = view.as_known_at
     out(
-        {
-            "subject": subject,
-            "key": key,
-            "balance": money(view.balance_cents),
-            "charges": money(view.charges_cents),
-            "unallocated": money(view.unallocated_cents),
-            "as_of": when.isoformat() if when else None,
-            "as_known_at": known.isoformat() if known else None,
-        },
+        shapes.balance(view, subject=subject, key=key, as_of=when),
         f"{subject} {key}: balance {money(view.balance_cents)}"
         + (
             f" (owing {money(view.charges_cents)}, credit {money(view.unallocated_cents)})"
@@ -91,6 +85,7 @@ def balance(
 
 
 @app.command("check")
+@needs(Action.LEDGER_CHECK)
 def check_command(
     print_head: Annotated[
         bool, typer.Option("--print-head", help="Also print the head of the ledger's chains")

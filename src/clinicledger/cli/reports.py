@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from clinicledger.cli.app import later, settings, sub_app
+from clinicledger.cli.app import later, needs, settings, sub_app
 from clinicledger.cli.output import out
 from clinicledger.cli.parse import parse_date, parse_instant, words
 from clinicledger.domain.choices import check_choice
+from clinicledger.domain.permissions import Action, report_action
 from clinicledger.render import FORMATS, write
 from clinicledger.reports.base import PRESETS, Report, ReportWarning
 from clinicledger.reports.registry import OPTIONS, REPORTS, OptionKind, OptionSpec, ReportSpec
@@ -78,8 +79,8 @@ def _parameters(spec: ReportSpec | None) -> list[inspect.Parameter]:
         return spec is None or applies
 
     found: list[tuple[str, Any]] = []
-    for name, (flag, metavar, help, needs) in FILTERS.items():
-        applies = spec is not None and (not needs or needs in spec.filters)
+    for name, (flag, metavar, help, needed) in FILTERS.items():
+        applies = spec is not None and (not needed or needed in spec.filters)
         found.append((name, _option(flag, metavar, help, hidden=not shown(applies), kind=str)))
     for option in OPTIONS.values():
         own = spec.options if spec is not None else ()
@@ -208,10 +209,11 @@ def _report_command(name: str, spec: ReportSpec) -> Callable[..., None]:
 
 
 for _name, _spec in REPORTS.items():
-    report_app.command(_name)(_report_command(_name, _spec))
+    report_app.command(_name)(needs(report_action(_name))(_report_command(_name, _spec)))
 
 
 def _save(favourite: str, report: str, replace: bool | None, **given: Any) -> None:
+    settings.authorise(report_action(report))  # a favourite is run once as it is saved
     reporting.save_favourite(
         settings.uow(),
         reporting.SaveFavourite(
@@ -225,36 +227,38 @@ def _save(favourite: str, report: str, replace: bool | None, **given: Any) -> No
 
 
 report_app.command("save")(
-    _command(
-        "save",
-        "Keep a report and its filters as a favourite (a preset covers the day it is run).",
-        [
-            inspect.Parameter(
-                "favourite",
-                inspect.Parameter.POSITIONAL_OR_KEYWORD,
-                annotation=Annotated[
-                    str, typer.Argument(metavar="FAVOURITE", help="The favourite's name")
-                ],
-            ),
-            inspect.Parameter(
-                "report",
-                inspect.Parameter.POSITIONAL_OR_KEYWORD,
-                annotation=Annotated[
-                    str, typer.Argument(metavar="REPORT", help="The report to keep")
-                ],
-            ),
-            inspect.Parameter(
-                "replace",
-                inspect.Parameter.KEYWORD_ONLY,
-                default=None,
-                annotation=Annotated[
-                    bool | None,
-                    typer.Option("--replace", help="Replace a favourite of the same name"),
-                ],
-            ),
-            *_parameters(None),
-        ],
-        _save,
+    needs(Action.REPORT_RUN)(
+        _command(
+            "save",
+            "Keep a report and its filters as a favourite (a preset covers the day it is run).",
+            [
+                inspect.Parameter(
+                    "favourite",
+                    inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                    annotation=Annotated[
+                        str, typer.Argument(metavar="FAVOURITE", help="The favourite's name")
+                    ],
+                ),
+                inspect.Parameter(
+                    "report",
+                    inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                    annotation=Annotated[
+                        str, typer.Argument(metavar="REPORT", help="The report to keep")
+                    ],
+                ),
+                inspect.Parameter(
+                    "replace",
+                    inspect.Parameter.KEYWORD_ONLY,
+                    default=None,
+                    annotation=Annotated[
+                        bool | None,
+                        typer.Option("--replace", help="Replace a favourite of the same name"),
+                    ],
+                ),
+                *_parameters(None),
+            ],
+            _save,
+        )
     )
 )
 
@@ -262,6 +266,7 @@ Favourite = Annotated[str, typer.Argument(metavar="FAVOURITE", help="The favouri
 
 
 @report_app.command("run")
+@needs(Action.REPORT_RUN)
 def report_run(
     favourite: Favourite,
     format_: Annotated[
@@ -274,10 +279,12 @@ def report_run(
 ) -> None:
     """Run a favourite again, for the day it is run."""
     report, saved_format = reporting.run_favourite(settings.engine, favourite, now=settings.clock())
+    settings.authorise(report_action(report.name))  # the report is known once it is read
     _show(report, _format(format_, saved_format), output)
 
 
 @report_app.command("favourites")
+@needs(Action.REPORT_RUN)
 def report_favourites() -> None:
     """List the saved favourites."""
     found = reporting.list_favourites(settings.engine)

@@ -162,6 +162,29 @@ def instant_from_text(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text)
 
 
+def parse_date(text: str, *, field: str) -> dt.date:
+    """``YYYY-MM-DD`` exactly, in ASCII digits (not ``2018-W05-4`` or ``20180201``), as every
+    door reads a date it is given."""
+    try:
+        return date_from_text(check_plain(text, field=field))
+    except ValueError:
+        raise InvalidInput(
+            field, f"'{text}' is not a date (YYYY-MM-DD)", code="date_malformed"
+        ) from None
+
+
+def parse_instant(text: str, *, field: str) -> dt.datetime:
+    """``YYYY-MM-DD[THH:MM[:SS[.ffffff]]][+HH:MM|Z]`` exactly, in ASCII digits."""
+    try:
+        return instant_from_text(check_plain(text, field=field))
+    except ValueError:
+        raise InvalidInput(
+            field,
+            f"'{text}' is not a timestamp (YYYY-MM-DDTHH:MM[:SS][+HH:MM])",
+            code="timestamp_malformed",
+        ) from None
+
+
 MAX_ACTOR_LENGTH = 100
 
 

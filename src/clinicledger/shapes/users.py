@@ -1,0 +1,38 @@
+"""Users and API tokens, as ``clinicledger --json user|token ...`` print them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from clinicledger.services.users import NewToken, UserView
+
+
+def _utc(moment: dt.datetime) -> str:
+    return moment.replace(tzinfo=dt.UTC).isoformat()
+
+
+def user(view: UserView) -> dict[str, Any]:
+    return {
+        "name": view.name,
+        "role": view.role.value,
+        "active": view.active,
+        "created_at": _utc(view.created_at),
+        "changed_at": _utc(view.changed_at),
+    }
+
+
+def user_list(views: tuple[UserView, ...]) -> dict[str, Any]:
+    return {"users": [user(view) for view in views]}
+
+
+def changed(name: str, changed: bool, **now: Any) -> dict[str, Any]:
+    """The answer of a change to a user or a token: what it is now, and whether it changed
+    (False: it already was so)."""
+    return {"name": name, **now, "changed": changed}
+
+
+def new_token(made: NewToken) -> dict[str, Any]:
+    """The token itself is shown here, once: only its hash is kept."""
+    return {"name": made.name, "user": made.user, "token": made.secret}
