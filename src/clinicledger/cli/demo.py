@@ -1,4 +1,5 @@
-"""``demo``: build the demo practice (generated people only) and show its balances."""
+"""``demo [--serve]``: build the demo practice (generated people only) and show its
+balances; with ``--serve``, a login for each role and the web app over it."""
 
 from __future__ import annotations
 
@@ -9,13 +10,16 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from clinicledger.cli.app import app, later, needs, settings
+from clinicledger.cli.serve import Host, Port, address, serve_web
 from clinicledger.domain.permissions import Action
 
 if TYPE_CHECKING:
     from clinicledger import demo as demo_module
     from clinicledger.demo import DemoSummary
+    from clinicledger.services import users
 else:
     demo_module = later("clinicledger.demo")
+    users = later("clinicledger.services.users")
 
 
 @app.command()
@@ -24,6 +28,16 @@ def demo(
     seed: Annotated[
         int, typer.Option(metavar="NUMBER", help="Another seed builds another practice")
     ] = 1,
+    serve: Annotated[
+        bool,
+        typer.Option(
+            "--serve",
+            help="Then make a login for each role (new passwords, printed) and serve the "
+            "web app until Ctrl-C",
+        ),
+    ] = False,
+    host: Host = "127.0.0.1",
+    port: Port = 8000,
 ) -> None:
     """Build a realistic demo practice (generated people only) and print its balances."""
 
@@ -36,6 +50,26 @@ def demo(
         print(json.dumps(summary.as_json()))
     else:
         print_summary(summary)
+    if serve:
+        logins = users.demo_logins(settings.uow)
+        shown = address(host, port)
+        if settings.as_json:
+            banner = json.dumps(
+                {
+                    "address": shown,
+                    "logins": [
+                        {"name": x.name, "role": x.role.value, "password": x.password}
+                        for x in logins
+                    ],
+                }
+            )
+        else:
+            banner = "\n".join(
+                [f"\nThe demo practice is at {shown} (Ctrl-C stops it). Log in as:"]
+                + [f"  {login.name:<10} password {login.password}" for login in logins]
+                + [""]
+            )
+        serve_web(host, port, banner=banner)
 
 
 def print_summary(result: DemoSummary) -> None:

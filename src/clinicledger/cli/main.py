@@ -21,6 +21,7 @@ from clinicledger.cli import (  # noqa: F401  (each module adds its commands to 
     payments,
     periods,
     reports,
+    serve,
     users,
 )
 from clinicledger.cli.app import Settings, app, settings

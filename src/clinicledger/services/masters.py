@@ -20,6 +20,7 @@ from clinicledger.domain.choices import PayerKind
 from clinicledger.domain.errors import Conflict, InvalidInput
 from clinicledger.domain.masters import LIST_ROWS_MAX
 from clinicledger.domain.money import check_positive
+from clinicledger.domain.records import PracticeRecord
 from clinicledger.domain.text import (
     MAX_NAME_LENGTH,
     check_abn,
@@ -472,6 +473,12 @@ def list_masters(
         return masters.master_list(
             conn, kind, search=wanted, inactive=inactive, limit=LIST_ROWS_MAX
         )
+
+
+def practice(engine: Engine) -> PracticeRecord:
+    """The practice's details: its name, ABN, time zone, currency."""
+    with reading(engine) as conn:
+        return lookups.require_practice(conn)
 
 
 def show_master(engine: Engine, kind: str, code: str) -> MasterRecord:

@@ -1,0 +1,29 @@
+"""The pages, one module per noun, each with its ``router``; and :data:`NAV`, the
+navigation: a page that people go to from anywhere adds itself here, with the action it
+needs, and the layout shows it only to the roles that may (``domain/permissions.py``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from clinicledger.domain.permissions import Action
+
+
+@dataclass(frozen=True, slots=True)
+class NavItem:
+    label: str
+    path: str
+    action: Action
+    summary: str  # a line for the home page
+
+
+NAV: tuple[NavItem, ...] = (
+    NavItem(
+        "Patients",
+        "/patients",
+        Action.PATIENT_READ,
+        "Find a patient by code or name; their account, balance and payments.",
+    ),
+    NavItem("Add a patient", "/patients/new", Action.PATIENT_WRITE, "A new patient's details."),
+    NavItem("Users", "/users", Action.USER_MANAGE, "Who may log in, and with which role."),
+)
