@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from clinicledger.cli.app import app, needs, settings
+from clinicledger.domain.errors import InvalidInput
 from clinicledger.domain.permissions import Action
 
 WEB_APP = "clinicledger.web.app:app_from_environment"
@@ -19,7 +20,7 @@ WEB_APP = "clinicledger.web.app:app_from_environment"
 Host = Annotated[
     str, typer.Option(metavar="HOST", help="The address to listen on (0.0.0.0: every one)")
 ]
-Port = Annotated[int, typer.Option(metavar="PORT", min=1, max=65535, help="The port")]
+Port = Annotated[int, typer.Option(metavar="PORT", help="The port (1-65535)")]
 
 
 def address(host: str, port: int) -> str:
@@ -32,6 +33,8 @@ def serve_web(host: str, port: int, *, banner: str) -> None:
     refused here, before ``banner`` is printed, rather than at the first request)."""
     import uvicorn
 
+    if not 0 < port < 65536:
+        raise InvalidInput("port", f"{port} is not a port (1-65535)", code="option_malformed")
     settings.engine  # noqa: B018  (opens and checks it)
     settings.close()
     print(banner, flush=True)
