@@ -3,8 +3,9 @@
 # against SQLite and the PostgreSQL on 127.0.0.1:5432. Exits non-zero on any failure.
 #
 #   bash scripts/test.sh            the whole suite (what CI runs)
-#   bash scripts/test.sh --quick    the quick loop: lint, then the unit, error and
-#                                   command-line tests on SQLite only (under 2 minutes)
+#   bash scripts/test.sh --quick    the quick loop: lint, then the unit, error,
+#                                   command-line and web tests on SQLite only (under 2
+#                                   minutes; no browser)
 #   bash scripts/test.sh [--quick] PYTEST-ARGS...   passed on to pytest
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,7 +25,21 @@ python3 -m venv .venv
 .venv/bin/lint-imports
 
 if (( quick )); then
-  exec .venv/bin/python -m pytest -n 2 -q -k "not postgresql" tests/unit tests/errors tests/cli "$@"
+  exec .venv/bin/python -m pytest -n 2 -q -k "not postgresql" \
+    tests/unit tests/errors tests/cli tests/web "$@"
+fi
+
+# Debian's Chromium for the browser tests (tests/browser, Playwright driving it), installed
+# once with the system's package manager, never a browser downloaded by Playwright.
+if [[ ! -x /usr/bin/chromium ]]; then
+  if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -q chromium >/dev/null 2>&1 \
+      || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }
+  else
+    echo "note: /usr/bin/chromium is missing and cannot be installed here (not root):" \
+      "the browser tests are skipped" >&2
+  fi
 fi
 
 # PostgreSQL: start the local cluster if it is not running (this machine's start command).
