@@ -40,6 +40,8 @@ def invoice(found: AccountInvoice) -> dict[str, Any]:
         "billed_to": found.billed_to_code,
         "total": format_cents(found.total_cents),
         "owing": format_cents(found.owing_cents),
+        "patient_owing": format_cents(found.patient_owing_cents),
+        "payer_owing": format_cents(found.payer_owing_cents),
         "lines": [line(item) for item in found.lines],
     }
 

@@ -83,6 +83,14 @@ class AccountInvoice:
     def owing_cents(self) -> int:
         return sum(line.owing_cents for line in self.lines)
 
+    @property
+    def patient_owing_cents(self) -> int:
+        return sum(line.patient_owing_cents for line in self.lines)
+
+    @property
+    def payer_owing_cents(self) -> int:
+        return sum(line.payer_owing_cents for line in self.lines)
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AccountPayment:
