@@ -172,3 +172,11 @@ def quick_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
     cheap = PasswordHash((Argon2Hasher(time_cost=1, memory_cost=1024, parallelism=1),))
     monkeypatch.setattr(users, "_PASSWORDS", cheap)
     users._unknown_user_hash.cache_clear()
+
+
+@pytest.fixture
+def password_file(tmp_path: Path) -> str:
+    """A file whose first line is a password (``user add --password-file``)."""
+    path = tmp_path / "password.txt"
+    path.write_text("correct horse battery\n")
+    return str(path)

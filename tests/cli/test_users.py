@@ -4,7 +4,6 @@ credit 50.00, balance 55.00)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,13 +17,6 @@ from clinicledger.store import tables as t
 from .harness import Cli
 
 pytestmark = pytest.mark.usefixtures("quick_passwords")
-
-
-@pytest.fixture
-def password_file(tmp_path: Path) -> str:
-    path = tmp_path / "password.txt"
-    path.write_text("correct horse battery\n")
-    return str(path)
 
 
 def add(cli: Cli, name: str, role: str, password_file: str) -> dict[str, Any]:

@@ -12,13 +12,6 @@ from .reproduce import Case, assert_refused
 pytestmark = pytest.mark.usefixtures("quick_passwords")
 
 
-@pytest.fixture
-def password_file(tmp_path: Path) -> str:
-    path = tmp_path / "password.txt"
-    path.write_text("correct horse battery\n")
-    return str(path)
-
-
 def add_rita(password_file: str) -> tuple[str, ...]:
     return ("user", "add", "rita", "--role", "reception", "--password-file", password_file)
 

@@ -9,9 +9,8 @@ import typer
 from clinicledger.cli import errors
 from clinicledger.cli.app import app, later, needs, settings, sub_app
 from clinicledger.cli.output import money, out
-from clinicledger.cli.parse import parse_date, parse_instant
+from clinicledger.cli.parse import parse_date
 from clinicledger.domain.chain import parse_head
-from clinicledger.domain.ids import parse_id
 from clinicledger.domain.permissions import Action
 from clinicledger.shapes import balances as shapes
 
@@ -62,19 +61,18 @@ def balance(
     ] = None,
 ) -> None:
     """A balance, as of a date and as known at a time."""
-    subject, key = shapes.subject_of(patient=patient, payer=payer, invoice=invoice, line=line)
-    when = parse_date(as_of, field="as_of") if as_of else None
-    view = balances.balance(
+    found = balances.asked_balance(
         settings.reader(),
-        patient_code=patient,
-        payer_code=payer,
-        invoice_number=parse_id("invoice", invoice) if invoice else None,
-        line_id=parse_id("line", line) if line else None,
-        as_of=when,
-        as_known_at=parse_instant(as_known_at, field="as_known_at") if as_known_at else None,
+        patient=patient,
+        payer=payer,
+        invoice=invoice,
+        line=line,
+        as_of=as_of,
+        as_known_at=as_known_at,
     )
+    subject, key, view = found.subject, found.key, found.view
     out(
-        shapes.balance(view, subject=subject, key=key, as_of=when),
+        shapes.balance(found),
         f"{subject} {key}: balance {money(view.balance_cents)}"
         + (
             f" (owing {money(view.charges_cents)}, credit {money(view.unallocated_cents)})"

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 
 from clinicledger.domain.dates import check_in_range
 from clinicledger.domain.errors import InvalidInput, NotFound
-from clinicledger.domain.ids import format_id
+from clinicledger.domain.ids import format_id, parse_id
+from clinicledger.domain.text import parse_date, parse_instant
 from clinicledger.store import lookups
 from clinicledger.store.plain import PlainSqlite
 from clinicledger.store.sql import Db
@@ -106,3 +107,41 @@ def balance(
     return BalanceView(
         balance_cents=owing, charges_cents=owing, unallocated_cents=0, as_known_at=shown
     )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AskedBalance:
+    """A balance and what was asked for: ``subject`` is patient, payer, invoice or line
+    (the first given), ``key`` its code or id as it was given."""
+
+    subject: str
+    key: str
+    as_of: dt.date | None
+    view: BalanceView
+
+
+def asked_balance(
+    source: Engine | PlainSqlite,
+    *,
+    patient: str | None = None,
+    payer: str | None = None,
+    invoice: str | None = None,
+    line: str | None = None,
+    as_of: str | None = None,
+    as_known_at: str | None = None,
+) -> AskedBalance:
+    """:func:`balance` as every door is asked for it, in text: an invoice or a line by its
+    id (``INV-000001`` or ``1``), dates as ``YYYY-MM-DD``, a moment as a timestamp."""
+    given = {"patient": patient, "payer": payer, "invoice": invoice, "line": line}
+    subject, key = next(((k, v) for k, v in given.items() if v is not None), ("subject", ""))
+    when = parse_date(as_of, field="as_of") if as_of else None
+    view = balance(
+        source,
+        patient_code=patient,
+        payer_code=payer,
+        invoice_number=parse_id("invoice", invoice) if invoice else None,
+        line_id=parse_id("line", line) if line else None,
+        as_of=when,
+        as_known_at=parse_instant(as_known_at, field="as_known_at") if as_known_at else None,
+    )
+    return AskedBalance(subject=subject, key=key, as_of=when, view=view)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from clinicledger.domain.ids import format_id
 from clinicledger.domain.money import format_cents
-from clinicledger.shapes.balances import balance
+from clinicledger.shapes.balances import view_of
 
 if TYPE_CHECKING:
     from clinicledger.reports.statements import BalanceDifferenceRow
@@ -24,7 +24,7 @@ def account(found: PatientAccount) -> dict[str, Any]:
     return {
         "patient": {"code": patient.code, "name": patient.values["name"], "active": patient.active},
         "today": found.today.isoformat(),
-        "balance": balance(found.balance, subject="patient", key=patient.code, as_of=None),
+        "balance": view_of(found.balance, subject="patient", key=patient.code, as_of=None),
         "invoices": [invoice(i) for i in found.invoices],
         "payments": [payment(p) for p in found.payments],
         "statement": None if found.statement is None else statement(found.statement),

@@ -3,27 +3,23 @@ returns it."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from clinicledger.domain.money import format_cents
 
 if TYPE_CHECKING:
-    from clinicledger.services.balances import BalanceView
+    import datetime as dt
+
+    from clinicledger.services.balances import AskedBalance, BalanceView
 
 
-def subject_of(
-    *, patient: str | None, payer: str | None, invoice: str | None, line: str | None
-) -> tuple[str, str]:
-    """(subject, key): which of the four a balance was asked for, and as what; the first
-    given (the service refuses more than one, or none: ``subject`` then)."""
-    given = {"patient": patient, "payer": payer, "invoice": invoice, "line": line}
-    return next(((k, v) for k, v in given.items() if v is not None), ("subject", ""))
+def balance(asked: AskedBalance) -> dict[str, Any]:
+    """A balance and what was asked for (``services.balances.asked_balance``)."""
+    return view_of(asked.view, subject=asked.subject, key=asked.key, as_of=asked.as_of)
 
 
-def balance(view: BalanceView, *, subject: str, key: str, as_of: dt.date | None) -> dict[str, Any]:
-    """``subject`` is what was asked for (patient, payer, invoice, line) and ``key`` the
-    code or id as it was given."""
+def view_of(view: BalanceView, *, subject: str, key: str, as_of: dt.date | None) -> dict[str, Any]:
+    """A balance of ``subject`` (patient, payer, invoice, line) with ``key``."""
     known = view.as_known_at
     return {
         "subject": subject,
