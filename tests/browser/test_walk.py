@@ -89,8 +89,9 @@ def chromium() -> Iterator[object]:
 
 @pytest.fixture(scope="module", autouse=True)
 def screenshots() -> Path:
-    shutil.rmtree(SCREENSHOTS, ignore_errors=True)
-    SCREENSHOTS.mkdir(parents=True)
+    """The folder, kept as it is (the tests may run in two processes): each screen's file
+    is written anew every run."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS
 
 
