@@ -73,7 +73,7 @@ def test_a_name_locked_out(app, engine) -> None:
 def test_a_form_without_its_csrf_token(app, engine) -> None:
     signed = Browser(app).as_role(Role.RECEPTION)
     before = snapshot(engine)
-    answer = signed.post("/patients", {"code": "P9", "name": "Cleo Dunmore"}, csrf=False)
+    answer = signed.post("/patients/new", {"code": "P9", "name": "Cleo Dunmore"}, csrf=False)
     assert answer.status_code == 403
     assert 'data-error-code="csrf_invalid"' in answer.text
     assert "the form is out of date (or did not come from this app)" in answer.text

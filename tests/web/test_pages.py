@@ -97,7 +97,7 @@ def test_a_form_without_its_csrf_token_is_refused(browser, desk) -> None:
         data = {"code": "P9", "name": "Cleo Dunmore"}
         if token is not None:
             data["csrf_token"] = token
-        refused = signed.post("/patients", data, csrf=False)
+        refused = signed.post("/patients/new", data, csrf=False)
         assert refused.status_code == 403
         assert "the form is out of date" in refused.text
     assert patients_count(desk) == before
@@ -117,7 +117,7 @@ def test_a_login_form_without_its_token_is_refused(browser) -> None:
 
 def test_a_rejected_form_keeps_what_was_typed_and_shows_the_error_beside_it(browser) -> None:
     signed = browser(R)
-    refused = signed.post("/patients", {"code": "bad code", "name": "Cleo  Dunmore"})
+    refused = signed.post("/patients/new", {"code": "bad code", "name": "Cleo  Dunmore"})
     assert refused.status_code == 422
     page = refused.text
     assert 'value="bad code"' in page and 'value="Cleo  Dunmore"' in page
@@ -125,7 +125,7 @@ def test_a_rejected_form_keeps_what_was_typed_and_shows_the_error_beside_it(brow
     assert 'aria-invalid="true" aria-describedby="code-error"' in page
     assert "is not a code: use 1-40 letters, digits, . _ - /" in html.unescape(page)
     assert "autofocus" in page.split('id="code"')[1].split(">")[0]  # the cursor is there
-    taken = signed.post("/patients", {"code": "P1", "name": "Someone Else"})
+    taken = signed.post("/patients/new", {"code": "P1", "name": "Someone Else"})
     assert taken.status_code == 409 and "already taken" in html.unescape(taken.text)
 
 
@@ -150,7 +150,7 @@ def test_a_name_is_locked_out_after_repeated_failures_for_its_window(browser, we
 
 
 def test_adding_a_patient_opens_their_account_and_names_the_user(browser, desk) -> None:
-    added = browser(R).post("/patients", {"code": "P9", "name": "Cleo Dunmore"})
+    added = browser(R).post("/patients/new", {"code": "P9", "name": "Cleo Dunmore"})
     assert (added.status_code, added.headers["location"]) == (303, "/patients/P9")
     with desk.connect() as conn:
         actor = conn.execute(

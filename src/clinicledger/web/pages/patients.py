@@ -60,7 +60,7 @@ def new_patient(
     return render(request, clerk, "patients/new.html")
 
 
-@router.post("/patients")
+@router.post("/patients/new")
 def add_patient(
     request: Request,
     clerk: Annotated[Clerk, page(Action.PATIENT_WRITE)],
