@@ -16,7 +16,8 @@ whole processes, in one run, each tool beside clinicledger on the same journal:
 Each tool's answer is checked against clinicledger's to the cent (the run fails on any
 difference). Each timing is repeated (3 times by default) in turn across the tools; the
 median wall time is reported, with the highest peak RSS of the runs (GNU time's maximum
-resident set size) and the 1-minute load average before each run.
+resident set size), the median CPU time (user + system) and the 1-minute load average
+before each run.
 
 The tools are installed if missing: hledger and ledger from Debian's packages (apt-get, as
 root), Beancount and beanquery (``bean-query``) from PyPI, pinned as in the ``bench``
@@ -82,9 +83,9 @@ DATA = BENCH / "data"
 BEANCOUNT_PINS = ("beancount==3.2.3", "beanquery==0.2.0")
 DEBIAN_TOOLS = {"hledger": "hledger", "ledger": "ledger"}  # executable: Debian package
 
-# Postings per unit of scale of the generator (6,170,400 at scale 1.0, ~6.17M): a size's
+# Postings per unit of scale of the generator (6,166,466 at scale 1.0): a size's
 # scale is its postings over this, rounded to 4 decimal places.
-POSTINGS_AT_SCALE_1 = 6_170_400
+POSTINGS_AT_SCALE_1 = 6_166_466
 
 AS_OF = dt.date(2025, 6, 30)
 MONTH_FROM = dt.date(2025, 3, 1)  # the month of bench/reports.py
@@ -550,23 +551,26 @@ def environment(tool: str) -> dict[str, str]:
 def timed(command: Sequence[str], env: dict[str, str]) -> dict[str, Any]:
     """Run ``command`` as a whole process under GNU time: wall seconds (measured here, from
     before the fork to after the wait), peak RSS (time's %M: the process's own, not its
-    parent's), its output and the 1-minute load average before it."""
+    parent's), user + system CPU seconds, its output and the 1-minute load average before
+    it."""
     with tempfile.NamedTemporaryFile("r", suffix=".time") as rss_file:
         load = load1()
         started = time.perf_counter()
         done = subprocess.run(
-            ["/usr/bin/time", "-f", "%M", "-o", rss_file.name, *command],
+            ["/usr/bin/time", "-f", "%M %U %S", "-o", rss_file.name, *command],
             capture_output=True,
             text=True,
             env=env,
         )
         wall = time.perf_counter() - started
-        rss_lines = Path(rss_file.name).read_text().split()
+        # the last line (a failed command's status line comes before it)
+        rss_kib, user_s, system_s = Path(rss_file.name).read_text().splitlines()[-1].split()
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed ({done.returncode}):\n{done.stderr[-2000:]}")
     return {
         "wall_s": wall,
-        "rss_mib": int(rss_lines[-1]) / 1024,
+        "rss_mib": int(rss_kib) / 1024,
+        "cpu_s": float(user_s) + float(system_s),
         "load1": load,
         "stdout": done.stdout,
         "stderr": done.stderr,
@@ -613,7 +617,7 @@ def ask(question: Question, repeats: int, postings: int, log: Log) -> list[dict[
             runs[tool].append(run)
             log(
                 f"  round {round_no + 1} {tool}: {run['wall_s']:.2f} s, "
-                f"{run['rss_mib']:.0f} MiB (load {run['load1']})"
+                f"{run['cpu_s']:.2f} s CPU, {run['rss_mib']:.0f} MiB (load {run['load1']})"
             )
     base = statistics.median(r["wall_s"] for r in runs["clinicledger"])
     figures = []
@@ -628,6 +632,7 @@ def ask(question: Question, repeats: int, postings: int, log: Log) -> list[dict[
                 "median_s": round(median, 3),
                 "walls_s": [round(w, 3) for w in walls],
                 "peak_rss_mib": round(max(r["rss_mib"] for r in runs[tool]), 1),
+                "median_cpu_s": round(statistics.median(r["cpu_s"] for r in runs[tool]), 2),
                 "ratio": round(median / base, 2),
                 "load1": [r["load1"] for r in runs[tool]],
                 "answer": show(expected, full=True),
@@ -701,15 +706,16 @@ def render(found: dict[str, Any]) -> str:
     """The figures as Markdown (a heading-less section for RESULTS.md)."""
     out = [
         "| tool | postings | query | median wall s | peak RSS MiB | ratio to clinicledger "
-        "| load (1 min) at each run |",
-        "|---|---:|---|---:|---:|---:|---|",
+        "| median CPU s (user + sys) | load (1 min) at each run |",
+        "|---|---:|---|---:|---:|---:|---:|---|",
     ]
     for f in found["figures"]:
         r = f["ratio"]
         ratio = "1" if f["tool"] == "clinicledger" else f"{r:.2f}x" if r < 10 else f"{r:.0f}x"
         out.append(
             f"| {f['tool']} | {f['postings']:,} | {f['query']} | {f['median_s']:.2f} "
-            f"| {f['peak_rss_mib']:,.0f} | {ratio} | {', '.join(map(str, f['load1']))} |"
+            f"| {f['peak_rss_mib']:,.0f} | {ratio} | {f['median_cpu_s']:.2f} "
+            f"| {', '.join(map(str, f['load1']))} |"
         )
     out.append("")
     for s in found["sizes"]:
@@ -724,7 +730,9 @@ def render(found: dict[str, Any]) -> str:
     out.append(
         f"- {versions['hledger']}; {versions['ledger']}; {versions['beancount']}. Whole "
         f"processes, median of {found['repeats']} runs taken in turn, peak RSS the highest of "
-        "them (GNU time); every tool's answer equals clinicledger's to the cent. "
+        "them (GNU time); the ratio is of median wall times. The machine is shared: the "
+        "CPU seconds (user + system) are the figure least moved by its load. Every tool's "
+        "answer equals clinicledger's to the cent. "
         '"beancount" reads its pickle cache (made by one untimed run); "no cache" parses '
         "the text every run, as hledger and ledger do."
     )
