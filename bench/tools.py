@@ -712,9 +712,10 @@ def render(found: dict[str, Any]) -> str:
     for f in found["figures"]:
         r = f["ratio"]
         ratio = "1" if f["tool"] == "clinicledger" else f"{r:.2f}x" if r < 10 else f"{r:.0f}x"
+        cpu = f"{f['median_cpu_s']:.2f}" if "median_cpu_s" in f else "-"  # not kept at first
         out.append(
             f"| {f['tool']} | {f['postings']:,} | {f['query']} | {f['median_s']:.2f} "
-            f"| {f['peak_rss_mib']:,.0f} | {ratio} | {f['median_cpu_s']:.2f} "
+            f"| {f['peak_rss_mib']:,.0f} | {ratio} | {cpu} "
             f"| {', '.join(map(str, f['load1']))} |"
         )
     out.append("")
