@@ -122,7 +122,8 @@ def _sqlite_engine(url: str) -> Engine:
         cursor.execute("PRAGMA synchronous = FULL")
         cursor.execute("PRAGMA foreign_keys = ON")
         # REPLACE (INSERT OR REPLACE, an UPSERT's replace) deletes the row it replaces:
-        # with recursive triggers the append-only tables' DELETE triggers refuse that too
+        # with recursive triggers the DELETE triggers refuse that too (belt and braces:
+        # migration 0014's BEFORE INSERT triggers refuse it for any client)
         cursor.execute("PRAGMA recursive_triggers = ON")
         cursor.close()
 
