@@ -128,8 +128,10 @@ SCHEMAS: dict[str, tuple[Column, ...]] = {
     ),
 }
 
-# The value a column stores under, where it differs from the column's name.
+# The value a column stores under, where it differs from the column's name; and back, for
+# a message about a stored value to name the file's column.
 STORED_AS = {"fee": "fee_cents", "amount": "amount_cents"}
+FILE_COLUMN = {stored: column for column, stored in STORED_AS.items()}
 
 
 def _party_kind(value: str) -> str:
