@@ -30,6 +30,7 @@ from clinicledger.domain.text import (
     instant_from_text,
     not_allowed,
     require_reason,
+    shown,
 )
 from clinicledger.formats import csv_masters
 from clinicledger.formats.compare_csv import parse_compare_csv
@@ -513,3 +514,18 @@ def test_csv_text_that_a_spreadsheet_would_run_is_neutralised() -> None:
     assert csv_cell(-3, -3, sessions) == -3
     assert csv_cell("2024-03-02", day, date) == "2024-03-02"
     assert csv_cell(None, None, patient) == ""
+
+
+# ---------------------------------------------------------------- issue 8, G7: echoed paths
+
+
+def test_a_path_is_shown_with_what_no_field_takes_escaped() -> None:
+    assert shown("/tmp/x\x1b[2J.db") == "/tmp/x\\x1b[2J.db"
+    assert shown("no\u202evsc.csv\x00") == "no\\u202evsc.csv\\x00"
+    assert shown("caf\u00e9 \udc9b.csv") == "caf\u00e9 \\udc9b.csv"  # a byte that is not UTF-8
+    assert shown("/home/ivy/Rechnungen März 2024.csv") == "/home/ivy/Rechnungen März 2024.csv"
+
+
+@given(st.text(ANY_CHARACTER))
+def test_nothing_shown_is_refused(text: str) -> None:
+    assert not_allowed(shown(text)) is None

@@ -11,6 +11,7 @@ from clinicledger.cli.app import IdempotencyKey, app, later, settings
 from clinicledger.cli.output import out
 from clinicledger.cli.parse import words
 from clinicledger.domain.errors import InvalidInput
+from clinicledger.domain.text import shown
 from clinicledger.formats.csv_masters import ENCODINGS, KINDS
 
 if TYPE_CHECKING:
@@ -40,7 +41,7 @@ def import_command(
         content = Path(file).read_bytes()
     except OSError as exc:
         raise InvalidInput(
-            "file", f"cannot read {file}: {exc.strerror}", code="file_unreadable"
+            "file", f"cannot read {shown(file)}: {exc.strerror}", code="file_unreadable"
         ) from None
     result = imports.import_file(
         settings.uow(),
@@ -57,7 +58,7 @@ def import_command(
             "unchanged": result.unchanged,
             "already_imported": result.already_imported,
         },
-        f"{file}: "
+        f"{shown(file)}: "
         + (
             "already imported; nothing changed"
             if result.already_imported

@@ -180,11 +180,14 @@ class ImportProblem:
 
 class ImportRejected(UserError):
     def __init__(self, file: str, problems: tuple[ImportProblem, ...]) -> None:
-        shown = "; ".join(str(p) for p in problems[:20])
+        # a file's name is echoed with its escapes shown (text.py imports this module)
+        from clinicledger.domain.text import shown
+
+        listed = "; ".join(str(p) for p in problems[:20])
         more = f" (and {len(problems) - 20} more)" if len(problems) > 20 else ""
         first = problems[0] if problems else None
         super().__init__(
-            f"{file} rejected, nothing imported: {shown}{more}",
+            f"{shown(file)} rejected, nothing imported: {listed}{more}",
             code="import_rejected",
             field=first.column if first else None,
         )

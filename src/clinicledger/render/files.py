@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from clinicledger.domain.errors import InvalidInput
+from clinicledger.domain.text import shown
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -50,7 +51,7 @@ def _stage(output: Output) -> tuple[Output, Path, str | None]:
     """Where ``output`` goes, and the new file beside it holding its data (None: a target
     written as it is, once every other one is staged)."""
     target = Path(os.path.realpath(output.path))  # a link's file, not the link
-    folder = os.path.dirname(output.path) or "."
+    folder = shown(os.path.dirname(output.path) or ".")
     if not target.parent.is_dir():
         raise _unwritable(output, f"the folder {folder} does not exist")
     try:
@@ -103,5 +104,5 @@ def _reason(exc: OSError) -> str:
 
 def _unwritable(output: Output, reason: str) -> InvalidInput:
     return InvalidInput(
-        output.field, f"cannot write {output.path}: {reason}", code="output_unwritable"
+        output.field, f"cannot write {shown(output.path)}: {reason}", code="output_unwritable"
     )

@@ -58,6 +58,7 @@ from clinicledger.domain.errors import InvalidInput
 from clinicledger.domain.ids import format_id
 from clinicledger.domain.journal import Account, EntryKind
 from clinicledger.domain.money import format_cents
+from clinicledger.domain.text import shown
 from clinicledger.formats.compare_csv import CompareLine, parse_compare_csv
 from clinicledger.reports.base import Report, ReportParams, ReportWarning, columns_of
 from clinicledger.reports.registry import COMPARE_DEFAULT_COLUMNS
@@ -321,7 +322,7 @@ def _compare(
         data = path.read_bytes()
     except OSError as exc:
         raise InvalidInput(
-            "compare", f"cannot read {path}: {exc.strerror}", code="file_unreadable"
+            "compare", f"cannot read {shown(str(path))}: {exc.strerror}", code="file_unreadable"
         ) from None
     other = parse_compare_csv(
         path.name,
