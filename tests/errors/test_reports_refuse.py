@@ -243,6 +243,13 @@ CASES = [
         "output: cannot write /tmp: Is a directory",
         given=(SAVE_EOD,),
     ),
+    case(  # G10: was read whole
+        "client-reconciliation-compared-with-an-endless-file",
+        ("report", "client-reconciliation", "--patient", "P1", "--compare", "/dev/zero"),
+        "import_rejected",
+        "(file)",
+        "zero rejected, nothing imported: line 1, column (file): is more than 67108864 bytes long",
+    ),
     # favourites
     case(
         "favourite-of-a-report-that-does-not-exist",
