@@ -363,6 +363,15 @@ def test_the_same_time_zone_again_changes_nothing_and_is_not_refused(
     assert cli.ok("practice", "set", "--timezone", "Australia/Sydney") == {"updated": True}
 
 
+def test_the_time_zone_is_fixed_by_the_first_entry_not_the_first_patient(cli: Cli) -> None:
+    """G10: as README says; a patient carries no business date or moment a report reads
+    in the zone."""
+    cli.ok("init")
+    cli.ok("patient", "add", "P1", "--name", "Ivy Marlowe")
+    cli.ok("location", "add", "MAIN", "--name", "Main rooms")
+    assert cli.ok("practice", "set", "--timezone", "Australia/Perth") == {"updated": True}
+
+
 def test_the_time_zone_may_change_before_the_ledger_holds_anything(
     engine: Engine, cli: Cli
 ) -> None:
