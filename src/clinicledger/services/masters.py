@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import available_timezones
 
 from clinicledger.domain.choices import PayerKind
 from clinicledger.domain.errors import Conflict, InvalidInput
@@ -25,6 +25,7 @@ from clinicledger.domain.text import (
     check_abn,
     check_code,
     check_name,
+    check_plain,
     check_text,
     listed,
 )
@@ -68,15 +69,7 @@ def set_practice(
     if gst_registered is not None:
         values["gst_registered"] = gst_registered
     if timezone is not None:
-        try:
-            ZoneInfo(timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise InvalidInput(
-                "timezone",
-                f"'{timezone}' is not a time zone (e.g. Australia/Sydney)",
-                code="timezone_unknown",
-            ) from None
-        values["timezone"] = timezone
+        values["timezone"] = _check_zone(timezone)
     if currency is not None:
         if len(currency) != 3 or not currency.isalpha():
             raise InvalidInput(
@@ -99,6 +92,20 @@ def set_practice(
         masters.update_practice(uow.conn, values)
         uow.audit("practice.update", "practice", values)
         uow.commit()
+
+
+def _check_zone(timezone: str) -> str:
+    """A time zone of the IANA database by its key (``Australia/Sydney``). Only a key the
+    database lists: ``ZoneInfo`` also tries a folder of it (``Australia``: an
+    IsADirectoryError) or a name too long for a file (an OSError)."""
+    check_plain(timezone, field="timezone")
+    if timezone not in available_timezones():
+        raise InvalidInput(
+            "timezone",
+            f"'{timezone}' is not a time zone (e.g. Australia/Sydney)",
+            code="timezone_unknown",
+        )
+    return timezone
 
 
 def _check_zone_change(uow: UnitOfWork, timezone: str) -> None:
