@@ -83,6 +83,21 @@ CASES = [
         "timezone",
         "timezone: U+001B (a control character) at character 4 is not allowed",
     ),
+    case(  # was taken: 'ß'.isalpha(), and stored as 'SSAB' in a 3-letter column (PostgreSQL
+        # refused it with a driver error)
+        "currency-of-other-letters",
+        ("practice", "set", "--currency", "ßab"),
+        "currency_malformed",
+        "currency",
+        "currency: 'ßab' is not a currency code (e.g. AUD)",
+    ),
+    case(  # was echoed
+        "currency-with-a-control-character",
+        ("practice", "set", "--currency", "A\x1fD"),
+        "character_not_allowed",
+        "currency",
+        "currency: U+001F (a control character) at character 2 is not allowed",
+    ),
     case(
         "currency-malformed",
         ("practice", "set", "--currency", "AU$"),

@@ -12,6 +12,7 @@ reports go on as before.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from zoneinfo import available_timezones
@@ -71,7 +72,9 @@ def set_practice(
     if timezone is not None:
         values["timezone"] = _check_zone(timezone)
     if currency is not None:
-        if len(currency) != 3 or not currency.isalpha():
+        # ISO 4217: three ASCII letters (str.isalpha takes any script's, and 'ß'.upper()
+        # is two letters)
+        if _CURRENCY.fullmatch(check_plain(currency, field="currency")) is None:
             raise InvalidInput(
                 "currency",
                 f"'{currency}' is not a currency code (e.g. AUD)",
@@ -92,6 +95,9 @@ def set_practice(
         masters.update_practice(uow.conn, values)
         uow.audit("practice.update", "practice", values)
         uow.commit()
+
+
+_CURRENCY = re.compile("[A-Za-z]{3}")
 
 
 def _check_zone(timezone: str) -> str:
