@@ -98,6 +98,13 @@ CASES = [
         "currency",
         "currency: U+001F (a control character) at character 2 is not allowed",
     ),
+    case(  # was taken for blank, and cleared it
+        "company-abn-a-carriage-return",
+        ("provider", "edit", "DR1", "--company-abn", "\r"),
+        "character_not_allowed",
+        "company_abn",
+        "company_abn: U+000D (a carriage return) at character 1 is not allowed",
+    ),
     case(
         "currency-malformed",
         ("practice", "set", "--currency", "AU$"),

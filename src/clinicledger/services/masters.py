@@ -161,11 +161,14 @@ def _provider_values(
         name=None if name is None else check_name(name),
         company_gst_registered=company_gst_registered,
     )
+    # blank clears; a control character is refused, not taken for blank
     if company_name is not None:
+        check_plain(company_name, field="company_name")
         values["company_name"] = (
             check_name(company_name, field="company_name") if company_name.strip() else None
         )
     if company_abn is not None:
+        check_plain(company_abn, field="company_abn")
         values["company_abn"] = (
             check_abn(company_abn, field="company_abn") if company_abn.strip() else None
         )
