@@ -266,6 +266,22 @@ def test_a_reimport_names_the_files_column_that_changed(
     )
 
 
+def test_an_opening_balances_note_is_kept_as_every_door_keeps_a_note(
+    cli: Cli, engine: Engine, tmp_path: Path
+) -> None:
+    """Issue 8, G5: a note from a file was kept untrimmed (from the command line it is
+    trimmed), so the same note written without the spaces was 'another note'."""
+    practice_with_parties(cli, tmp_path)
+    header = "party,code,date,location,amount,note\n"
+    spaced = write(tmp_path, "spaced.csv", f"{header}patient,P1,2024-02-29,MAIN,120.00, b/f \n")
+    imported(cli, "opening-balances", spaced)
+    with engine.connect() as conn:
+        notes = conn.execute(select(t.entries.c.note).where(t.entries.c.kind == "opening_balance"))
+        assert notes.scalars().all() == ["b/f"]
+    plain = write(tmp_path, "plain.csv", f"{header}patient,P1,2024-02-29,MAIN,120.00,b/f\n")
+    assert imported(cli, "opening-balances", plain)["unchanged"] == 1
+
+
 def test_a_file_that_cannot_be_read(cli: Cli, engine: Engine, tmp_path: Path) -> None:
     cli.ok("init")
     missing = str(tmp_path / "nowhere.csv")

@@ -33,6 +33,7 @@ from clinicledger.domain.text import (
     check_code,
     check_name,
     check_plain,
+    check_text,
     date_from_text,
     not_allowed,
     shown,
@@ -48,8 +49,9 @@ MAX_VALUE_LENGTH = 40
 Parser = Callable[[str], Any]
 
 
-def _text(value: str) -> str:
-    return value
+def _note(value: str) -> str | None:
+    """A note as every door keeps one (:func:`check_text`): trimmed, nothing if blank."""
+    return check_text(value, field="note", max_length=MAX_NOTE_LENGTH)
 
 
 def _optional(parse: Parser) -> Parser:
@@ -126,7 +128,7 @@ SCHEMAS: dict[str, tuple[Column, ...]] = {
         Column("location", _code("location"), max_length=MAX_CODE_LENGTH),
         Column("amount", lambda v: cents_from_text(v, field="amount", allow_negative=True)),
         # entries.note is TEXT; every door keeps a note to MAX_NOTE_LENGTH
-        Column("note", _optional(_text), required=False, max_length=MAX_NOTE_LENGTH),
+        Column("note", _note, required=False, max_length=MAX_NOTE_LENGTH),
     ),
 }
 
