@@ -258,6 +258,15 @@ AUDITED = {
 REFUND, UNALLOCATION, REVERSAL = ((e, *AUDITED[e]) for e in (7, 9, 11))
 
 
+def found_by_check(cli: Cli, engine: Engine, tamper: str) -> list[dict[str, str]]:
+    """What ``check`` finds (it must exit 1), counted in the detection rate."""
+    result = cli("check", json=True)
+    assert result.status == 1, result
+    found: list[dict[str, str]] = result.json()["violations"]
+    DETECTED[f"{engine.dialect.name}:{tamper}"] = bool(found)
+    return found
+
+
 def differs(entry: int, record: int, what: str) -> dict[str, str]:
     return {
         "code": "audit_entry_differs",
@@ -285,11 +294,7 @@ def test_an_entry_removed_with_its_postings_is_named_by_its_audit_record(
     )
     rechain(engine)
 
-    result = cli("check", json=True)
-    assert result.status == 1, result
-    found = result.json()["violations"]
-    DETECTED[f"{engine.dialect.name}:remove-and-rechain-{what.split()[0]}"] = bool(found)
-    assert found == [
+    assert found_by_check(cli, engine, f"remove-and-rechain-{what.split()[0]}") == [
         {
             "code": "audit_entry_missing",
             "message": f"audit record {record} ({what}) names entry E-{entry:06d}, which the "
@@ -307,10 +312,7 @@ def test_an_entry_altered_and_rechained_differs_from_its_audit_record(
     run_sql(engine, "UPDATE postings SET amount_cents = amount_cents * 2 WHERE entry_id = 7")
     rechain(engine)
 
-    result = cli("check", json=True)
-    assert result.status == 1, result
-    found = result.json()["violations"]
-    DETECTED[f"{engine.dialect.name}:alter-and-rechain"] = bool(found)
+    found = found_by_check(cli, engine, "alter-and-rechain")
     assert found[0] == differs(*REFUND)
     assert {v["code"] for v in found} == {"audit_entry_differs"}
 
@@ -328,11 +330,7 @@ def test_an_audit_record_slipped_in_for_an_entry_is_found(
     )
     rechain_audit(engine)
 
-    result = cli("check", json=True)
-    assert result.status == 1, result
-    found = result.json()["violations"]
-    DETECTED[f"{engine.dialect.name}:audit-slipped-in"] = bool(found)
-    assert found == [
+    assert found_by_check(cli, engine, "audit-slipped-in") == [
         {
             "code": "entry_audited_twice",
             "message": "entry E-000012 is named by 2 audit records (19, 20)",

@@ -103,16 +103,7 @@ class Ledger:
         return self.select(t.entries.c[column], t.entries.c.id, entry_id)
 
     def pay(self, cents: int = 1) -> int:
-        return payments.record_payment(
-            self.uow(),
-            payments.RecordPayment(
-                from_code="P1",
-                amount_cents=cents,
-                method=PaymentMethod.CASH,
-                received_date=DAY,
-                location_code="MAIN",
-            ),
-        )
+        return _payment(self, amount_cents=cents, method=PaymentMethod.CASH)
 
     def line(self, fee_cents: int, billed_to: str | None = None) -> int:
         made = invoicing.create_invoice(
@@ -155,11 +146,6 @@ def ledger(engine: Engine, clock: Any, fresh: Any, tmp_path: Path) -> Ledger:
 # Each field: (the field a refusal must name, a call that stores ``text`` and returns
 # (what was read back, what the field's rule says is kept)).
 Field = tuple[str, Callable[[Ledger, str], tuple[Any, Any]]]
-
-
-def _patient_code(lg: Ledger, text: str) -> tuple[Any, Any]:
-    masters.add_patient(lg.uow(), code=text, name="Nina Vale")
-    return masters.show_master(lg.engine, "patient", text).code, text
 
 
 def _patient_name(lg: Ledger, text: str) -> tuple[Any, Any]:
@@ -216,17 +202,18 @@ def _product_title(lg: Ledger, text: str) -> tuple[Any, Any]:
     return lg.master("product", code, "title"), collapsed(text)
 
 
-def _payment(lg: Ledger, **text: str) -> int:
+def _payment(lg: Ledger, *, idempotency_key: str | None = None, **given: Any) -> int:
+    """A payment of 1.00 from P1 at MAIN, but for what is ``given``."""
+    command = {
+        "from_code": "P1",
+        "amount_cents": 100,
+        "method": PaymentMethod.EFTPOS,
+        "received_date": DAY,
+        "location_code": "MAIN",
+        **given,
+    }
     return payments.record_payment(
-        lg.uow(),
-        payments.RecordPayment(
-            from_code="P1",
-            amount_cents=100,
-            method=PaymentMethod.EFTPOS,
-            received_date=DAY,
-            location_code="MAIN",
-            **text,
-        ),
+        lg.uow(), payments.RecordPayment(**command), idempotency_key=idempotency_key
     )
 
 
@@ -311,19 +298,6 @@ def _search(lg: Ledger, text: str) -> tuple[Any, Any]:
     return {r.code for r in found.rows} <= {"P1"}, True
 
 
-def _imported_name(lg: Ledger, text: str) -> tuple[Any, Any]:
-    code = lg.code()
-    out = io.StringIO()
-    # the default line end, "\r\n": a cell holding either character is quoted
-    csv.writer(out).writerows([("code", "name"), (code, text)])
-    content = out.getvalue().encode("utf-8", "surrogatepass")
-    imports.import_file(
-        lg.uow(),
-        imports.ImportFile(kind="patients", file_name=f"{code}.csv", content=content),
-    )
-    return lg.master("patient", code, "name"), collapsed(text)
-
-
 def _imported_file_name(lg: Ledger, text: str) -> tuple[Any, Any]:
     code = lg.code()
     content = f"code,name\n{code},Nina Vale\n".encode()
@@ -336,29 +310,16 @@ def _imported_file_name(lg: Ledger, text: str) -> tuple[Any, Any]:
 # ---- codes of new masters (a patient's is above)
 
 
-def _location_code(lg: Ledger, text: str) -> tuple[Any, Any]:
-    masters.add_location(lg.uow(), code=text, name="Annex")
-    return masters.show_master(lg.engine, "location", text).code, text
+def _code_on_add(master: str, **values: Any) -> Callable[[Ledger, str], tuple[Any, Any]]:
+    """A new ``master`` with the text as its code, and ``values`` (a callable one is made
+    afresh for each example: a product's title is unique too)."""
+    add = getattr(masters, f"add_{master}")
 
+    def call(lg: Ledger, text: str) -> tuple[Any, Any]:
+        add(lg.uow(), code=text, **{k: v(lg) if callable(v) else v for k, v in values.items()})
+        return masters.show_master(lg.engine, master, text).code, text
 
-def _provider_code(lg: Ledger, text: str) -> tuple[Any, Any]:
-    masters.add_provider(lg.uow(), code=text, name="Dr Two")
-    return masters.show_master(lg.engine, "provider", text).code, text
-
-
-def _payer_code(lg: Ledger, text: str) -> tuple[Any, Any]:
-    masters.add_payer(lg.uow(), code=text, name="Fund Two", kind=PayerKind.FUND)
-    return masters.show_master(lg.engine, "payer", text).code, text
-
-
-def _item_code(lg: Ledger, text: str) -> tuple[Any, Any]:
-    masters.add_item(lg.uow(), code=text, description="Review", fee_cents=100)
-    return masters.show_master(lg.engine, "item", text).code, text
-
-
-def _product_code(lg: Ledger, text: str) -> tuple[Any, Any]:
-    masters.add_product(lg.uow(), code=text, title=f"Strap {lg.code()}", fee_cents=100)
-    return masters.show_master(lg.engine, "product", text).code, text
+    return call
 
 
 def _provider_name_on_add(lg: Ledger, text: str) -> tuple[Any, Any]:
@@ -413,16 +374,7 @@ def _code_of(lg: Ledger, table: Any, row_id: int | None) -> Any:
 
 
 def _paid_from(lg: Ledger, text: str) -> tuple[Any, Any]:
-    paid = payments.record_payment(
-        lg.uow(),
-        payments.RecordPayment(
-            from_code=text,
-            amount_cents=100,
-            method=PaymentMethod.CASH,
-            received_date=DAY,
-            location_code="MAIN",
-        ),
-    )
+    paid = _payment(lg, from_code=text)
     with reading(lg.engine) as conn:
         payment = conn.execute(select(t.payments).where(t.payments.c.id == paid)).one()
     party = _code_of(lg, t.patients, payment.patient_id) or _code_of(lg, t.payers, payment.payer_id)
@@ -430,16 +382,7 @@ def _paid_from(lg: Ledger, text: str) -> tuple[Any, Any]:
 
 
 def _paid_at(lg: Ledger, text: str) -> tuple[Any, Any]:
-    paid = payments.record_payment(
-        lg.uow(),
-        payments.RecordPayment(
-            from_code="P1",
-            amount_cents=100,
-            method=PaymentMethod.CASH,
-            received_date=DAY,
-            location_code=text,
-        ),
-    )
+    paid = _payment(lg, location_code=text)
     location = lg.select(t.payments.c.location_id, t.payments.c.id, paid)
     return _code_of(lg, t.locations, location), text
 
@@ -521,17 +464,7 @@ def _report_payer(lg: Ledger, text: str) -> tuple[Any, Any]:
 
 
 def _idempotency_key(lg: Ledger, text: str) -> tuple[Any, Any]:
-    payments.record_payment(
-        lg.uow(),
-        payments.RecordPayment(
-            from_code="P1",
-            amount_cents=100,
-            method=PaymentMethod.CASH,
-            received_date=DAY,
-            location_code="MAIN",
-        ),
-        idempotency_key=text,
-    )
+    _payment(lg, idempotency_key=text)
     return lg.select(t.idempotency_keys.c.key, t.idempotency_keys.c.key, text), text
 
 
@@ -650,7 +583,7 @@ def _compared_cell(column: str) -> Callable[[Ledger, str], tuple[Any, Any]]:
 
 
 FIELDS: dict[str, Field] = {
-    "patient-code": ("code", _patient_code),
+    "patient-code": ("code", _code_on_add("patient", name="Nina Vale")),
     "patient-name": ("name", _patient_name),
     "patient-edited-name": ("name", _patient_edit),
     "location-name": ("name", _location_name),
@@ -670,14 +603,16 @@ FIELDS: dict[str, Field] = {
     "transfer-reason": ("reason", _transfer),
     "favourite-name": ("name", _favourite),
     "search": ("search", _search),
-    "imported-patient-name": ("name", _imported_name),
     "imported-file-name": ("file", _imported_file_name),
     # issue 8, G5: every other code and text the services take
-    "location-code": ("code", _location_code),
-    "provider-code": ("code", _provider_code),
-    "payer-code": ("code", _payer_code),
-    "item-code": ("code", _item_code),
-    "product-code": ("code", _product_code),
+    "location-code": ("code", _code_on_add("location", name="Annex")),
+    "provider-code": ("code", _code_on_add("provider", name="Dr Two")),
+    "payer-code": ("code", _code_on_add("payer", name="Fund Two", kind=PayerKind.FUND)),
+    "item-code": ("code", _code_on_add("item", description="Review", fee_cents=100)),
+    "product-code": (
+        "code",
+        _code_on_add("product", title=lambda lg: f"Strap {lg.code()}", fee_cents=100),
+    ),
     "provider-name": ("name", _provider_name_on_add),
     "provider-company-abn": ("company_abn", _company_abn),
     "practice-name": ("name", _practice_name),
@@ -701,7 +636,6 @@ FIELDS: dict[str, Field] = {
         f"imported-{kind}-{column}": (column, _imported_cell(kind, column))
         for kind, row in IMPORT_ROWS.items()
         for column in row
-        if (kind, column) != ("patients", "name")  # imported-patient-name, above
     },
     **{f"compared-{column}": (column, _compared_cell(column)) for column in COMPARED},
 }
