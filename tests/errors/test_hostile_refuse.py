@@ -626,12 +626,16 @@ def garbage(path: Path) -> str:
     ],
     ids=["no-ledger", "no-folder", "not-a-ledger", "not-a-url", "not-a-port"],
 )
+@pytest.mark.parametrize(
+    "command", [("check",), ("balance", "--patient", "P1")], ids=["check", "balance"]
+)
 def test_a_database_path_is_echoed_with_its_escapes_shown(
-    cli: Cli, tmp_path: Path, db: Any, code: str, message: str
+    cli: Cli, tmp_path: Path, db: Any, code: str, message: str, command: tuple[str, ...]
 ) -> None:
+    """Through the engine (check) and through the plain SQLite reader (balance)."""
     path = db(tmp_path)
-    plain = cli("check", db=path)
-    as_json = cli("check", db=path, json=True)
+    plain = cli(*command, db=path)
+    as_json = cli(*command, db=path, json=True)
     expected = message.format(tmp=tmp_path)
     assert (plain.status, plain.err) == (2, f"error: {expected}\n")
     assert (as_json.status, as_json.error()["code"], as_json.error()["message"]) == (
