@@ -75,6 +75,14 @@ _INSERT_AUDIT = Sql(
 )
 
 
+def _held(instant: dt.datetime) -> dt.datetime:
+    """``instant`` (naive UTC, as stored) if its date is one the ledger holds: the clock is
+    checked as given (before a time zone could overflow it) and again as it is stored, so
+    that every moment stored can be asked about as known at it."""
+    check_in_range(instant.replace(tzinfo=dt.UTC), field="now")
+    return instant
+
+
 READING_WORK_MEM = "64MB"  # per sort or hash of a reading transaction (PostgreSQL)
 
 
@@ -202,7 +210,7 @@ class UnitOfWork:
             given = self._now_given
             if given.tzinfo is None:
                 given = given.replace(tzinfo=self.zone)
-            self.now = to_naive_utc(given)
+            self.now = _held(to_naive_utc(given))
             self._last_recorded_at = as_instant(last)
             self._head = Head(
                 entries=entries,
@@ -302,7 +310,8 @@ class UnitOfWork:
         shows the whole of what the use case did."""
         if self._stamp is None:
             last = self._last_recorded_at
-            self._stamp = self.now if last is None or self.now > last else last + ONE_MICROSECOND
+            later = self.now if last is None or self.now > last else last + ONE_MICROSECOND
+            self._stamp = _held(later)
             self._last_recorded_at = self._stamp
         return self._stamp
 
