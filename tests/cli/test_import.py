@@ -210,6 +210,78 @@ def test_a_changed_row_for_an_existing_code_names_the_field(
     }
 
 
+# issue 8, G6: the column named is the file's ("fee"), not where its value is kept
+# ("fee_cents"); kind: (the row of the file above, {column: another value})
+CHANGED_COLUMNS = {
+    "patients": ("P1,Ivy Marlowe", {"name": "Ivy Marlow"}),
+    "providers": (
+        "DR2,Dr Wren Ashby,Ashby Therapy Pty Ltd,51 824 753 556,yes",
+        {
+            "name": "Dr Wren Ashby-Vale",
+            "company_name": "Ashby Physio Pty Ltd",
+            "company_abn": "53 004 085 616",
+            "company_gst_registered": "no",
+        },
+    ),
+    "payers": ("FUND1,Harbour Health Fund,fund", {"name": "Harbour Health", "kind": "insurer"}),
+    "items": (
+        "90801,Consultation,100.00,no",
+        {"description": "Long consultation", "fee": "120.00", "taxable": "yes"},
+    ),
+}
+MASTER = {"patients": "patient", "providers": "provider", "payers": "payer", "items": "item"}
+HEADERS = {
+    kind: text.splitlines()[0]
+    for kind, text in (
+        ("patients", PATIENTS),
+        ("providers", PROVIDERS),
+        ("payers", PAYERS),
+        ("items", ITEMS),
+    )
+}
+
+
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+@pytest.mark.parametrize(
+    ("kind", "column"),
+    [(kind, column) for kind, (_, changes) in CHANGED_COLUMNS.items() for column in changes],
+)
+def test_a_reimport_names_the_files_column_that_changed(
+    cli: Cli, engine: Engine, tmp_path: Path, kind: str, column: str
+) -> None:
+    cli.ok("init")
+    text = {"patients": PATIENTS, "providers": PROVIDERS, "payers": PAYERS, "items": ITEMS}
+    imported(cli, kind, write(tmp_path, f"{kind}.csv", text[kind]))
+    row, changes = CHANGED_COLUMNS[kind]
+    header = HEADERS[kind].split(",")
+    cells = row.split(",")
+    cells[header.index(column)] = changes[column]
+    changed = write(tmp_path, "again.csv", f"{HEADERS[kind]}\n{','.join(cells)}\n")
+
+    error = refused(cli, engine, kind, changed)
+    assert (error["code"], error["field"]) == ("import_rejected", column)
+    assert error["message"] == (
+        f"again.csv rejected, nothing imported: line 2, column {column}: "
+        f"{MASTER[kind]} '{cells[0]}' already exists with another {column}"
+    )
+
+
+def test_an_opening_balances_note_is_kept_as_every_door_keeps_a_note(
+    cli: Cli, engine: Engine, tmp_path: Path
+) -> None:
+    """Issue 8, G5: a note from a file was kept untrimmed (from the command line it is
+    trimmed), so the same note written without the spaces was 'another note'."""
+    practice_with_parties(cli, tmp_path)
+    header = "party,code,date,location,amount,note\n"
+    spaced = write(tmp_path, "spaced.csv", f"{header}patient,P1,2024-02-29,MAIN,120.00, b/f \n")
+    imported(cli, "opening-balances", spaced)
+    with engine.connect() as conn:
+        notes = conn.execute(select(t.entries.c.note).where(t.entries.c.kind == "opening_balance"))
+        assert notes.scalars().all() == ["b/f"]
+    plain = write(tmp_path, "plain.csv", f"{header}patient,P1,2024-02-29,MAIN,120.00,b/f\n")
+    assert imported(cli, "opening-balances", plain)["unchanged"] == 1
+
+
 def test_a_file_that_cannot_be_read(cli: Cli, engine: Engine, tmp_path: Path) -> None:
     cli.ok("init")
     missing = str(tmp_path / "nowhere.csv")
@@ -381,8 +453,10 @@ def test_every_problem_in_a_file_is_reported_at_once(
         ("patient,P1,2024-02-29,ANNEX,120.00,brought forward", "location"),
         ("patient,P1,2024-02-29,MAIN,120.00,carried over", "note"),
         ("patient,P1,2024-02-29,MAIN,120.00,", "note"),
+        ("patient,P1,2024-02-28,MAIN,120.00,brought forward", "date"),
+        ("patient,P1,2024-02-29,MAIN,125.00,brought forward", "amount"),
     ],
-    ids=["location", "note", "note-dropped"],
+    ids=["location", "note", "note-dropped", "date", "amount"],
 )
 def test_every_column_of_an_opening_balance_is_compared_again(
     cli: Cli, engine: Engine, tmp_path: Path, changed_row: str, column: str

@@ -4,12 +4,16 @@ favourites and the chart, against the harness practice (see harness.py for its f
 from __future__ import annotations
 
 import csv
+import errno
 import io
+import os
+import stat
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
 
+import clinicledger.render.files as render_files
 import clinicledger.render.formats as render_formats
 
 from .harness import Cli
@@ -141,6 +145,58 @@ def test_output_goes_to_a_file(cli: Cli, practice: None, tmp_path: Path) -> None
     result = cli("report", "debtors", "--format", "csv", "--output", str(target))
     assert (result.status, result.out) == (0, "")
     assert target.read_text(encoding="utf-8").startswith("debtor,code,kind,")
+
+
+# issue 8, G3: a file that cannot be written is refused by name (tests/errors), and what
+# was there stays as it was
+
+
+def test_a_disk_full_half_way_leaves_the_output_as_it_was(
+    cli: Cli, practice: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "out"
+    folder.mkdir()
+    target = folder / "debtors.csv"
+    target.write_text("last month's debtors\n", encoding="utf-8")
+
+    def full(_descriptor: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(render_files.os, "fsync", full)
+    result = cli("report", "debtors", "--format", "csv", "--output", str(target), json=True)
+    assert (result.status, result.error()["code"]) == (2, "output_unwritable")
+    assert target.read_text(encoding="utf-8") == "last month's debtors\n"
+    assert [p.name for p in folder.iterdir()] == ["debtors.csv"]  # no file left beside it
+
+
+def test_an_output_and_a_chart_are_written_both_or_neither(
+    cli: Cli, practice: None, tmp_path: Path
+) -> None:
+    folder = tmp_path / "out"
+    folder.mkdir()
+    table = folder / "aging.csv"
+    aging = ("report", "aging-trend", "--from", "2024-01-01", "--to", "2024-03-31")
+    result = cli(*aging, "--output", str(table), "--chart", str(folder / "no" / "c.png"))
+    assert result.status == 2, result
+    assert not table.exists()
+
+    chart = folder / "aging.png"
+    result = cli(*aging, "--output", str(folder / "no" / "a.csv"), "--chart", str(chart))
+    assert result.status == 2, result
+    assert list(folder.iterdir()) == []
+
+
+def test_a_written_file_keeps_the_mode_it_had(cli: Cli, practice: None, tmp_path: Path) -> None:
+    kept, new = tmp_path / "kept.csv", tmp_path / "new.csv"
+    kept.write_text("", encoding="utf-8")
+    kept.chmod(0o640)
+    for target in (kept, new):
+        assert cli("report", "debtors", "--output", str(target)).status == 0
+    mask = os.umask(0)
+    os.umask(mask)
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o640
+    assert stat.S_IMODE(new.stat().st_mode) == 0o666 & ~mask
+    assert kept.read_text(encoding="utf-8") == new.read_text(encoding="utf-8") != ""
 
 
 def test_a_long_table_is_printed_as_plain_columns(

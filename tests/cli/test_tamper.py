@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy import Engine, text
 
-from clinicledger.domain.chain import GENESIS_HASH, entry_hash
+from clinicledger.domain.chain import GENESIS_HASH, audit_hash, entry_hash
 
 from .harness import Cli
 
@@ -176,7 +176,34 @@ def rechain(engine: Engine) -> None:
     run_sql(
         engine,
         *(f"UPDATE entries SET hash = '{h}' WHERE id = {i}" for i, h in hashes.items()),
-        f"UPDATE ledger_clock SET entries_hash = '{previous}'",
+        f"UPDATE ledger_clock SET entries_hash = '{previous}', entries_count = {len(hashes)}",
+    )
+
+
+def rechain_audit(engine: Engine) -> None:
+    """The same for the audit log: every record's hash and the one before it computed
+    afresh, and the ledger's head of the log rewritten to match."""
+    with engine.connect() as conn:
+        records = conn.execute(text("SELECT * FROM audit_log ORDER BY id")).mappings().all()
+    previous, changes = GENESIS_HASH, []
+    for r in records:
+        digest = audit_hash(
+            previous,
+            as_moment(r["recorded_at"]),
+            r["actor"],
+            r["action"],
+            r["subject"],
+            r["detail"],
+            r["entries"],
+        )
+        changes.append(
+            f"UPDATE audit_log SET prev_hash = '{previous}', hash = '{digest}' WHERE id = {r['id']}"
+        )
+        previous = digest
+    run_sql(
+        engine,
+        *changes,
+        f"UPDATE ledger_clock SET audit_hash = '{previous}', audit_count = {len(records)}",
     )
 
 
@@ -214,6 +241,101 @@ def test_a_malformed_head_is_refused(cli: Cli, practice: None) -> None:
         "head_malformed",
         "expect_head",
     )
+
+
+# ---------------------------------------------------------------- the audit against the journal
+
+# The harness practice's entries from E-000007 on: entry -> (its audit record, what the
+# record is about)
+AUDITED = {
+    7: (14, "payment.refund PAY-000002"),
+    8: (15, "payment.allocation AL-000008"),
+    9: (16, "payment.unallocate AL-000008"),
+    10: (17, "payment.record PAY-000003"),
+    11: (18, "payment.reverse PAY-000003"),
+    12: (19, "payment.record PAY-000004"),
+}
+REFUND, UNALLOCATION, REVERSAL = ((e, *AUDITED[e]) for e in (7, 9, 11))
+
+
+def found_by_check(cli: Cli, engine: Engine, tamper: str) -> list[dict[str, str]]:
+    """What ``check`` finds (it must exit 1), counted in the detection rate."""
+    result = cli("check", json=True)
+    assert result.status == 1, result
+    found: list[dict[str, str]] = result.json()["violations"]
+    DETECTED[f"{engine.dialect.name}:{tamper}"] = bool(found)
+    return found
+
+
+def differs(entry: int, record: int, what: str) -> dict[str, str]:
+    return {
+        "code": "audit_entry_differs",
+        "message": f"audit record {record} ({what}) names entry E-{entry:06d} with other "
+        "content than the journal holds",
+    }
+
+
+@pytest.mark.parametrize(
+    ("entry", "record", "what"),
+    [REFUND, UNALLOCATION, REVERSAL],
+    ids=["refund", "unallocation", "reversal"],
+)
+def test_an_entry_removed_with_its_postings_is_named_by_its_audit_record(
+    cli: Cli, engine: Engine, practice: None, entry: int, record: int, what: str
+) -> None:
+    """A refund, an un-allocation or a reversal removed with its postings, and the journal's
+    chain and head computed afresh so that the journal alone looks whole: its audit record
+    still names it, and each audit record after it names an entry that is no longer what
+    it recorded."""
+    run_sql(
+        engine,
+        f"DELETE FROM postings WHERE entry_id = {entry}",
+        f"DELETE FROM entries WHERE id = {entry}",
+    )
+    rechain(engine)
+
+    assert found_by_check(cli, engine, f"remove-and-rechain-{what.split()[0]}") == [
+        {
+            "code": "audit_entry_missing",
+            "message": f"audit record {record} ({what}) names entry E-{entry:06d}, which the "
+            "journal does not hold",
+        },
+        *(differs(later, *AUDITED[later]) for later in range(entry + 1, 13)),
+    ]
+
+
+def test_an_entry_altered_and_rechained_differs_from_its_audit_record(
+    cli: Cli, engine: Engine, practice: None
+) -> None:
+    """The refund's amount changed on both sides (it stays balanced) and the chain computed
+    afresh: the audit record of the refund says otherwise."""
+    run_sql(engine, "UPDATE postings SET amount_cents = amount_cents * 2 WHERE entry_id = 7")
+    rechain(engine)
+
+    found = found_by_check(cli, engine, "alter-and-rechain")
+    assert found[0] == differs(*REFUND)
+    assert {v["code"] for v in found} == {"audit_entry_differs"}
+
+
+def test_an_audit_record_slipped_in_for_an_entry_is_found(
+    cli: Cli, engine: Engine, practice: None
+) -> None:
+    """A second audit record naming E-000012 (PAY-000004's receipt), the log's chain and
+    head computed afresh: the entry is named twice."""
+    run_sql(
+        engine,
+        "INSERT INTO audit_log (id, recorded_at, actor, action, subject, detail, prev_hash, "
+        "hash, entries) SELECT 20, recorded_at, 'someone', action, subject, detail, '', "
+        "'forged', entries FROM audit_log WHERE id = 19",
+    )
+    rechain_audit(engine)
+
+    assert found_by_check(cli, engine, "audit-slipped-in") == [
+        {
+            "code": "entry_audited_twice",
+            "message": "entry E-000012 is named by 2 audit records (19, 20)",
+        }
+    ]
 
 
 def test_zz_detection_rate(capsys: pytest.CaptureFixture[str]) -> None:

@@ -80,6 +80,22 @@ CLOCK_CASES = [
         outside("now", "2200-01-01T00:00:00"),
         now="2200-01-01T00:00",
     ),
+    case(  # G8: was stored as 2200-01-01 11:59:59 UTC, which no as-known-at could then ask
+        "now-whose-utc-instant-is-past-the-last-date",
+        ("--allow-future-clock", *ADD),
+        "date_out_of_range",
+        "now",
+        outside("now", "2200-01-01T11:59:59.999999+00:00"),
+        now="2199-12-31T23:59:59.999999-12:00",
+    ),
+    case(
+        "now-whose-utc-instant-is-before-the-first-date",
+        ADD,
+        "date_out_of_range",
+        "now",
+        outside("now", "1899-12-31T10:00:00+00:00"),
+        now="1900-01-01T00:00+14:00",
+    ),
     case(
         "now-at-the-start-of-the-calendar",  # was: exit 70, OverflowError
         ADD,
@@ -288,6 +304,32 @@ def test_allow_future_clock_records_ahead_and_later_entries_follow(
     assert cli.ok("check")["ok"] is True
 
 
+LAST_MOMENT = "2199-12-31T23:59:59.999999+00:00"
+
+
+def test_the_last_moment_stored_can_be_asked_about(
+    engine: Engine, practice: None, cli: Cli
+) -> None:
+    """G8: the clock's bound is on the moment as stored (UTC), so that whatever is stored
+    an as-known-at can ask about; and a stamp after the last moment is refused, not
+    stored."""
+    cli.ok("--allow-future-clock", *ADD, now=LAST_MOMENT)
+    shown = cli.ok("report", "debtors", "--as-known-at", "2199-12-31T23:59:59.999999Z")
+    assert shown["parameters"]["as_known_at"] == "2200-01-01T10:59:59+11:00"  # in Sydney
+
+    before = snapshot(engine)
+    later = cli("patient", "add", "P10", "--name", "Remy Castell", now=False, json=True)
+    assert (later.status, later.error()) == (
+        2,
+        {
+            "code": "date_out_of_range",
+            "field": "now",
+            "message": outside("now", "2200-01-01T00:00:00+00:00"),
+        },
+    )
+    assert snapshot(engine) == before
+
+
 @pytest.mark.parametrize(
     ("argv", "expected"),
     [
@@ -319,6 +361,15 @@ def test_the_same_time_zone_again_changes_nothing_and_is_not_refused(
     engine: Engine, practice: None, cli: Cli
 ) -> None:
     assert cli.ok("practice", "set", "--timezone", "Australia/Sydney") == {"updated": True}
+
+
+def test_the_time_zone_is_fixed_by_the_first_entry_not_the_first_patient(cli: Cli) -> None:
+    """G10: as README says; a patient carries no business date or moment a report reads
+    in the zone."""
+    cli.ok("init")
+    cli.ok("patient", "add", "P1", "--name", "Ivy Marlowe")
+    cli.ok("location", "add", "MAIN", "--name", "Main rooms")
+    assert cli.ok("practice", "set", "--timezone", "Australia/Perth") == {"updated": True}
 
 
 def test_the_time_zone_may_change_before_the_ledger_holds_anything(

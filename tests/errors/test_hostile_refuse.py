@@ -546,3 +546,100 @@ LOOKUP_CASES = [
 @pytest.mark.parametrize(("engine", "case"), both(LOOKUP_CASES), indirect=["engine"])
 def test_a_code_looked_up_is_refused_before_it_is_echoed(engine, case, practice, cli) -> None:
     assert_refused(cli, engine, case)
+
+
+# ---------------------------------------------------------------- paths echoed (issue 8, G7)
+# A path (or URL) is echoed in the message about it, with every character no field takes
+# written as its escape: an escape in a file's name never reaches the terminal.
+
+PATH_CASES = [
+    case(
+        "import-a-file-named-with-an-escape-that-is-not-there",
+        ("import", "patients", f"nofile{ESC}[2J.csv"),
+        "file_unreadable",
+        "file",
+        "file: cannot read nofile\\x1b[2J.csv: No such file or directory",
+    ),
+    case(
+        "import-a-file-named-with-a-right-to-left-override-that-is-not-there",
+        ("import", "patients", f"no{RLO}vsc.csv"),
+        "file_unreadable",
+        "file",
+        "file: cannot read no\\u202evsc.csv: No such file or directory",
+    ),
+    case(
+        "compare-with-a-file-named-with-an-escape-that-is-not-there",
+        ("report", "client-reconciliation", "--patient", "P1", "--compare", f"nofile{ESC}[2J.csv"),
+        "file_unreadable",
+        "compare",
+        "compare: cannot read nofile\\x1b[2J.csv: No such file or directory",
+    ),
+    case(
+        "output-to-a-folder-named-with-an-escape-that-is-not-there",
+        ("report", "debtors", "--output", f"gone{ESC}[2J/debtors.csv"),
+        "output_unwritable",
+        "output",
+        "output: cannot write gone\\x1b[2J/debtors.csv: the folder gone\\x1b[2J does not exist",
+    ),
+]
+
+
+@pytest.mark.parametrize(("engine", "case"), both(PATH_CASES), indirect=["engine"])
+def test_a_path_is_echoed_with_its_escapes_shown(engine, case, practice, cli) -> None:
+    assert_refused(cli, engine, case)  # none of the paths is there
+
+
+def garbage(path: Path) -> str:
+    path.write_bytes(b"not a database at all, " * 100)
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("db", "code", "message"),
+    [
+        (
+            lambda tmp: f"{tmp}/x{ESC}[2J.db",
+            "not_initialised",
+            "there is no ledger at {tmp}/x\\x1b[2J.db: run 'clinicledger init' (or check --db)",
+        ),
+        (
+            lambda tmp: f"{tmp}/gone{RLO}/x.db",
+            "db_unavailable",
+            "cannot open the database {tmp}/gone\\u202e/x.db: the folder {tmp}/gone\\u202e "
+            "does not exist",
+        ),
+        (
+            lambda tmp: garbage(tmp / f"x{ESC}[2J.db"),
+            "not_a_ledger",
+            "{tmp}/x\\x1b[2J.db is not a clinicledger database",
+        ),
+        (
+            lambda tmp: f"sqlite{ESC}[2J://x.db",
+            "invalid_input",
+            "db: 'sqlite\\x1b[2J://x.db' is not a database URL",
+        ),
+        (  # was a ValueError from SQLAlchemy, exit 70
+            lambda tmp: f"postgresql+psycopg://clerk@db:54{RLO}32/ledger",
+            "invalid_input",
+            "db: 'postgresql+psycopg://clerk@db:54\\u202e32/ledger' is not a database URL",
+        ),
+    ],
+    ids=["no-ledger", "no-folder", "not-a-ledger", "not-a-url", "not-a-port"],
+)
+@pytest.mark.parametrize(
+    "command", [("check",), ("balance", "--patient", "P1")], ids=["check", "balance"]
+)
+def test_a_database_path_is_echoed_with_its_escapes_shown(
+    cli: Cli, tmp_path: Path, db: Any, code: str, message: str, command: tuple[str, ...]
+) -> None:
+    """Through the engine (check) and through the plain SQLite reader (balance)."""
+    path = db(tmp_path)
+    plain = cli(*command, db=path)
+    as_json = cli(*command, db=path, json=True)
+    expected = message.format(tmp=tmp_path)
+    assert (plain.status, plain.err) == (2, f"error: {expected}\n")
+    assert (as_json.status, as_json.error()["code"], as_json.error()["message"]) == (
+        2,
+        code,
+        expected,
+    )

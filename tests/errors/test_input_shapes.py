@@ -61,6 +61,50 @@ CASES = [
         "timezone",
         "timezone: '' is not a time zone (e.g. Australia/Sydney)",
     ),
+    # issue 8, G5 (found by tests/db/test_hostile_text.py): these were exit 70
+    case(
+        "timezone-a-folder-of-zones",  # ZoneInfo read it as a file: IsADirectoryError
+        ("practice", "set", "--timezone", "Australia"),
+        "timezone_unknown",
+        "timezone",
+        "timezone: 'Australia' is not a time zone (e.g. Australia/Sydney)",
+    ),
+    case(
+        "timezone-too-long-for-a-file-name",  # OSError: File name too long
+        ("practice", "set", "--timezone", "Z" * 300),
+        "timezone_unknown",
+        "timezone",
+        f"timezone: '{'Z' * 300}' is not a time zone (e.g. Australia/Sydney)",
+    ),
+    case(  # was echoed, escape and all
+        "timezone-with-an-escape",
+        ("practice", "set", "--timezone", "UTC\x1b[2J"),
+        "character_not_allowed",
+        "timezone",
+        "timezone: U+001B (a control character) at character 4 is not allowed",
+    ),
+    case(  # was taken: 'ß'.isalpha(), and stored as 'SSAB' in a 3-letter column (PostgreSQL
+        # refused it with a driver error)
+        "currency-of-other-letters",
+        ("practice", "set", "--currency", "ßab"),
+        "currency_malformed",
+        "currency",
+        "currency: 'ßab' is not a currency code (e.g. AUD)",
+    ),
+    case(  # was echoed
+        "currency-with-a-control-character",
+        ("practice", "set", "--currency", "A\x1fD"),
+        "character_not_allowed",
+        "currency",
+        "currency: U+001F (a control character) at character 2 is not allowed",
+    ),
+    case(  # was taken for blank, and cleared it
+        "company-abn-a-carriage-return",
+        ("provider", "edit", "DR1", "--company-abn", "\r"),
+        "character_not_allowed",
+        "company_abn",
+        "company_abn: U+000D (a carriage return) at character 1 is not allowed",
+    ),
     case(
         "currency-malformed",
         ("practice", "set", "--currency", "AU$"),

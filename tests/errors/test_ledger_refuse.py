@@ -246,6 +246,13 @@ IMPORT_CASES = [
         "file",
         "file: cannot read missing.csv: No such file or directory",
     ),
+    case(  # G10: was read whole before its size was checked, until the process was killed
+        "import-an-endless-file",
+        ("import", "patients", "/dev/zero"),
+        "import_rejected",
+        "(file)",
+        "zero rejected, nothing imported: line 1, column (file): is more than 67108864 bytes long",
+    ),
     case(
         "import-a-folder",
         ("import", "patients", "folder"),

@@ -198,6 +198,58 @@ CASES = [
         "compare",
         "compare: cannot read export.csv: No such file or directory",
     ),
+    # files to write: refused by name, and nothing written (issue 8, G3)
+    case(
+        "output-in-a-folder-that-is-not-there",
+        ("report", "debtors", "--output", "/nonexist/out.csv"),
+        "output_unwritable",
+        "output",
+        "output: cannot write /nonexist/out.csv: the folder /nonexist does not exist",
+    ),
+    case(
+        "output-to-a-folder",
+        ("report", "debtors", "--output", "/tmp"),
+        "output_unwritable",
+        "output",
+        "output: cannot write /tmp: Is a directory",
+    ),
+    case(
+        "output-to-a-file-of-the-kernel",
+        ("report", "debtors", "--output", "/proc/version"),
+        "output_unwritable",
+        "output",
+        "output: cannot write /proc/version: no file can be made in /proc "
+        "(No such file or directory)",
+    ),
+    case(
+        "output-to-a-full-device",
+        ("report", "debtors", "--format", "csv", "--output", "/dev/full"),
+        "output_unwritable",
+        "output",
+        "output: cannot write /dev/full: No space left on device",
+    ),
+    case(
+        "chart-in-a-folder-that-is-not-there",
+        (*AGING_TREND, "--chart", "/nonexist/c.png"),
+        "output_unwritable",
+        "chart",
+        "chart: cannot write /nonexist/c.png: the folder /nonexist does not exist",
+    ),
+    case(
+        "favourite-run-to-a-folder",
+        ("report", "run", "eod", "--output", "/tmp"),
+        "output_unwritable",
+        "output",
+        "output: cannot write /tmp: Is a directory",
+        given=(SAVE_EOD,),
+    ),
+    case(  # G10: was read whole
+        "client-reconciliation-compared-with-an-endless-file",
+        ("report", "client-reconciliation", "--patient", "P1", "--compare", "/dev/zero"),
+        "import_rejected",
+        "(file)",
+        "zero rejected, nothing imported: line 1, column (file): is more than 67108864 bytes long",
+    ),
     # favourites
     case(
         "favourite-of-a-report-that-does-not-exist",

@@ -30,6 +30,7 @@ from clinicledger.domain.text import (
     instant_from_text,
     not_allowed,
     require_reason,
+    shown,
 )
 from clinicledger.formats import csv_masters
 from clinicledger.formats.compare_csv import parse_compare_csv
@@ -412,7 +413,7 @@ def test_the_long_cell_is_found_past_quotes_commas_and_line_breaks() -> None:
 def test_a_file_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(csv_masters, "MAX_FILE_BYTES", 20)
     assert problems_of("patients", "code,name\nP1,Ivy Marlowe\n") == (
-        ImportProblem(line=1, column="(file)", reason="is 25 bytes long; at most 20 are read"),
+        ImportProblem(line=1, column="(file)", reason="is more than 20 bytes long"),
     )
     with pytest.raises(ImportRejected):
         parse_compare_csv("other.csv", b"date,amount\n2024-03-02,1.00\n")
@@ -513,3 +514,18 @@ def test_csv_text_that_a_spreadsheet_would_run_is_neutralised() -> None:
     assert csv_cell(-3, -3, sessions) == -3
     assert csv_cell("2024-03-02", day, date) == "2024-03-02"
     assert csv_cell(None, None, patient) == ""
+
+
+# ---------------------------------------------------------------- issue 8, G7: echoed paths
+
+
+def test_a_path_is_shown_with_what_no_field_takes_escaped() -> None:
+    assert shown("/tmp/x\x1b[2J.db") == "/tmp/x\\x1b[2J.db"
+    assert shown("no\u202evsc.csv\x00") == "no\\u202evsc.csv\\x00"
+    assert shown("caf\u00e9 \udc9b.csv") == "caf\u00e9 \\udc9b.csv"  # a byte that is not UTF-8
+    assert shown("/home/ivy/Rechnungen März 2024.csv") == "/home/ivy/Rechnungen März 2024.csv"
+
+
+@given(st.text(ANY_CHARACTER))
+def test_nothing_shown_is_refused(text: str) -> None:
+    assert not_allowed(shown(text)) is None

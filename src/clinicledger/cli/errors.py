@@ -28,7 +28,7 @@ from clinicledger.domain.errors import (
     UserError,
 )
 from clinicledger.domain.money import format_cents
-from clinicledger.domain.text import listed
+from clinicledger.domain.text import listed, shown
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -165,7 +165,11 @@ def report(exc: BaseException, *, as_json: bool, debug: bool) -> int:
     path = errorlog.log(exc)
     code = exc.code if isinstance(exc, ClinicLedgerError) else "internal"
     return _emit(
-        code, None, f"internal error ({type(exc).__name__}); details in {path}", as_json, EXIT_BUG
+        code,
+        None,
+        f"internal error ({type(exc).__name__}); details in {shown(str(path))}",
+        as_json,
+        EXIT_BUG,
     )
 
 

@@ -10,9 +10,9 @@ import typer
 from clinicledger.cli.app import IdempotencyKey, app, later, needs, settings
 from clinicledger.cli.output import out
 from clinicledger.cli.parse import words
-from clinicledger.domain.errors import InvalidInput
 from clinicledger.domain.permissions import Action
-from clinicledger.formats.csv_masters import ENCODINGS, KINDS
+from clinicledger.domain.text import shown
+from clinicledger.formats.csv_masters import ENCODINGS, KINDS, read_file
 
 if TYPE_CHECKING:
     from clinicledger.services import imports
@@ -38,12 +38,7 @@ def import_command(
     idempotency_key: IdempotencyKey = None,
 ) -> None:
     """Import master data or opening balances from a CSV file, all or nothing."""
-    try:
-        content = Path(file).read_bytes()
-    except OSError as exc:
-        raise InvalidInput(
-            "file", f"cannot read {file}: {exc.strerror}", code="file_unreadable"
-        ) from None
+    content = read_file(file, field="file")
     result = imports.import_file(
         settings.uow(),
         imports.ImportFile(
@@ -59,7 +54,7 @@ def import_command(
             "unchanged": result.unchanged,
             "already_imported": result.already_imported,
         },
-        f"{file}: "
+        f"{shown(file)}: "
         + (
             "already imported; nothing changed"
             if result.already_imported

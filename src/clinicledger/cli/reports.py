@@ -174,11 +174,7 @@ def _worded(report: Report) -> Report:
 
 
 def _show(report: Report, format_: str, output: str | None, chart: str | None = None) -> None:
-    if chart is not None:
-        from clinicledger.render.charts import aging_chart
-
-        aging_chart(report, chart)
-    write(_worded(report), format_, output)
+    write(_worded(report), format_, output, chart=chart)
 
 
 def _command(

@@ -181,11 +181,14 @@ class ImportProblem:
 
 class ImportRejected(UserError):
     def __init__(self, file: str, problems: tuple[ImportProblem, ...]) -> None:
-        shown = "; ".join(str(p) for p in problems[:20])
+        # a file's name is echoed with its escapes shown (text.py imports this module)
+        from clinicledger.domain.text import shown
+
+        listed = "; ".join(str(p) for p in problems[:20])
         more = f" (and {len(problems) - 20} more)" if len(problems) > 20 else ""
         first = problems[0] if problems else None
         super().__init__(
-            f"{file} rejected, nothing imported: {shown}{more}",
+            f"{shown(file)} rejected, nothing imported: {listed}{more}",
             code="import_rejected",
             field=first.column if first else None,
         )
@@ -229,8 +232,9 @@ ERRORS: dict[str, ErrorSpec] = {
         filter_not_applicable head_malformed id_malformed idempotency_key_malformed
         interval_out_of_range
         invalid_input item_missing line_incomplete line_malformed line_missing line_of_other_patient
-        name_missing nothing_to_change now_in_future now_in_past option_malformed party_ambiguous
-        password_length patient_missing period_missing product_missing range_conflict range_missing
+        name_missing nothing_to_change now_in_future now_in_past option_malformed output_unwritable
+        party_ambiguous password_length
+        patient_missing period_missing product_missing range_conflict range_missing
         range_reversed range_too_long reason_missing report_missing report_unknown
         subject_missing target_malformed text_too_long timestamp_malformed timezone_unknown
         today_missing transfer_target_missing

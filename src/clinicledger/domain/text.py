@@ -21,7 +21,8 @@ table (which cannot show a line break as one: it would print a space) or CSV fil
 kept with a line break would be something no report shows back as it is.
 
 The refusal names the field and the character by its code point and position, never
-echoing the text: it may hold escapes for a terminal.
+echoing the text: it may hold escapes for a terminal. Text that is not refused but echoed
+(a path, a database URL) is shown with those characters escaped (:func:`shown`).
 """
 
 from __future__ import annotations
@@ -70,6 +71,18 @@ def not_allowed(text: str) -> str | None:
         return None
     char = found.group()
     return f"U+{ord(char):04X} ({_kind_of(char)}) at character {found.start() + 1} is not allowed"
+
+
+def shown(text: str) -> str:
+    """``text`` as a message may echo it (a path, a URL): each character that no field
+    takes (the module's rule) written as its escape, ``\\x1b`` or ``\\u202e``, so that a
+    file's name cannot rewrite what a terminal shows, or show itself other than it is."""
+    return _NOT_ALLOWED.sub(_escape, text)
+
+
+def _escape(found: re.Match[str]) -> str:
+    point = ord(found.group())
+    return f"\\x{point:02x}" if point < 0x100 else f"\\u{point:04x}"
 
 
 def check_plain(text: str, *, field: str) -> str:

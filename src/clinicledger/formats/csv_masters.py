@@ -8,7 +8,8 @@ Every cell, the header's too, is read through the one rule of
 controls, separators or surrogates), and is bounded: a text column by its length in the
 schema, any other by :data:`MAX_VALUE_LENGTH`, and any cell at all by the csv module's own
 limit (:func:`csv.field_size_limit`, 131072 characters by default), past which it cannot
-be read; a file is at most :data:`MAX_FILE_BYTES`. :class:`CsvRecords` is also how
+be read; a file is at most :data:`MAX_FILE_BYTES`, and no more than that is ever read
+from one (:func:`read_file`). :class:`CsvRecords` is also how
 ``compare_csv`` reads another program's export.
 """
 
@@ -32,8 +33,10 @@ from clinicledger.domain.text import (
     check_code,
     check_name,
     check_plain,
+    check_text,
     date_from_text,
     not_allowed,
+    shown,
 )
 
 # A file read whole, decoded, then split into cells: a million patients' "code,name" rows
@@ -46,8 +49,9 @@ MAX_VALUE_LENGTH = 40
 Parser = Callable[[str], Any]
 
 
-def _text(value: str) -> str:
-    return value
+def _note(value: str) -> str | None:
+    """A note as every door keeps one (:func:`check_text`): trimmed, nothing if blank."""
+    return check_text(value, field="note", max_length=MAX_NOTE_LENGTH)
 
 
 def _optional(parse: Parser) -> Parser:
@@ -124,12 +128,14 @@ SCHEMAS: dict[str, tuple[Column, ...]] = {
         Column("location", _code("location"), max_length=MAX_CODE_LENGTH),
         Column("amount", lambda v: cents_from_text(v, field="amount", allow_negative=True)),
         # entries.note is TEXT; every door keeps a note to MAX_NOTE_LENGTH
-        Column("note", _optional(_text), required=False, max_length=MAX_NOTE_LENGTH),
+        Column("note", _note, required=False, max_length=MAX_NOTE_LENGTH),
     ),
 }
 
-# The value a column stores under, where it differs from the column's name.
+# The value a column stores under, where it differs from the column's name; and back, for
+# a message about a stored value to name the file's column.
 STORED_AS = {"fee": "fee_cents", "amount": "amount_cents"}
+FILE_COLUMN = {stored: column for column, stored in STORED_AS.items()}
 
 
 def _party_kind(value: str) -> str:
@@ -146,18 +152,31 @@ KINDS = tuple(SCHEMAS)  # what an import file may hold
 ENCODINGS = ("utf-8", "cp1252")
 
 
+def read_file(path: str, *, field: str) -> bytes:
+    """The bytes of the file at ``path``, but no more than one past :data:`MAX_FILE_BYTES`
+    (:func:`check_file` refuses a file that long): a file of any size, even an endless one
+    such as ``/dev/zero``, is refused by its size, not read whole. A file that cannot be
+    read is refused naming ``field``."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise InvalidInput(
+            field, f"cannot read {shown(path)}: {exc.strerror}", code="file_unreadable"
+        ) from None
+
+
 def check_file(name: str, data: bytes, *, field: str) -> None:
     """A file's name (shown in every message about it, kept in the audit) by the one rule
-    for text, named ``field``; and its size, at most :data:`MAX_FILE_BYTES`."""
+    for text, named ``field``; and its size, at most :data:`MAX_FILE_BYTES` (the data of
+    a longer file is one byte more: :func:`read_file`)."""
     check_plain(name, field=field)
     if len(data) > MAX_FILE_BYTES:
         raise ImportRejected(
             name,
             (
                 ImportProblem(
-                    line=1,
-                    column="(file)",
-                    reason=f"is {len(data)} bytes long; at most {MAX_FILE_BYTES} are read",
+                    line=1, column="(file)", reason=f"is more than {MAX_FILE_BYTES} bytes long"
                 ),
             ),
         )

@@ -1,5 +1,5 @@
 """Renderers shared by every report: the same rows as a table, CSV or JSON
-(:mod:`.formats`), and charts (:mod:`.charts`)."""
+(:mod:`.formats`), and charts (:mod:`.charts`); the files they go to (:mod:`.files`)."""
 
 from __future__ import annotations
 
@@ -7,14 +7,18 @@ import os
 import sys
 
 from clinicledger.render import formats
+from clinicledger.render.files import Output, write_whole
 from clinicledger.reports.base import Report
 
 FORMATS = ("table", "csv", "json")  # what a report is shown as
 
 
-def write(report: Report, format_: str, output: str | None = None) -> None:
+def write(
+    report: Report, format_: str, output: str | None = None, *, chart: str | None = None
+) -> None:
     """Write ``report`` as ``format_`` (table, csv or json) to the file ``output``, or to
-    standard output. A table is titled with what was asked; one of up to
+    standard output, and with ``chart`` also as a chart to that PNG file: every file whole
+    or none (:func:`files.write_whole`). A table is titled with what was asked; one of up to
     :data:`formats.LARGE_TABLE_ROWS` rows written to the screen is fitted to its width."""
     if format_ == "table":
         small = formats.row_count(report) <= formats.LARGE_TABLE_ROWS
@@ -26,11 +30,16 @@ def write(report: Report, format_: str, output: str | None = None) -> None:
         text = formats.to_csv(report)
     else:
         raise ValueError(f"no renderer for the format {format_!r}")
+    written = []
+    if chart is not None:
+        from clinicledger.render.charts import aging_chart  # matplotlib: only when drawn
+
+        written.append(Output(path=chart, data=aging_chart(report), field="chart"))
+    if output is not None:
+        written.append(Output(path=output, data=text.encode("utf-8"), field="output"))
+    write_whole(written)
     if output is None:
         sys.stdout.write(text)
-    else:
-        with open(output, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
 
 
 def screen_width() -> int | None:

@@ -3,14 +3,14 @@ non-interactive Agg canvas (imported only when a chart is drawn)."""
 
 from __future__ import annotations
 
-from pathlib import Path
+import io
 
 from clinicledger.reports.base import Report
 
 
-def aging_chart(report: Report, path: str | Path) -> None:
-    """Draw ``report`` (an aging trend) as a stacked bar chart, one bar per month end, and
-    write it to ``path`` as PNG."""
+def aging_chart(report: Report) -> bytes:
+    """Draw ``report`` (an aging trend) as a stacked bar chart, one bar per month end, as
+    PNG (the caller writes it: render/files.py)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -41,4 +41,6 @@ def aging_chart(report: Report, path: str | Path) -> None:
     axes.set_title("Receivables by age at month end")
     axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
     figure.tight_layout()
-    figure.savefig(path, format="png")
+    drawn = io.BytesIO()
+    figure.savefig(drawn, format="png")
+    return drawn.getvalue()

@@ -59,6 +59,7 @@ from clinicledger.domain.ids import format_id
 from clinicledger.domain.journal import Account, EntryKind
 from clinicledger.domain.money import format_cents
 from clinicledger.formats.compare_csv import CompareLine, parse_compare_csv
+from clinicledger.formats.csv_masters import read_file
 from clinicledger.reports.base import Report, ReportParams, ReportWarning, columns_of
 from clinicledger.reports.registry import COMPARE_DEFAULT_COLUMNS
 from clinicledger.store import ledger, lookups
@@ -317,12 +318,7 @@ def _compare(
     columns = {
         key: str(options.get(key) or default) for key, default in COMPARE_DEFAULT_COLUMNS.items()
     }
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InvalidInput(
-            "compare", f"cannot read {path}: {exc.strerror}", code="file_unreadable"
-        ) from None
+    data = read_file(str(path), field="compare")
     other = parse_compare_csv(
         path.name,
         data,

@@ -17,7 +17,7 @@ from clinicledger.domain.errors import ImportProblem, ImportRejected, InvalidInp
 from clinicledger.domain.journal import Entry, EntryKind
 from clinicledger.domain.periods import check_period_open
 from clinicledger.domain.postings import opening_line_postings, receipt_postings
-from clinicledger.formats.csv_masters import ENCODINGS, KINDS, Row, parse_csv
+from clinicledger.formats.csv_masters import ENCODINGS, FILE_COLUMN, KINDS, Row, parse_csv
 from clinicledger.services.masters import check_row, insert_master
 from clinicledger.services.usecase import ResultCodec, set_field, use_case
 from clinicledger.store import billing, imports, lookups, masters
@@ -127,11 +127,12 @@ def _plan_masters(
             continue
         for key, value in row.values.items():
             if existing[key] != value:
+                column = FILE_COLUMN.get(key, key)
                 problems.append(
                     ImportProblem(
                         line=row.line,
-                        column=key,
-                        reason=(f"{master} '{code}' already exists with another {key}"),
+                        column=column,
+                        reason=f"{master} '{code}' already exists with another {column}",
                     )
                 )
                 break

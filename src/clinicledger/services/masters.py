@@ -12,9 +12,10 @@ reports go on as before.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import available_timezones
 
 from clinicledger.domain.choices import PayerKind
 from clinicledger.domain.errors import Conflict, InvalidInput
@@ -26,6 +27,7 @@ from clinicledger.domain.text import (
     check_abn,
     check_code,
     check_name,
+    check_plain,
     check_text,
     listed,
 )
@@ -69,17 +71,11 @@ def set_practice(
     if gst_registered is not None:
         values["gst_registered"] = gst_registered
     if timezone is not None:
-        try:
-            ZoneInfo(timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise InvalidInput(
-                "timezone",
-                f"'{timezone}' is not a time zone (e.g. Australia/Sydney)",
-                code="timezone_unknown",
-            ) from None
-        values["timezone"] = timezone
+        values["timezone"] = _check_zone(timezone)
     if currency is not None:
-        if len(currency) != 3 or not currency.isalpha():
+        # ISO 4217: three ASCII letters (str.isalpha takes any script's, and 'ß'.upper()
+        # is two letters)
+        if _CURRENCY.fullmatch(check_plain(currency, field="currency")) is None:
             raise InvalidInput(
                 "currency",
                 f"'{currency}' is not a currency code (e.g. AUD)",
@@ -100,6 +96,23 @@ def set_practice(
         masters.update_practice(uow.conn, values)
         uow.audit("practice.update", "practice", values)
         uow.commit()
+
+
+_CURRENCY = re.compile("[A-Za-z]{3}")
+
+
+def _check_zone(timezone: str) -> str:
+    """A time zone of the IANA database by its key (``Australia/Sydney``). Only a key the
+    database lists: ``ZoneInfo`` also tries a folder of it (``Australia``: an
+    IsADirectoryError) or a name too long for a file (an OSError)."""
+    check_plain(timezone, field="timezone")
+    if timezone not in available_timezones():
+        raise InvalidInput(
+            "timezone",
+            f"'{timezone}' is not a time zone (e.g. Australia/Sydney)",
+            code="timezone_unknown",
+        )
+    return timezone
 
 
 def _check_zone_change(uow: UnitOfWork, timezone: str) -> None:
@@ -149,11 +162,14 @@ def _provider_values(
         name=None if name is None else check_name(name),
         company_gst_registered=company_gst_registered,
     )
+    # blank clears; a control character is refused, not taken for blank
     if company_name is not None:
+        check_plain(company_name, field="company_name")
         values["company_name"] = (
             check_name(company_name, field="company_name") if company_name.strip() else None
         )
     if company_abn is not None:
+        check_plain(company_abn, field="company_abn")
         values["company_abn"] = (
             check_abn(company_abn, field="company_abn") if company_abn.strip() else None
         )

@@ -15,6 +15,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError
 
 from clinicledger.domain.errors import InvalidInput, Unavailable
+from clinicledger.domain.text import shown
 from clinicledger.store.plain import check_sqlite_file, not_a_ledger
 
 # Connection and Engine are the handles services pass on to store/ without touching
@@ -52,9 +53,9 @@ def normalise_url(text: str) -> str:
     if "://" in text:
         try:
             url = make_url(text)
-        except ArgumentError as exc:
+        except (ArgumentError, ValueError) as exc:  # ValueError: a port that is no number
             raise InvalidInput(
-                "db", f"'{text}' is not a database URL", code="invalid_input"
+                "db", f"'{shown(text)}' is not a database URL", code="invalid_input"
             ) from exc
         if url.get_backend_name() not in ("sqlite", "postgresql"):
             raise InvalidInput(
@@ -90,7 +91,9 @@ def open_engine(url_text: str, *, create: bool) -> Engine:
         engine.dispose()
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "no connection"
         raise Unavailable(
-            f"cannot open the database {label}: {reason}", code="db_unavailable", field="db"
+            f"cannot open the database {shown(str(label))}: {shown(reason)}",
+            code="db_unavailable",
+            field="db",
         ) from exc
     except DatabaseError as exc:  # SQLite: "file is not a database"
         engine.dispose()
@@ -122,7 +125,8 @@ def _sqlite_engine(url: str) -> Engine:
         cursor.execute("PRAGMA synchronous = FULL")
         cursor.execute("PRAGMA foreign_keys = ON")
         # REPLACE (INSERT OR REPLACE, an UPSERT's replace) deletes the row it replaces:
-        # with recursive triggers the append-only tables' DELETE triggers refuse that too
+        # with recursive triggers the DELETE triggers refuse that too (belt and braces:
+        # migration 0014's BEFORE INSERT triggers refuse it for any client)
         cursor.execute("PRAGMA recursive_triggers = ON")
         cursor.close()
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from clinicledger.domain.errors import Unavailable
+from clinicledger.domain.text import shown
 
 BUSY_TIMEOUT_S = 30  # as store.engine's connections wait for a writer's lock
 
@@ -26,13 +27,13 @@ BUSY_TIMEOUT_S = 30  # as store.engine's connections wait for a writer's lock
 def not_a_ledger(label: str, *, foreign: bool = False) -> Unavailable:
     what = "holds tables of another program: it " if foreign else ""
     return Unavailable(
-        f"{label} {what}is not a clinicledger database", code="not_a_ledger", field="db"
+        f"{shown(label)} {what}is not a clinicledger database", code="not_a_ledger", field="db"
     )
 
 
 def newer_ledger(label: str) -> Unavailable:
     return Unavailable(
-        f"{label} was made by a newer clinicledger (its schema is past {head_revision()})",
+        f"{shown(label)} was made by a newer clinicledger (its schema is past {head_revision()})",
         code="ledger_newer",
         field="db",
     )
@@ -72,14 +73,18 @@ def check_sqlite_file(path: Path, *, create: bool) -> frozenset[str]:
     revisions kept in the file (none for a new one)."""
     if not path.parent.is_dir():
         raise Unavailable(
-            f"cannot open the database {path}: the folder {path.parent} does not exist",
+            f"cannot open the database {shown(str(path))}: the folder "
+            f"{shown(str(path.parent))} does not exist",
             code="db_unavailable",
             field="db",
         )
     empty = not path.exists() or path.stat().st_size == 0
     if empty and not create:
         raise Unavailable(
-            f"there is no ledger at {path}", code="not_initialised", field="db", path=str(path)
+            f"there is no ledger at {shown(str(path))}",
+            code="not_initialised",
+            field="db",
+            path=str(path),
         )
     if empty:
         return frozenset()  # a new ledger: init writes it

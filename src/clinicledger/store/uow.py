@@ -29,9 +29,11 @@ from clinicledger.domain.errors import Conflict, InvalidInput, InvariantBroken, 
 from clinicledger.domain.journal import POSTING_FACTS, Entry
 from clinicledger.domain.records import PracticeRecord
 from clinicledger.domain.text import check_actor
+from clinicledger.store import engine as store_engine
 from clinicledger.store import lookups
 from clinicledger.store.lookups import to_naive_utc
 from clinicledger.store.sql import Sql, as_date, as_instant
+from clinicledger.store.writers import WriterQueue, writer_queue
 
 ONE_MICROSECOND = dt.timedelta(microseconds=1)
 
@@ -71,6 +73,14 @@ _INSERT_AUDIT = Sql(
     " entries) VALUES (:recorded_at, :actor, :action, :subject, :detail, :prev_hash, :hash,"
     " :entries)"
 )
+
+
+def _held(instant: dt.datetime) -> dt.datetime:
+    """``instant`` (naive UTC, as stored) if its date is one the ledger holds: the clock is
+    checked as given (before a time zone could overflow it) and again as it is stored, so
+    that every moment stored can be asked about as known at it."""
+    check_in_range(instant.replace(tzinfo=dt.UTC), field="now")
+    return instant
 
 
 READING_WORK_MEM = "64MB"  # per sort or hash of a reading transaction (PostgreSQL)
@@ -119,6 +129,10 @@ def real_clock() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def _busy() -> Locked:
+    return Locked("the ledger is busy with another clerk's work; try again", code="ledger_busy")
+
+
 class UnitOfWork:
     """``with UnitOfWork(engine, now=..., actor=...) as uow: ...; uow.commit()``.
 
@@ -157,6 +171,7 @@ class UnitOfWork:
         self._head: Head | None = None
         self._unaudited: list[tuple[int, str]] = []  # (entry id, hash) not yet audited
         self._next_id: int | None = None  # SQLite: the next entry's id (the lock is held)
+        self._turn: WriterQueue | None = None  # SQLite: this writer's turn, while it works
         self.practice: PracticeRecord | None = None  # as it was when the work began
 
     @property
@@ -166,17 +181,18 @@ class UnitOfWork:
         return self._conn
 
     def __enter__(self) -> UnitOfWork:
+        self._take_turn()
         try:
             self._conn = self.engine.connect()
             self._conn.begin()
             clock = _OPEN.one(self._conn)
-        except OperationalError as exc:
+        except BaseException as exc:
             self._close()
-            if "locked" not in str(exc.orig) and "busy" not in str(exc.orig):
-                raise
-            raise Locked(
-                "the ledger is busy with another clerk's work; try again", code="ledger_busy"
-            ) from exc
+            if isinstance(exc, OperationalError) and (
+                "locked" in str(exc.orig) or "busy" in str(exc.orig)
+            ):
+                raise _busy() from exc
+            raise
         try:  # __exit__ is not called when __enter__ raises: the lock must not outlive it
             if clock is None:
                 raise InvariantBroken("the ledger_clock row is missing: the schema is incomplete")
@@ -194,7 +210,7 @@ class UnitOfWork:
             given = self._now_given
             if given.tzinfo is None:
                 given = given.replace(tzinfo=self.zone)
-            self.now = to_naive_utc(given)
+            self.now = _held(to_naive_utc(given))
             self._last_recorded_at = as_instant(last)
             self._head = Head(
                 entries=entries,
@@ -251,6 +267,20 @@ class UnitOfWork:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+        if self._turn is not None:
+            self._turn.release()
+            self._turn = None
+
+    def _take_turn(self) -> None:
+        """On SQLite, wait for this writer's turn in the ledger's queue (store/writers.py)
+        before asking for the database's own lock."""
+        database = self.engine.url.database
+        if self.engine.dialect.name != "sqlite" or not database or database == ":memory:":
+            return
+        queue = writer_queue(database)
+        if not queue.acquire(timeout=store_engine.SQLITE_BUSY_TIMEOUT_MS / 1000):
+            raise _busy()
+        self._turn = queue
 
     def commit(self) -> None:
         if self._unaudited:
@@ -280,7 +310,8 @@ class UnitOfWork:
         shows the whole of what the use case did."""
         if self._stamp is None:
             last = self._last_recorded_at
-            self._stamp = self.now if last is None or self.now > last else last + ONE_MICROSECOND
+            later = self.now if last is None or self.now > last else last + ONE_MICROSECOND
+            self._stamp = _held(later)
             self._last_recorded_at = self._stamp
         return self._stamp
 

@@ -7,7 +7,7 @@ seen and ended) and ``login_failures`` (a name and a moment: the lockout window 
 so that it holds across processes and restarts).
 
 Revision ID: 0016
-Revises: 0013 (at merge: the newest migration before it)
+Revises: 0015
 Create Date: 2026-12-06 12:00:00
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0016"
-down_revision = "0013"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 

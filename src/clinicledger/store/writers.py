@@ -1,0 +1,103 @@
+"""Clerks writing to one SQLite ledger take turns in a queue the kernel keeps, instead of
+SQLite's busy handler, so that none waits long while others write.
+
+Why: SQLite lets one writer in at a time and makes the others retry after sleeping 1, 2,
+5, 10 ... up to 100 ms. A clerk who has backed off to 100 ms keeps missing the moments the
+lock is free while the others, retrying sooner, take it: with eight processes recording
+and allocating payments, 28 of 1,323 transactions waited over a second and one 4.4 s (bench,
+issue 9), and all eight together wrote less than one alone. Here a writer first takes an
+exclusive ``flock`` on ``<ledger>.writer-lock``: the waiters sleep in the kernel and are
+woken the moment it is released, so a turn comes after the turns ahead of it. Threads of
+one process queue on a lock of their own first (a process's ``flock`` is its own).
+
+A wait is bounded: past ``timeout`` the caller is told the ledger is busy, as SQLite's own
+busy timeout would (a thread that was still waiting for the file lock gives it back the
+moment it gets it). The file lock is advisory: other programs (the ``sqlite3`` shell, a
+migration) are kept out by SQLite's own lock, as before.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import threading
+from pathlib import Path
+
+_QUEUES: dict[tuple[int, Path], WriterQueue] = {}
+_QUEUES_GUARD = threading.Lock()
+
+
+class WriterQueue:
+    """The turn-taking of the writers of one ledger file, in this process."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._threads = threading.Lock()
+        self._fd: int | None = None
+
+    def acquire(self, timeout: float) -> bool:
+        """Wait at most ``timeout`` seconds for this process's turn; True once it is
+        ours, False if the wait ran out (nothing is held then)."""
+        if not self._threads.acquire(timeout=timeout):
+            return False
+        try:
+            fd = self._open()
+        except OSError:
+            return True  # no lock file to be had (a read-only folder): SQLite's lock alone
+        if _flock_within(fd, timeout):
+            return True
+        self._threads.release()
+        return False
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self._threads.release()
+
+    def _open(self) -> int:
+        if self._fd is None:
+            lock = self.path.with_name(self.path.name + ".writer-lock")
+            self._fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o660)
+        return self._fd
+
+
+def _flock_within(fd: int, timeout: float) -> bool:
+    """An exclusive ``flock`` on ``fd`` within ``timeout`` seconds. The kernel's wait has
+    no timeout of its own, so it is waited for in a thread, and a lock it gets after the
+    caller gave up is given back at once."""
+    with contextlib.suppress(BlockingIOError):
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    got = threading.Event()
+    guard = threading.Lock()
+    abandoned = False
+
+    def wait() -> None:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        with guard:
+            if abandoned:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+                return
+            got.set()
+
+    threading.Thread(target=wait, name="clinicledger-writer-turn", daemon=True).start()
+    if got.wait(timeout):
+        return True
+    with guard:
+        if got.is_set():  # it came just as the wait ran out
+            return True
+        abandoned = True
+    return False
+
+
+def writer_queue(database: str) -> WriterQueue:
+    """The queue of the SQLite ledger file ``database``: one per file per process (a forked
+    child opens the lock file anew: a ``flock`` belongs to an open file, which a child
+    would otherwise share with its parent)."""
+    key = (os.getpid(), Path(database).resolve())
+    with _QUEUES_GUARD:
+        queue = _QUEUES.get(key)
+        if queue is None:
+            queue = _QUEUES[key] = WriterQueue(key[1])
+        return queue
