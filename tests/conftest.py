@@ -95,8 +95,19 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     else:
         made = make_engine(request.getfixturevalue("pg_url"))
         reset_pg(made)
+        triggers = pg_triggers(made)
     yield made
+    if request.param != "sqlite":
+        # the database is shared by this worker's tests: one that changes its schema
+        # (drops a trigger to tamper) breaks the next, so it fails here, by name
+        assert pg_triggers(made) == triggers, "the test changed the shared schema's triggers"
     made.dispose()
+
+
+def pg_triggers(engine: Engine) -> set[str]:
+    with engine.connect() as conn:
+        found = conn.execute(text("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal"))
+        return set(found.scalars())
 
 
 @dataclass

@@ -30,10 +30,22 @@ RECORD = (
 )
 
 
-def drop_trigger(engine: Engine, name: str, table: str) -> None:
-    on = f" ON {table}" if engine.dialect.name == "postgresql" else ""
+def past_the_guards(engine: Engine, statement: str) -> None:
+    """Run ``statement`` as only a hand at the database could: past the append-only
+    triggers, leaving them in place (PostgreSQL's test database is shared by the tests of
+    one worker; SQLite's file is the test's own, but is treated the same)."""
     with engine.begin() as conn:
-        conn.execute(text(f"DROP TRIGGER {name}{on}"))
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SET LOCAL session_replication_role = replica"))
+            conn.execute(text(statement))
+            return
+        triggers = conn.execute(text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"))
+        kept = triggers.all()
+        for name, _ in kept:
+            conn.execute(text(f"DROP TRIGGER {name}"))
+        conn.execute(text(statement))
+        for _, sql in kept:
+            conn.execute(text(sql))
 
 
 def test_check_exits_0_on_a_sound_ledger(cli: Cli, practice: None) -> None:
@@ -50,9 +62,7 @@ def test_check_exits_0_on_a_sound_ledger(cli: Cli, practice: None) -> None:
 def test_check_exits_1_on_an_unbalanced_entry(cli: Cli, engine: Engine, practice: None) -> None:
     # break the ledger as only a bug or a hand at the database could: posting 1 is
     # L-000001's receivable in its charge entry E-000001
-    drop_trigger(engine, "postings_no_update", "postings")
-    with engine.begin() as conn:
-        conn.execute(text("UPDATE postings SET amount_cents = amount_cents + 500 WHERE id = 1"))
+    past_the_guards(engine, "UPDATE postings SET amount_cents = amount_cents + 500 WHERE id = 1")
 
     as_json = cli("check", json=True)
     plain = cli("check")
@@ -133,9 +143,7 @@ def test_check_exits_1_on_an_over_applied_payment(cli: Cli, engine: Engine, prac
 
 @pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
 def test_check_exits_1_on_an_altered_audit_log(cli: Cli, engine: Engine, practice: None) -> None:
-    drop_trigger(engine, "audit_log_no_update", "audit_log")
-    with engine.begin() as conn:
-        conn.execute(text("UPDATE audit_log SET detail = '{\"id\": 7}' WHERE id = 3"))
+    past_the_guards(engine, "UPDATE audit_log SET detail = '{\"id\": 7}' WHERE id = 3")
 
     result = cli("check", json=True)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -43,6 +44,24 @@ def test_a_wait_for_another_process_is_bounded_then_the_turn_comes(tmp_path: Pat
     queue.release()
     fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
     os.close(other)
+
+
+def test_a_wait_given_up_never_lets_go_of_a_later_turn(tmp_path: Path) -> None:
+    """A wait that ran out ends later, in its thread: it must let go of its own attempt
+    only, never of the turn that the next call took meanwhile (it did, now and then, when
+    both used one open file)."""
+    path = tmp_path / "ledger.db"
+    queue = WriterQueue(path)
+    for _ in range(200):
+        other = another_process_holds(path)
+        assert not queue.acquire(timeout=0.001)
+        fcntl.flock(other, fcntl.LOCK_UN)
+        assert queue.acquire(timeout=1)
+        time.sleep(0.0005)  # the abandoned wait ends about now
+        with pytest.raises(BlockingIOError):
+            fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        queue.release()
+        os.close(other)
 
 
 def test_a_waiter_is_woken_when_the_holder_lets_go(tmp_path: Path) -> None:

@@ -33,8 +33,9 @@ class WriterQueue:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._lock_path = path.with_name(path.name + ".writer-lock")
         self._threads = threading.Lock()
-        self._fd: int | None = None
+        self._held: int | None = None  # the open lock file that holds the turn
 
     def acquire(self, timeout: float) -> bool:
         """Wait at most ``timeout`` seconds for this process's turn; True once it is
@@ -42,30 +43,30 @@ class WriterQueue:
         if not self._threads.acquire(timeout=timeout):
             return False
         try:
-            fd = self._open()
+            fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o660)
         except OSError:
             return True  # no lock file to be had (a read-only folder): SQLite's lock alone
         if _flock_within(fd, timeout):
+            self._held = fd
             return True
         self._threads.release()
         return False
 
     def release(self) -> None:
-        if self._fd is not None:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        if self._held is not None:
+            os.close(self._held)  # closing the open file lets its lock go
+            self._held = None
         self._threads.release()
-
-    def _open(self) -> int:
-        if self._fd is None:
-            lock = self.path.with_name(self.path.name + ".writer-lock")
-            self._fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o660)
-        return self._fd
 
 
 def _flock_within(fd: int, timeout: float) -> bool:
     """An exclusive ``flock`` on ``fd`` within ``timeout`` seconds. The kernel's wait has
-    no timeout of its own, so it is waited for in a thread, and a lock it gets after the
-    caller gave up is given back at once."""
+    no timeout of its own, so it is waited for in a thread; a wait given up leaves ``fd``
+    to that thread, which closes it (letting the lock go) once the wait ends.
+
+    Each turn opens the lock file anew: a ``flock`` belongs to an open file, so a wait
+    abandoned on one open file can never let go of a turn that a later call took on
+    another."""
     with contextlib.suppress(BlockingIOError):
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         return True
@@ -77,7 +78,7 @@ def _flock_within(fd: int, timeout: float) -> bool:
         fcntl.flock(fd, fcntl.LOCK_EX)
         with guard:
             if abandoned:
-                fcntl.flock(fd, fcntl.LOCK_UN)
+                os.close(fd)
                 return
             got.set()
 
@@ -93,8 +94,7 @@ def _flock_within(fd: int, timeout: float) -> bool:
 
 def writer_queue(database: str) -> WriterQueue:
     """The queue of the SQLite ledger file ``database``: one per file per process (a forked
-    child opens the lock file anew: a ``flock`` belongs to an open file, which a child
-    would otherwise share with its parent)."""
+    child has a queue, and a thread lock, of its own)."""
     key = (os.getpid(), Path(database).resolve())
     with _QUEUES_GUARD:
         queue = _QUEUES.get(key)
