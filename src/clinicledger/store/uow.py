@@ -14,7 +14,7 @@ import dataclasses
 import datetime as dt
 import gc
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from types import TracebackType
 from typing import Any
@@ -29,8 +29,8 @@ from clinicledger.domain.errors import Conflict, InvalidInput, InvariantBroken, 
 from clinicledger.domain.journal import POSTING_FACTS, Entry
 from clinicledger.domain.records import PracticeRecord
 from clinicledger.domain.text import check_actor
+from clinicledger.store import bulk, lookups
 from clinicledger.store import engine as store_engine
-from clinicledger.store import lookups
 from clinicledger.store.lookups import to_naive_utc
 from clinicledger.store.sql import Sql, as_date, as_instant
 from clinicledger.store.writers import WriterQueue, writer_queue
@@ -52,6 +52,10 @@ _KEEP_HEAD = Sql(
 )
 _NEXT_INVOICE_NUMBER = Sql(
     "UPDATE ledger_clock SET last_invoice_number = last_invoice_number + 1"
+    " WHERE id = 1 RETURNING last_invoice_number"
+)
+_NEXT_INVOICE_NUMBERS = Sql(
+    "UPDATE ledger_clock SET last_invoice_number = last_invoice_number + :count"
     " WHERE id = 1 RETURNING last_invoice_number"
 )
 _HIGHEST_ENTRY_ID = Sql("SELECT max(id) FROM entries")
@@ -173,6 +177,9 @@ class UnitOfWork:
         self._next_id: int | None = None  # SQLite: the next entry's id (the lock is held)
         self._turn: WriterQueue | None = None  # SQLite: this writer's turn, while it works
         self.practice: PracticeRecord | None = None  # as it was when the work began
+        # Told how far long work has got (a step's name, rows done, rows in all): a door's
+        # progress bar; None, nobody.
+        self.progress: Callable[[str, int, int], None] | None = None
 
     @property
     def conn(self) -> Connection:
@@ -342,6 +349,20 @@ class UnitOfWork:
         number: int = _NEXT_INVOICE_NUMBER.scalar(self.conn)
         return number
 
+    def next_invoice_numbers(self, count: int) -> range:
+        """The next ``count`` invoice numbers at once: those ``count`` calls of
+        :meth:`next_invoice_number` would give."""
+        if count <= 0:
+            return range(0)
+        last: int = _NEXT_INVOICE_NUMBERS.scalar(self.conn, {"count": count})
+        return range(last - count + 1, last + 1)
+
+    def progressed(self, step: str, done: int, total: int) -> None:
+        """Tell :attr:`progress`, if anyone listens, that ``done`` of ``total`` rows of
+        ``step`` are done."""
+        if self.progress is not None:
+            self.progress(step, done, total)
+
     @property
     def head(self) -> Head:
         """Where both chains end, with what this unit of work has written so far."""
@@ -448,3 +469,97 @@ class UnitOfWork:
             head, audit_records=head.audit_records + 1, audit_hash=digest
         )
         self._unaudited = []
+
+    def append_many(self, entries: Sequence[Entry]) -> list[int]:
+        """:meth:`append` of each of ``entries`` in order, written with one ``executemany``
+        for the entries and one for their postings: the same ids, rows and chain of hashes
+        as appending them one by one (``tests/db/test_bulk.py``); their ids."""
+        if not entries:
+            return []
+        recorded_at = self.stamp()
+        head = self.head
+        actor = self.actor
+        if self.conn.dialect.name == "postgresql":
+            ids = bulk.reserve_ids(self.conn, "entries", len(entries))
+        else:
+            ids = [self._next_entry_id() for _ in entries]
+        digest = head.entries_hash
+        entry_rows: list[dict[str, Any]] = []
+        posting_rows: list[dict[str, Any]] = []
+        for entry_id, entry in zip(ids, entries, strict=True):
+            facts = [p.facts() for p in entry.postings]
+            digest = entry_hash(
+                digest,
+                entry_id=entry_id,
+                recorded_at=recorded_at,
+                effective_date=entry.effective_date,
+                actor=actor,
+                kind=entry.kind.value,
+                reason=entry.reason,
+                note=entry.note,
+                reverses=entry.reverses,
+                postings=facts,
+            )
+            entry_rows.append(
+                {
+                    "id": entry_id,
+                    "recorded_at": recorded_at,
+                    "effective_date": entry.effective_date,
+                    "actor": actor,
+                    "kind": entry.kind.value,
+                    "reason": entry.reason,
+                    "note": entry.note,
+                    "reverses": entry.reverses,
+                    "hash": digest,
+                }
+            )
+            posting_rows.extend(
+                {
+                    "entry_id": entry_id,
+                    "effective_date": entry.effective_date,
+                    "recorded_at": recorded_at,
+                    **dict(zip(POSTING_FACTS, fact, strict=True)),
+                }
+                for fact in facts
+            )
+            self._unaudited.append((entry_id, digest))
+        _INSERT_ENTRY.many(self.conn, entry_rows)
+        _INSERT_POSTINGS.many(self.conn, posting_rows)
+        self._head = dataclasses.replace(
+            head, entries=head.entries + len(entries), entries_hash=digest
+        )
+        return ids
+
+    def audit_many(self, records: Sequence[tuple[str, str, Mapping[str, Any]]]) -> None:
+        """:meth:`audit` of each (action, subject, detail) of ``records`` in order, with one
+        ``executemany``: the same rows and chain as auditing them one by one (the first
+        names the entries written since the last record, the others none)."""
+        if not records:
+            return
+        recorded_at = self.stamp()
+        head = self.head
+        actor = self.actor
+        prev = head.audit_hash
+        rows: list[dict[str, Any]] = []
+        for action, subject, detail in records:
+            body = json.dumps(detail, sort_keys=True, default=str)
+            entries = entries_text(self._unaudited)
+            self._unaudited = []
+            digest = audit_hash(prev, recorded_at, actor, action, subject, body, entries)
+            rows.append(
+                {
+                    "recorded_at": recorded_at,
+                    "actor": actor,
+                    "action": action,
+                    "subject": subject,
+                    "detail": body,
+                    "prev_hash": prev,
+                    "hash": digest,
+                    "entries": entries,
+                }
+            )
+            prev = digest
+        _INSERT_AUDIT.many(self.conn, rows)
+        self._head = dataclasses.replace(
+            head, audit_records=head.audit_records + len(records), audit_hash=prev
+        )
