@@ -3,17 +3,22 @@ import): the same rows, ids and chains as writing one at a time, on both backend
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select
 
+from clinicledger import demo
 from clinicledger.domain.errors import ImportRejected
 from clinicledger.domain.journal import Account, Entry, EntryKind, Posting
 from clinicledger.services import check, imports, masters
+from clinicledger.store import bulk
 from clinicledger.store import tables as t
+from clinicledger.store.engine import make_engine
 from clinicledger.store.uow import UnitOfWork, reading
 from conftest import Clock
 
@@ -198,3 +203,49 @@ def test_a_bulk_import_keeps_the_ledger_sound_and_later_writes_follow_on(
     assert [(p.line, p.column) for p in refused.value.problems] == [(8, "amount")]
     assert "patient 'P007' already has an opening balance of another amount" in str(refused.value)
     assert snapshot(engine) == before
+
+
+def synchronous(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.exec_driver_sql("PRAGMA synchronous").scalar_one())
+
+
+def test_a_new_file_commits_unsynced_while_built_then_full_again(tmp_path: Path) -> None:
+    engine = make_engine(str(tmp_path / "new.db"))
+    assert synchronous(engine) == 2  # FULL, as every ledger
+    with bulk.unsynced_while_new(engine):
+        assert synchronous(engine) == 0  # OFF, only while inside
+    assert synchronous(engine) == 2
+    engine.dispose()
+
+
+class _Stop(Exception):
+    pass
+
+
+def test_the_demo_relaxes_only_a_file_it_made_itself(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A ledger that existed before (here: initialised, still empty) keeps its durability
+    while the demo is built in it. (Only the choice is looked at: the build stops as it
+    starts.)"""
+    relaxed: list[str] = []
+
+    def recorded(engine: Engine) -> contextlib.AbstractContextManager[None]:
+        relaxed.append(str(engine.url.database))
+        return contextlib.nullcontext()
+
+    def stop(_demo: demo.Demo) -> list[demo.Patient]:
+        raise _Stop
+
+    monkeypatch.setattr(bulk, "unsynced_while_new", recorded)
+    monkeypatch.setattr(demo.Demo, "set_up", stop)
+    existing = make_engine(str(tmp_path / "existing.db"))
+    clock = dt.datetime.combine(demo.START, dt.time(7))
+    masters.init_ledger(existing, lambda: UnitOfWork(existing, now=clock, actor="t"))
+    new = make_engine(str(tmp_path / "new.db"))
+    for engine in (existing, new):
+        with pytest.raises(_Stop):
+            demo.build(engine, seed=1)
+        engine.dispose()
+    assert relaxed == [str(tmp_path / "new.db")]

@@ -11,14 +11,14 @@ so ids counted on are ids no other clerk can take.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
-from clinicledger.store.sql import Db, Sql
+from sqlalchemy import Engine, event
 
-# Keys per "IN (...)" read: well under SQLite's 32,766 bound parameters, and few round
-# trips for a file of 100,000 rows.
-KEYS_PER_READ = 5_000
+from clinicledger.store.sql import Db, Sql
 
 
 def reserve_ids(conn: Db, table: str, count: int) -> list[int]:
@@ -52,13 +52,6 @@ def insert_rows(conn: Db, table: str, rows: Sequence[Mapping[str, Any]]) -> None
         ).many(conn, same)
 
 
-def chunks(keys: Iterable[Any], size: int = KEYS_PER_READ) -> Iterator[list[Any]]:
-    """``keys`` without repeats, ``size`` at a time."""
-    unique = list(dict.fromkeys(keys))
-    for start in range(0, len(unique), size):
-        yield unique[start : start + size]
-
-
 def rows_by_keys(
     conn: Db,
     select_from: str,
@@ -67,13 +60,52 @@ def rows_by_keys(
     *,
     where: str | None = None,
     params: Mapping[str, Any] | None = None,
-) -> Iterator[tuple[Any, ...]]:
+) -> list[tuple[Any, ...]]:
     """The rows of ``select_from`` (a statement up to its WHERE) whose ``column`` is one of
-    ``keys`` (and that meet ``where``, with ``params``), read in chunks of keys."""
-    for chunk in chunks(keys):
-        names = {f"k{n}": key for n, key in enumerate(chunk)}
-        condition = f"{column} IN ({', '.join(':' + k for k in names)})"
-        if where is not None:
-            condition = f"{where} AND {condition}"
-        statement = Sql(f"{select_from} WHERE {condition}")
-        yield from statement.run(conn, {**(params or {}), **names}).fetchall()
+    ``keys`` (and that meet ``where``, with ``params``). The keys go as one parameter, a
+    JSON array on SQLite (``json_each``), an array on PostgreSQL (``= ANY``): a statement
+    with thousands of parameters took SQLite longer to prepare than to run."""
+    unique = list(dict.fromkeys(keys))
+    if not unique:
+        return []
+    condition = "" if where is None else f"{where} AND "
+    statement = Sql(
+        f"{select_from} WHERE {condition}{column} IN (SELECT value FROM json_each(:keys))",
+        postgresql=f"{select_from} WHERE {condition}{column} = ANY(:keys)",
+    )
+    given = json.dumps(unique) if conn.dialect.name == "sqlite" else unique
+    rows: list[tuple[Any, ...]] = statement.run(conn, {**(params or {}), "keys": given}).fetchall()
+    return rows
+
+
+@contextmanager
+def unsynced_while_new(engine: Engine) -> Iterator[None]:
+    """For building a brand-new SQLite ledger that nobody holds yet (the demo): while
+    inside, its commits do not wait for the disk (``synchronous = OFF``); after, every
+    connection is made afresh with the engine's own ``synchronous = FULL``, and a
+    checkpoint writes the whole of it to the database file and syncs it, so that nothing
+    built is left unsynced. A crash inside may lose or damage what was being built, which
+    is only the new file itself: never use it on a ledger that holds anything. Nothing is
+    relaxed on PostgreSQL or an in-memory database.
+
+    Why: the demo is some 8,000 units of work, each committed with an fsync; on this
+    machine the fsyncs were two thirds of its build time (bench/bulk.py)."""
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        yield
+        return
+
+    def relax(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.execute("PRAGMA synchronous = OFF")
+
+    engine.dispose()  # connections already made keep FULL: make them anew
+    event.listen(engine, "connect", relax)
+    try:
+        yield
+    finally:
+        event.remove(engine, "connect", relax)
+        engine.dispose()
+        with engine.connect() as conn:  # synchronous = FULL again: the checkpoint syncs
+            driver = conn.connection.driver_connection  # outside a transaction, as it must
+            assert driver is not None
+            driver.execute("PRAGMA wal_checkpoint(TRUNCATE)")

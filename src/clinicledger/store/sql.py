@@ -93,8 +93,13 @@ class Sql:
         driver = conn.connection.driver_connection
         assert driver is not None
         if conn.dialect.name == "sqlite":
+            as_is, kept_as = _AS_IS, sqlite_value  # most values are kept as they are
             driver.executemany(
-                self.sqlite, [{k: sqlite_value(v) for k, v in row.items()} for row in rows]
+                self.sqlite,
+                (
+                    {k: v if type(v) in as_is else kept_as(v) for k, v in row.items()}
+                    for row in rows
+                ),
             )
         else:
             with driver.cursor() as cursor:
