@@ -91,10 +91,11 @@ def import_file(uow: UnitOfWork, command: ImportFile) -> ImportResult:
     everything = sorted((*problems, *found), key=lambda p: p.line)
     if everything:
         raise ImportRejected(name, tuple(everything))
-    if kind == "opening-balances":
-        created = _post_openings(uow, openings)
-    else:
-        created = _insert_masters(uow, MASTER_KINDS[kind], new)
+    with bulk.roomy_cache(uow.conn):
+        if kind == "opening-balances":
+            created = _post_openings(uow, openings)
+        else:
+            created = _insert_masters(uow, MASTER_KINDS[kind], new)
     imports.keep_import(
         uow.conn, kind=kind, sha256=digest, rows=len(rows), created=created, recorded_at=uow.stamp()
     )

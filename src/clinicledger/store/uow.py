@@ -32,7 +32,7 @@ from clinicledger.domain.text import check_actor
 from clinicledger.store import bulk, lookups
 from clinicledger.store import engine as store_engine
 from clinicledger.store.lookups import to_naive_utc
-from clinicledger.store.sql import Sql, as_date, as_instant
+from clinicledger.store.sql import Sql, as_date, as_instant, storing
 from clinicledger.store.writers import WriterQueue, writer_queue
 
 ONE_MICROSECOND = dt.timedelta(microseconds=1)
@@ -76,6 +76,19 @@ _INSERT_AUDIT = Sql(
     "INSERT INTO audit_log (recorded_at, actor, action, subject, detail, prev_hash, hash,"
     " entries) VALUES (:recorded_at, :actor, :action, :subject, :detail, :prev_hash, :hash,"
     " :entries)"
+)
+
+# The same rows by position, for append_many and audit_many (Sql.many_as_stored).
+_INSERT_ENTRIES = bulk.insert_statement(
+    "entries",
+    ("id", "recorded_at", "effective_date", "actor", "kind", "reason", "note", "reverses", "hash"),
+)
+_INSERT_POSTING_ROWS = bulk.insert_statement(
+    "postings", ("entry_id", "effective_date", "recorded_at", *POSTING_FACTS)
+)
+_INSERT_AUDITS = bulk.insert_statement(
+    "audit_log",
+    ("recorded_at", "actor", "action", "subject", "detail", "prev_hash", "hash", "entries"),
 )
 
 
@@ -483,48 +496,35 @@ class UnitOfWork:
             ids = bulk.reserve_ids(self.conn, "entries", len(entries))
         else:
             ids = [self._next_entry_id() for _ in entries]
+        store = storing(self.conn)
+        stamp = store(recorded_at)
         digest = head.entries_hash
-        entry_rows: list[dict[str, Any]] = []
-        posting_rows: list[dict[str, Any]] = []
+        entry_rows: list[tuple[Any, ...]] = []
+        posting_rows: list[tuple[Any, ...]] = []
         for entry_id, entry in zip(ids, entries, strict=True):
             facts = [p.facts() for p in entry.postings]
+            kind = entry.kind.value
             digest = entry_hash(
                 digest,
                 entry_id=entry_id,
                 recorded_at=recorded_at,
                 effective_date=entry.effective_date,
                 actor=actor,
-                kind=entry.kind.value,
+                kind=kind,
                 reason=entry.reason,
                 note=entry.note,
                 reverses=entry.reverses,
                 postings=facts,
             )
+            effective = store(entry.effective_date)
             entry_rows.append(
-                {
-                    "id": entry_id,
-                    "recorded_at": recorded_at,
-                    "effective_date": entry.effective_date,
-                    "actor": actor,
-                    "kind": entry.kind.value,
-                    "reason": entry.reason,
-                    "note": entry.note,
-                    "reverses": entry.reverses,
-                    "hash": digest,
-                }
-            )
-            posting_rows.extend(
-                {
-                    "entry_id": entry_id,
-                    "effective_date": entry.effective_date,
-                    "recorded_at": recorded_at,
-                    **dict(zip(POSTING_FACTS, fact, strict=True)),
-                }
-                for fact in facts
-            )
+                (entry_id, stamp, effective, actor, kind, entry.reason, entry.note,
+                 entry.reverses, digest)
+            )  # fmt: skip
+            posting_rows.extend((entry_id, effective, stamp, *fact) for fact in facts)
             self._unaudited.append((entry_id, digest))
-        _INSERT_ENTRY.many(self.conn, entry_rows)
-        _INSERT_POSTINGS.many(self.conn, posting_rows)
+        _INSERT_ENTRIES.many_as_stored(self.conn, entry_rows)
+        _INSERT_POSTING_ROWS.many_as_stored(self.conn, posting_rows)
         self._head = dataclasses.replace(
             head, entries=head.entries + len(entries), entries_hash=digest
         )
@@ -539,27 +539,17 @@ class UnitOfWork:
         recorded_at = self.stamp()
         head = self.head
         actor = self.actor
+        stamp = storing(self.conn)(recorded_at)
         prev = head.audit_hash
-        rows: list[dict[str, Any]] = []
+        rows: list[tuple[Any, ...]] = []
         for action, subject, detail in records:
             body = json.dumps(detail, sort_keys=True, default=str)
             entries = entries_text(self._unaudited)
             self._unaudited = []
             digest = audit_hash(prev, recorded_at, actor, action, subject, body, entries)
-            rows.append(
-                {
-                    "recorded_at": recorded_at,
-                    "actor": actor,
-                    "action": action,
-                    "subject": subject,
-                    "detail": body,
-                    "prev_hash": prev,
-                    "hash": digest,
-                    "entries": entries,
-                }
-            )
+            rows.append((stamp, actor, action, subject, body, prev, digest, entries))
             prev = digest
-        _INSERT_AUDIT.many(self.conn, rows)
+        _INSERT_AUDITS.many_as_stored(self.conn, rows)
         self._head = dataclasses.replace(
             head, audit_records=head.audit_records + len(records), audit_hash=prev
         )
