@@ -408,10 +408,12 @@ def main(argv: list[str] | None = None) -> int:
     import speed
 
     kept = args.results.read_text() if args.results.exists() else ""
-    opening = kept[kept.find(speed.BEGIN) : kept.find(speed.END) + len(speed.END)]
     args.results.write_text(report.render(figures, args.scale))
-    if speed.BEGIN in opening:  # the speed figures are measured by their own run
-        speed.replace_section(args.results, opening.splitlines()[1:-1])
+    for name in ("web", "speed"):  # sections measured by runs of their own, kept
+        begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
+        if begin in kept and end in kept:
+            block = kept[kept.index(begin) : kept.index(end)]
+            speed.replace_section(args.results, block.splitlines()[1:], name)
     log(f"wrote {args.results}")
     return 0
 

@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import Any
 
 BENCH = Path(__file__).resolve().parent
-BEGIN, END = "<!-- speed:begin -->", "<!-- speed:end -->"
 MEASURES = ("startup", "writers", "postgresql", "bulk", "reports", "chaining", "tools")
 
 # (label, where in a backend's figures, target, how it is met) of each row.
@@ -253,14 +252,15 @@ def measure_all(args: argparse.Namespace) -> tuple[dict[str, dict[str, Any]], di
     return by_backend, shared
 
 
-def replace_section(results: Path, section: list[str]) -> None:
-    """Put ``section`` between the markers of ``results`` (after its title if it has
-    none yet), keeping everything else."""
+def replace_section(results: Path, section: list[str], name: str = "speed") -> None:
+    """Put ``section`` between the ``name`` markers of ``results`` (after its title if it
+    has none yet), keeping everything else."""
     text = results.read_text() if results.exists() else "# clinicledger bench figures\n"
-    block = "\n".join([BEGIN, *section, END])
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + block + rest.split(END, 1)[1]
+    begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
+    block = "\n".join([begin, *section, end])
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        text = head + block + rest.split(end, 1)[1]
     else:
         title, _, body = text.partition("\n")
         text = f"{title}\n\n{block}\n{body}"
