@@ -181,6 +181,10 @@ def floor(
     return {"wall_s": time.perf_counter() - started, "cpu_s": time.process_time() - cpu}
 
 
+def floor_figures(took: dict[str, float]) -> dict[str, float]:
+    return {"floor_s": took["wall_s"], "floor_cpu_s": took["cpu_s"]}
+
+
 def settle(db: Path) -> None:
     """Fold the WAL into the file, so that the copy for the floor is the whole ledger."""
     with sqlite3.connect(db) as conn:
@@ -201,7 +205,7 @@ def measure_import(
     log(f"import {kind}, {rows:,} rows")
     took = cli(db, "import", kind, str(csv))
     written = new_rows(db, since)
-    floor_took = floor(before, written)
+    floor_took = floor_figures(floor(before, written))
     check = subprocess.run(
         [*CLI, "--json", "--db", str(db), "check"], capture_output=True, text=True
     )
@@ -210,8 +214,7 @@ def measure_import(
         "rows": rows,
         "rows_written": sum(len(r) for _, r in written.values()),
         **took,
-        "floor_s": floor_took["wall_s"],
-        "floor_cpu_s": floor_took["cpu_s"],
+        **floor_took,
         "check_ok": check.returncode == 0,
     }
 
@@ -229,7 +232,7 @@ def measure_demo(folder: Path) -> dict[str, Any]:
         "rows": sum(len(r) for _, r in written.values()),
         "rows_written": sum(len(r) for _, r in written.values()),
         **took,
-        **{f"floor_{k}": v for k, v in floor(empty, written).items()},
+        **floor_figures(floor(empty, written)),
         "check_ok": True,  # the demo runs check itself and fails otherwise
     }
 
@@ -321,14 +324,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-demo", action="store_true")
     parser.add_argument("--out", type=Path, help="write the Markdown section here")
     parser.add_argument("--json", type=Path, help="write the raw figures here")
+    parser.add_argument("--render", type=Path, help="render the raw figures of an earlier run")
     args = parser.parse_args(argv)
-    found = run(args.rows, demo=not args.no_demo)
+    if args.render is not None:
+        found = json.loads(args.render.read_text())
+    else:
+        found = run(args.rows, demo=not args.no_demo)
+        if args.json is not None:
+            args.json.write_text(json.dumps(found, indent=2))
     text = "\n".join(render(found))
     print(text)
     if args.out is not None:
         args.out.write_text(text)
-    if args.json is not None:
-        args.json.write_text(json.dumps(found, indent=2))
     return 0 if all(r["check_ok"] for r in rows_of(found)) else 1
 
 

@@ -311,12 +311,18 @@ class Demo:
             ),
         )
 
-    def run(self) -> None:
-        """Work through the agenda day by day; actions may add to later days."""
+    def run(self, progress: Callable[[str, int, int], None] | None = None) -> None:
+        """Work through the agenda day by day; actions may add to later days. ``progress``
+        is told the days done of the demo's span as it goes."""
+        days = (END - START).days + 1
         while self.agenda:
             day = min(self.agenda)
             for action in self.agenda.pop(day):
                 action(day)
+            if progress is not None:
+                progress("days", (day - START).days + 1, days)
+        if progress is not None:
+            progress("days", days, days)  # to the end of the span, busy to its last day or not
 
     # ------------------------------------------------------------------ front desk
 
@@ -692,10 +698,15 @@ def _months(start: dt.date, end: dt.date) -> list[dt.date]:
 
 
 def build(
-    engine: Engine, *, seed: int, on_building: Callable[[], None] | None = None
+    engine: Engine,
+    *,
+    seed: int,
+    on_building: Callable[[], None] | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> DemoSummary:
     """Build the demo practice in an empty ledger, or show the one already built;
-    ``on_building`` is called once it is clear that it will be built."""
+    ``on_building`` is called once it is clear that it will be built, and ``progress``
+    (a step, done, of how many) as it is built."""
     brand_new = schema.state(engine) == "empty"  # no tables yet: nobody holds this file
     masters.init_ledger(
         engine,
@@ -723,7 +734,7 @@ def build(
         with bulk.unsynced_while_new(engine) if brand_new else contextlib.nullcontext():
             people = demo.set_up()
             demo.schedule_sessions(people)
-            demo.run()
+            demo.run(progress)
         built = True
     with reading(engine) as conn:
         summary = ledger_summary(conn)
