@@ -1,6 +1,5 @@
 """The chain's canonical JSON (domain/chain.py) is byte for byte what ``json.dumps`` gave
-when the stored hashes were made; and the import's code suggestions are
-``close_codes``'s."""
+when the stored hashes were made."""
 
 from __future__ import annotations
 
@@ -10,7 +9,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from clinicledger.domain.chain import canonical_json
-from clinicledger.domain.text import CloseCodes, close_codes
 
 # What a chained fact holds: text of any kind (escapes, non-ASCII, lone surrogates),
 # integers of any size, None, and lists of them.
@@ -31,11 +29,3 @@ def test_canonical_json_of_an_entry_as_the_chain_hashes_it() -> None:
         '["' + "0" * 64 + '",7,"2026-01-01T08:00:00","2026-01-01","demo","charge",null,'
         '"a \\"b\\" \\\\ \\n é",null,[["RECEIVABLE",12000,1,null,null,1,5,6,null,null]]]'
     )
-
-
-CODES = st.text(alphabet="pP0123-_ .aB", max_size=6)
-
-
-@given(st.lists(CODES, max_size=30), CODES)
-def test_close_codes_among_many_are_close_codes(codes: list[str], code: str) -> None:
-    assert CloseCodes(codes)(code) == close_codes(code, codes)

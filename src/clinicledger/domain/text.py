@@ -234,18 +234,3 @@ def close_codes(code: str, codes: Iterable[str], *, limit: int = 3) -> tuple[str
 def listed(words: Sequence[str]) -> str:
     """``a, b or c``: words as a sentence offers them."""
     return ", ".join(words[:-1]) + " or " + words[-1] if len(words) > 1 else "".join(words)
-
-
-class CloseCodes:
-    """:func:`close_codes` among the same ``codes`` for many codes (an import's unknown
-    ones): the codes grouped once by how a person might mistype them, so that each
-    question is a look-up, not a walk over every code."""
-
-    def __init__(self, codes: Iterable[str]) -> None:
-        self._by_plain: dict[str, list[str]] = {}
-        for code in codes:
-            self._by_plain.setdefault(_plain_code(code), []).append(code)
-
-    def __call__(self, code: str, *, limit: int = 3) -> tuple[str, ...]:
-        alike = self._by_plain.get(_plain_code(code), ())
-        return tuple(sorted(c for c in alike if c != code))[:limit]

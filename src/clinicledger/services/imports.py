@@ -35,7 +35,6 @@ from clinicledger.domain.postings import (
     opening_line_postings,
     receipt_postings,
 )
-from clinicledger.domain.text import CloseCodes
 from clinicledger.formats.csv_masters import ENCODINGS, FILE_COLUMN, KINDS, Row, parse_csv
 from clinicledger.services.masters import check_row
 from clinicledger.services.usecase import ResultCodec, set_field, use_case
@@ -193,10 +192,10 @@ class _Opening:
 
 class _Codes:
     """The ids of the codes a file names, read once per kind; an unknown code refused as
-    ``lookups.id_for_code`` refuses it, with the codes it was probably meant to be."""
+    ``lookups.id_for_code`` refuses it (a problem of the file names no suggestions, so
+    none are looked for)."""
 
     def __init__(self, uow: UnitOfWork, rows: tuple[Row, ...]) -> None:
-        self._uow = uow
         wanted: dict[str, set[str]] = {"patient": set(), "payer": set(), "location": set()}
         for row in rows:
             wanted[row.values["party"]].add(row.values["code"])
@@ -204,15 +203,12 @@ class _Codes:
         self._ids = {
             kind: imports.ids_for_codes(uow.conn, kind, codes) for kind, codes in wanted.items()
         }
-        self._close: dict[str, CloseCodes] = {}
 
     def id(self, kind: str, code: str) -> int:
         found = self._ids[kind].get(code)
-        if found is not None:
-            return found
-        if kind not in self._close:
-            self._close[kind] = CloseCodes(imports.all_codes(self._uow.conn, kind))
-        raise NotFound(kind, f"'{code}'", field=kind, suggestions=self._close[kind](code))
+        if found is None:
+            raise NotFound(kind, f"'{code}'", field=kind)
+        return found
 
 
 def _plan_openings(

@@ -132,11 +132,6 @@ def ids_for_codes(conn: Connection, kind: str, codes: Iterable[str]) -> dict[str
     }
 
 
-def all_codes(conn: Connection, kind: str) -> list[str]:
-    """Every code of ``kind``: what an unknown one may have been meant to be."""
-    return [str(row[0]) for row in conn.execute(select(MASTER_TABLES[kind].c.code))]
-
-
 def insert_masters(conn: Connection, kind: str, rows: Sequence[Mapping[str, Value]]) -> list[int]:
     """Insert master rows of ``kind`` in order; their ids, as one insert at a time would
     have given them."""
