@@ -267,10 +267,14 @@ def rows_of(found: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _met(r: dict[str, Any], seconds: float) -> str:
-    """Is the target of ``r``'s kind met in ``seconds``."""
-    demo = r["kind"] == "demo"
-    ok = r["rows"] / seconds >= TARGETS[r["kind"]] and (not demo or seconds < 15)
-    return "met" if ok and r["check_ok"] else "**missed**"
+    """Is the target of ``r``'s kind met in ``seconds`` (the demo: its rate, then its
+    time, each said apart)."""
+
+    def said(ok: bool) -> str:
+        return "met" if ok and r["check_ok"] else "**missed**"
+
+    rate = said(r["rows"] / seconds >= TARGETS[r["kind"]])
+    return rate if r["kind"] != "demo" else f"{rate}, {said(seconds < 15)}"
 
 
 def render(found: dict[str, Any]) -> list[str]:
