@@ -254,6 +254,8 @@ LOAD_ORDER = (
 ID_TABLES = tuple(name for name in LOAD_ORDER if name != "practice")
 
 Row = tuple[Any, ...]
+# an audit record's detail as UnitOfWork.audit writes it, the encoder made once
+_AUDIT_DETAIL = json.JSONEncoder(sort_keys=True, default=str).encode
 EPOCH = dt.datetime(1970, 1, 1)
 
 
@@ -293,6 +295,7 @@ class SqliteSink:
             "PRAGMA synchronous = OFF",
             f"PRAGMA cache_size = -{cache_mib * 1024}",
             "PRAGMA temp_store = MEMORY",
+            "PRAGMA threads = 2",  # CREATE INDEX may sort with a helper thread (2 cores)
         ):
             self.conn.execute(pragma)
         self.deferred: list[tuple[str, str]] = []  # (name, CREATE INDEX statement)
@@ -574,7 +577,7 @@ class Generator:
     def _audit(self, action: str, subject: str, detail: dict[str, Any]) -> None:
         """As ``UnitOfWork.audit``: the unit of work's stamp, chained to the previous record."""
         recorded_at, text = self._stamp_dt, self._stamp_text
-        body = json.dumps(detail, sort_keys=True, default=str)
+        body = _AUDIT_DETAIL(detail)  # json.dumps(detail, sort_keys=True, default=str)
         entries = entries_text(self.unaudited)
         digest = audit_hash(self.prev_hash, recorded_at, ACTOR, action, subject, body, entries)
         self.buffers["audit_log"].append(

@@ -91,6 +91,10 @@ _INSERT_AUDITS = bulk.insert_statement(
     ("recorded_at", "actor", "action", "subject", "detail", "prev_hash", "hash", "entries"),
 )
 
+# An audit record's detail as audit() writes it, json.dumps(detail, sort_keys=True,
+# default=str), with its encoder made once for the many records of audit_many.
+_audit_detail = json.JSONEncoder(sort_keys=True, default=str).encode
+
 
 def _held(instant: dt.datetime) -> dt.datetime:
     """``instant`` (naive UTC, as stored) if its date is one the ledger holds: the clock is
@@ -535,7 +539,7 @@ class UnitOfWork:
         prev = head.audit_hash
         rows: list[tuple[Any, ...]] = []
         for action, subject, detail in records:
-            body = json.dumps(detail, sort_keys=True, default=str)
+            body = _audit_detail(detail)
             entries = entries_text(self._unaudited)
             self._unaudited = []
             digest = audit_hash(prev, recorded_at, actor, action, subject, body, entries)
