@@ -20,7 +20,11 @@ from fastapi.staticfiles import StaticFiles
 from clinicledger.store.uow import real_clock
 from clinicledger.web import errors
 from clinicledger.web.api import balances as balances_api
+from clinicledger.web.api import imports as imports_api
+from clinicledger.web.api import masters as masters_api
 from clinicledger.web.api import patients as patients_api
+from clinicledger.web.api import periods as periods_api
+from clinicledger.web.api import tokens as tokens_api
 from clinicledger.web.api import users as users_api
 from clinicledger.web.pages import home, patients, sessions, users
 from clinicledger.web.security import SecurityHeaders, Web
@@ -31,6 +35,7 @@ if TYPE_CHECKING:
 STATIC = Path(__file__).parent / "static"
 PAGES: tuple[APIRouter, ...] = (sessions.router, home.router, patients.router, users.router)
 API: tuple[APIRouter, ...] = (patients_api.router, balances_api.router, users_api.router)
+API += (masters_api.router, imports_api.router, periods_api.router, tokens_api.router)
 API_PREFIX = "/api/v1"
 DEFAULT_LOCALE = "en_AU"
 
