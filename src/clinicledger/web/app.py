@@ -26,14 +26,26 @@ from clinicledger.web.api import patients as patients_api
 from clinicledger.web.api import periods as periods_api
 from clinicledger.web.api import tokens as tokens_api
 from clinicledger.web.api import users as users_api
-from clinicledger.web.pages import home, patients, sessions, users
+from clinicledger.web.pages import (
+    home,
+    imports,
+    masters,
+    patients,
+    periods,
+    sessions,
+    tokens,
+    users,
+)
 from clinicledger.web.security import SecurityHeaders, Web
 
 if TYPE_CHECKING:
     from clinicledger.store.engine import Engine
 
 STATIC = Path(__file__).parent / "static"
-PAGES: tuple[APIRouter, ...] = (sessions.router, home.router, patients.router, users.router)
+# masters first: its /patients/{code}/edit is not a patient's account
+PAGES: tuple[APIRouter, ...] = (masters.router,)
+PAGES += (sessions.router, home.router, patients.router, users.router)
+PAGES += (imports.router, periods.router, tokens.router)
 API: tuple[APIRouter, ...] = (patients_api.router, balances_api.router, users_api.router)
 API += (masters_api.router, imports_api.router, periods_api.router, tokens_api.router)
 API_PREFIX = "/api/v1"

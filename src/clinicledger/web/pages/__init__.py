@@ -26,4 +26,13 @@ NAV: tuple[NavItem, ...] = (
     ),
     NavItem("Add a patient", "/patients/new", Action.PATIENT_WRITE, "A new patient's details."),
     NavItem("Users", "/users", Action.USER_MANAGE, "Who may log in, and with which role."),
+    NavItem(
+        "Master data",
+        "/masters",
+        Action.MASTER_READ,
+        "The practice, locations, providers, payers, items and products.",
+    ),
+    NavItem("Imports", "/imports", Action.IMPORT, "Move in from another program: CSV files."),
+    NavItem("Periods", "/periods", Action.PERIOD_CLOSE, "Close a period, and check the ledger."),
+    NavItem("API tokens", "/tokens", Action.USER_MANAGE, "Bearer tokens for scripts."),
 )
