@@ -47,10 +47,14 @@ async def uploaded(request: Request, *, field: str = "file") -> tuple[str | None
         form = await request.form(max_files=1, max_fields=10)
         sent = form.get(field)
         if not isinstance(sent, UploadFile):
+            await form.close()
             raise InvalidInput(
                 field, "no file was sent: choose a CSV file to upload", code="file_unreadable"
             )
-        return sent.filename, await sent.read(MAX_FILE_BYTES + 1)
+        try:
+            return sent.filename, await sent.read(MAX_FILE_BYTES + 1)
+        finally:
+            await form.close()
     data = bytearray()
     async for chunk in request.stream():
         data.extend(chunk)

@@ -65,6 +65,7 @@ async def import_file(request: Request, clerk: Annotated[Clerk, page(Action.IMPO
         )
         result = await run_in_threadpool(imports.import_file, clerk.uow(), command)
     except UserError as error:
+        await form.close()
         problems = error.problems if isinstance(error, ImportRejected) else ()
         return form_page(
             request,
@@ -74,6 +75,7 @@ async def import_file(request: Request, clerk: Annotated[Clerk, page(Action.IMPO
             values=typed,
             **_context(problems=problems, file_name=getattr(sent, "filename", "")),
         )
+    await form.close()
     return render(
         request,
         clerk,

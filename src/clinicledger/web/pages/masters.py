@@ -386,7 +386,7 @@ def _kind_routes(kind: Kind) -> None:
             "masters/list.html",
             kind=kind,
             rows=[shapes.master(record) for record in found.rows],
-            more=found.more,
+            more_rows=found.more,
             limit=LIST_ROWS_MAX,
             values={"search": search, "inactive": inactive},
             notice=_notice(done),
