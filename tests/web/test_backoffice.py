@@ -211,7 +211,7 @@ def test_adding_a_location_and_an_item_through_the_pages(browser, desk) -> None:
     shown = masters.show_master(desk, "item", "91000")
     assert shown.values == {"description": "Long consult", "fee_cents": 125000, "taxable": True}
     page = manager.get("/items").text
-    assert '<td class="num">1250.00</td>' in page
+    assert "<td class=\"num\">$1,250.00</td>" in page
 
 
 def test_editing_and_deactivating_through_the_pages(browser, desk) -> None:
@@ -248,7 +248,7 @@ def test_reception_reads_master_data_and_changes_none(browser) -> None:
     desk_clerk = browser(Role.RECEPTION)
     page = desk_clerk.get("/items/90801").text
     assert "Consultation" in page and '<form method="post" action="/items/90801"' not in page
-    assert "Add a item" not in desk_clerk.get("/items").text
+    assert "Add an item" not in desk_clerk.get("/items").text
     assert desk_clerk.post("/items/90801", {"description": "X"}).status_code == 403
     assert desk_clerk.get("/imports").status_code == 403
 

@@ -65,6 +65,7 @@ class Kind:
     kind: str
     plural: str  # its path, and its title
     title: str  # one of them
+    article: str  # "a" or "an", before the title
     fields: tuple[Field, ...]  # the code's field comes first, on the add form only
     add: Callable[..., int]
     edit: Callable[..., masters.Changed]
@@ -85,6 +86,7 @@ KINDS: dict[str, Kind] = {
             "location",
             "Locations",
             "location",
+            "a",
             (CODE, NAME),
             masters.add_location,
             masters.edit_location,
@@ -93,6 +95,7 @@ KINDS: dict[str, Kind] = {
             "provider",
             "Providers",
             "provider",
+            "a",
             (
                 CODE,
                 NAME,
@@ -112,6 +115,7 @@ KINDS: dict[str, Kind] = {
             "payer",
             "Payers",
             "payer",
+            "a",
             (
                 CODE,
                 NAME,
@@ -124,6 +128,7 @@ KINDS: dict[str, Kind] = {
             "item",
             "Items",
             "item",
+            "an",
             (
                 CODE,
                 Field("description", "Description", listed=True),
@@ -137,6 +142,7 @@ KINDS: dict[str, Kind] = {
             "product",
             "Products",
             "product",
+            "a",
             (
                 CODE,
                 Field("title", "Title", hint="The product's name on an invoice line", listed=True),
@@ -150,7 +156,7 @@ KINDS: dict[str, Kind] = {
     )
 }
 PATIENT = Kind(
-    "patient", "Patients", "patient", (CODE, NAME), masters.add_patient, masters.edit_patient
+    "patient", "Patients", "patient", "a", (CODE, NAME), masters.add_patient, masters.edit_patient
 )
 
 
@@ -385,7 +391,10 @@ def _kind_routes(kind: Kind) -> None:
             clerk,
             "masters/list.html",
             kind=kind,
-            rows=[shapes.master(record) for record in found.rows],
+            rows=[
+                {**shapes.master(record), "fee_cents": record.values.get("fee_cents")}
+                for record in found.rows
+            ],
             more_rows=found.more,
             limit=LIST_ROWS_MAX,
             values={"search": search, "inactive": inactive},
