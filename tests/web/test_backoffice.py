@@ -211,7 +211,7 @@ def test_adding_a_location_and_an_item_through_the_pages(browser, desk) -> None:
     shown = masters.show_master(desk, "item", "91000")
     assert shown.values == {"description": "Long consult", "fee_cents": 125000, "taxable": True}
     page = manager.get("/items").text
-    assert "<td class=\"num\">$1,250.00</td>" in page
+    assert '<td class="num">$1,250.00</td>' in page
 
 
 def test_editing_and_deactivating_through_the_pages(browser, desk) -> None:
@@ -412,3 +412,34 @@ def test_no_back_office_page_has_inline_script_or_style(browser) -> None:
         assert answer.status_code == 200, path
         body = answer.text
         assert "<script" not in body and "<style" not in body and "style=" not in body, path
+
+
+def test_the_practice_page_saves_and_refuses_beside_the_field(browser, desk) -> None:
+    manager = browser(M)
+    form = {
+        "name": "Harbourside Physio",
+        "abn": "51824753556",
+        "gst_registered": "true",
+        "timezone": "Australia/Perth",
+        "currency": "AUD",
+        "locale": "en_AU",
+    }
+    moved = manager.post("/practice", form)
+    assert moved.status_code == 409  # the ledger holds entries: the zone is fixed
+    assert refused_beside(moved.text, "timezone").startswith(
+        "the time zone cannot change from Australia/Sydney"
+    )
+    assert typed_in(moved.text, "name") == "Harbourside Physio"
+    assert typed_in(moved.text, "timezone") == "Australia/Perth"
+    assert masters.practice(desk).name != "Harbourside Physio"  # nothing written
+
+    saved = manager.post("/practice", form | {"timezone": "Australia/Sydney", "locale": "en_NZ"})
+    assert saved.headers["location"] == "/practice?done=saved"
+    shown = masters.practice(desk)
+    assert (shown.name, shown.abn, shown.gst_registered, shown.locale) == (
+        "Harbourside Physio",
+        "51824753556",
+        True,
+        "en_NZ",
+    )
+    assert "Harbourside Physio" in browser(Role.RECEPTION).get("/practice").text

@@ -64,6 +64,7 @@ def practice(record: PracticeRecord) -> dict[str, Any]:
         "gst_registered": record.gst_registered,
         "timezone": record.timezone,
         "currency": record.currency,
+        "locale": record.locale,
         "closed_through": (
             None if record.closed_through is None else record.closed_through.isoformat()
         ),

@@ -56,12 +56,13 @@ class PracticeChange(_Body):
     gst_registered: bool | None = None
     timezone: str | None = None
     currency: str | None = None
+    locale: str | None = None  # how money and dates are written, e.g. en_AU
 
 
 @router.patch("/practice")
 def set_practice(change: PracticeChange, clerk: Writer) -> dict[str, Any]:
     """Change the practice's name, ABN, GST registration, time zone (only while the ledger
-    holds no entries) or currency."""
+    holds no entries), currency or locale."""
     masters.set_practice(
         clerk.uow(),
         name=change.name,
@@ -69,6 +70,7 @@ def set_practice(change: PracticeChange, clerk: Writer) -> dict[str, Any]:
         gst_registered=change.gst_registered,
         timezone=change.timezone,
         currency=change.currency,
+        locale=change.locale,
     )
     return {"updated": True}
 

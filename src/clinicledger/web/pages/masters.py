@@ -234,6 +234,7 @@ def _practice_values(shown: Mapping[str, Any]) -> dict[str, str]:
         "gst_registered": "true" if shown["gst_registered"] else "",
         "timezone": shown["timezone"],
         "currency": shown["currency"],
+        "locale": shown["locale"],
     }
 
 
@@ -259,7 +260,8 @@ async def set_practice(
 ) -> Response:
     form = await request.form()
     typed = {
-        name: str(form.get(name, "")).strip() for name in ("name", "abn", "timezone", "currency")
+        name: str(form.get(name, "")).strip()
+        for name in ("name", "abn", "timezone", "currency", "locale")
     }
     typed["gst_registered"] = "true" if form.get("gst_registered") else ""
     try:
@@ -271,6 +273,7 @@ async def set_practice(
             gst_registered=bool(typed["gst_registered"]),
             timezone=typed["timezone"],
             currency=typed["currency"],
+            locale=typed["locale"],
         )
     except UserError as error:
         shown = shapes.practice(masters.practice(clerk.engine))
