@@ -443,3 +443,45 @@ def test_the_practice_page_saves_and_refuses_beside_the_field(browser, desk) -> 
         "en_NZ",
     )
     assert "Harbourside Physio" in browser(Role.RECEPTION).get("/practice").text
+
+
+def test_a_name_with_a_slash_reaches_its_own_routes(api, browser) -> None:
+    admin = api(A)
+    added = admin.post(
+        "/api/v1/users", json={"name": "desk/2", "role": "reception", "password": "desk-two-pass-1"}
+    )
+    assert added.status_code == 201
+    made = admin.post("/api/v1/tokens", json={"name": "desk/2-script", "user": "desk/2"})
+    assert made.status_code == 201
+    assert admin.post("/api/v1/tokens/desk/2-script/revoke").json()["changed"] is True
+    page = browser(A)
+    assert page.post("/users/desk/2/disable").headers["location"] == (
+        "/users?done=disabled#user-desk/2"
+    )
+    assert page.get("/users/desk/2/password").status_code == 200
+    shown = {u["name"]: u for u in admin.get("/api/v1/users").json()["users"]}
+    assert shown["desk/2"]["active"] is False
+
+
+def test_an_import_retried_with_its_key_answers_the_first_time_again(api, desk) -> None:
+    manager = api(M)
+    first = manager.post(
+        "/api/v1/imports/payers?file=payers.csv",
+        content=b"code,name,kind\nMED,Medicare,medicare\n",
+        headers={"Idempotency-Key": "move-in-1"},
+    )
+    assert first.json()["created"] == 1
+    again = manager.post(
+        "/api/v1/imports/payers?file=payers.csv",
+        content=b"code,name,kind\nMED,Medicare,medicare\n",
+        headers={"Idempotency-Key": "move-in-1"},
+    )
+    assert again.json() == first.json()
+    other = manager.post(
+        "/api/v1/imports/payers?file=payers.csv",
+        content=b"code,name,kind\nDVA,Veterans,dva\n",
+        headers={"Idempotency-Key": "move-in-1"},
+    )
+    assert other.status_code == 409
+    assert other.json()["error"]["code"] == "idempotency_conflict"
+    assert masters.list_masters(desk, "payer", search="DVA").rows == ()

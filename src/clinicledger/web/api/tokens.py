@@ -40,7 +40,7 @@ def create_token(new: NewToken, clerk: Admin) -> JSONResponse:
     return JSONResponse(shapes.new_token(made), status_code=201)
 
 
-@router.post("/{name}/revoke")
+@router.post("/{name:path}/revoke")
 def revoke_token(name: str, clerk: Admin) -> dict[str, Any]:
     """Revoke a token, at once."""
     changed = users.revoke_token(clerk.uow(), users.RevokeToken(name=name))

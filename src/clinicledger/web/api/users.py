@@ -57,21 +57,21 @@ def add_user(new: NewUser, clerk: Admin) -> JSONResponse:
     return JSONResponse({"name": command.name, "role": command.role.value}, status_code=201)
 
 
-@router.post("/{name}/disable")
+@router.post("/{name:path}/disable")
 def disable_user(name: str, clerk: Admin) -> dict[str, Any]:
     """Disable a user: their sessions end and their API tokens are revoked, at once."""
     changed = users.disable_user(clerk.uow(), users.DisableUser(name=name))
     return shapes.changed(name, changed, active=False)
 
 
-@router.post("/{name}/enable")
+@router.post("/{name:path}/enable")
 def enable_user(name: str, clerk: Admin) -> dict[str, Any]:
     """Let a disabled user log in again."""
     changed = users.enable_user(clerk.uow(), users.EnableUser(name=name))
     return shapes.changed(name, changed, active=True)
 
 
-@router.post("/{name}/role")
+@router.post("/{name:path}/role")
 def set_role(name: str, new: NewRole, clerk: Admin) -> dict[str, Any]:
     """Give a user another role (from their next request on)."""
     role = role_of(new.role)
@@ -79,7 +79,7 @@ def set_role(name: str, new: NewRole, clerk: Admin) -> dict[str, Any]:
     return shapes.changed(name, changed, role=role.value)
 
 
-@router.post("/{name}/password")
+@router.post("/{name:path}/password")
 def set_password(name: str, new: NewPassword, clerk: Admin) -> dict[str, Any]:
     """Give a user a new password; their sessions end."""
     users.set_password(clerk.uow(), users.SetPassword(name=name, password=new.password))

@@ -63,7 +63,7 @@ def create_token(
     )
 
 
-@router.post("/tokens/{name}/revoke")
+@router.post("/tokens/{name:path}/revoke")
 def revoke_token(name: str, clerk: Admin) -> RedirectResponse:
     changed = users.revoke_token(clerk.uow(), users.RevokeToken(name=name))
     return RedirectResponse(

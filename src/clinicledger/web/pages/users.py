@@ -98,19 +98,19 @@ def add_user(
     return _back(command.name, "added")
 
 
-@router.post("/users/{name}/disable")
+@router.post("/users/{name:path}/disable")
 def disable_user(name: str, clerk: Admin) -> RedirectResponse:
     changed = users.disable_user(clerk.uow(), users.DisableUser(name=name))
     return _back(name, "disabled" if changed else "unchanged")
 
 
-@router.post("/users/{name}/enable")
+@router.post("/users/{name:path}/enable")
 def enable_user(name: str, clerk: Admin) -> RedirectResponse:
     changed = users.enable_user(clerk.uow(), users.EnableUser(name=name))
     return _back(name, "enabled" if changed else "unchanged")
 
 
-@router.post("/users/{name}/role")
+@router.post("/users/{name:path}/role")
 def set_role(
     request: Request, name: str, clerk: Admin, role: Annotated[str, Form()] = ""
 ) -> Response:
@@ -130,7 +130,7 @@ def set_role(
     return _back(name, "role" if changed else "unchanged")
 
 
-@router.get("/users/{name}/password")
+@router.get("/users/{name:path}/password")
 def password_form(request: Request, name: str, clerk: Admin) -> HTMLResponse:
     found = next((u for u in users.list_users(clerk.engine) if u.name == name), None)
     if found is None:
@@ -138,7 +138,7 @@ def password_form(request: Request, name: str, clerk: Admin) -> HTMLResponse:
     return render(request, clerk, "users/password.html", user_name=name)
 
 
-@router.post("/users/{name}/password")
+@router.post("/users/{name:path}/password")
 def set_password(
     request: Request,
     name: str,
