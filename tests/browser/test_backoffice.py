@@ -174,6 +174,9 @@ def test_an_admin_adds_a_user_and_disables_it(chromium, site: str) -> None:
     page.wait_for_url(re.compile(r".*/users\?done=disabled.*"))
     shot(page, "42-user-disabled")
     assert "disabled" in page.locator('tr[data-user="jordan"]').inner_text()
+    page.set_viewport_size({"width": 820, "height": 1100})  # a tablet
+    shot(page, "42-users-tablet")
+    page.set_viewport_size({"width": 1280, "height": 800})
 
     page.get_by_role("link", name="API tokens").first.click()
     page.wait_for_url(site + "/tokens")
