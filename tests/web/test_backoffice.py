@@ -485,3 +485,23 @@ def test_an_import_retried_with_its_key_answers_the_first_time_again(api, desk) 
     assert other.status_code == 409
     assert other.json()["error"]["code"] == "idempotency_conflict"
     assert masters.list_masters(desk, "payer", search="DVA").rows == ()
+
+
+def test_a_code_with_a_slash_reaches_its_own_pages(browser, desk) -> None:
+    manager = browser(M)
+    assert (
+        manager.post("/locations/new", {"code": "SITE/2", "name": "Second Site"}).status_code == 303
+    )
+    assert manager.post("/patients/new", {"code": "FAM/7", "name": "Rue Calder"}).status_code == 303
+    assert 'action="/locations/SITE/2"' in manager.get("/locations/SITE/2").text
+    assert manager.post("/locations/SITE/2", {"name": "Site Two"}).headers["location"] == (
+        "/locations/SITE/2?done=saved"
+    )
+    assert manager.post("/locations/SITE/2/deactivate").headers["location"] == (
+        "/locations/SITE/2?done=deactivated"
+    )
+    assert masters.show_master(desk, "location", "SITE/2").active is False
+    assert 'action="/patients/FAM/7/edit"' in manager.get("/patients/FAM/7/edit").text
+    assert manager.post("/patients/FAM/7/edit", {"name": "Rue Calder-Ng"}).status_code == 303
+    assert masters.show_master(desk, "patient", "FAM/7").values["name"] == "Rue Calder-Ng"
+    assert manager.get("/patients/FAM/7").status_code == 200  # still the account
