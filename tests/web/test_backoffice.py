@@ -305,6 +305,9 @@ def test_closing_a_period_shows_its_head_and_check_passes(browser, cli) -> None:
     assert f"Checked {cli.ok('check')['entries']} entries" in checked
     kept = manager.get("/check", params={"expect_head": head}).text
     assert 'data-check="ok"' in kept
+    other = manager.get("/check", params={"expect_head": "1/1:" + "0" * 64}).text
+    assert 'data-check="violations"' in other
+    assert "<code>" in other.split('data-check="violations"')[1]  # each violation by its code
     bad = manager.get("/check", params={"expect_head": "nonsense"})
     assert bad.status_code == 422 and "expect_head-error" in bad.text
 
