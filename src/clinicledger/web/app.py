@@ -21,16 +21,28 @@ from clinicledger.store.uow import real_clock
 from clinicledger.web import errors
 from clinicledger.web.api import balances as balances_api
 from clinicledger.web.api import patients as patients_api
+from clinicledger.web.api import reports as reports_api
 from clinicledger.web.api import users as users_api
-from clinicledger.web.pages import home, patients, sessions, users
+from clinicledger.web.pages import home, patients, reports, sessions, users
 from clinicledger.web.security import SecurityHeaders, Web
 
 if TYPE_CHECKING:
     from clinicledger.store.engine import Engine
 
 STATIC = Path(__file__).parent / "static"
-PAGES: tuple[APIRouter, ...] = (sessions.router, home.router, patients.router, users.router)
-API: tuple[APIRouter, ...] = (patients_api.router, balances_api.router, users_api.router)
+PAGES: tuple[APIRouter, ...] = (
+    sessions.router,
+    home.router,
+    patients.router,
+    users.router,
+    reports.router,
+)
+API: tuple[APIRouter, ...] = (
+    patients_api.router,
+    balances_api.router,
+    users_api.router,
+    reports_api.router,
+)
 API_PREFIX = "/api/v1"
 DEFAULT_LOCALE = "en_AU"
 
