@@ -109,6 +109,7 @@ def test_the_openapi_document_lists_the_api_and_no_page(app) -> None:
         "/api/v1/patients",
         "/api/v1/patients/{code}",
         "/api/v1/patients/{code}/account",
+        "/api/v1/reports/{name}",
         "/api/v1/users",
     ]
     refusal = document["paths"]["/api/v1/patients"]["get"]["responses"]["403"]

@@ -23,7 +23,7 @@ from clinicledger.web.security import Needs
 
 # The routes anyone may reach: the login form itself.
 PUBLIC = {("GET", "/login"), ("POST", "/login")}
-SAMPLES = {"code": "P1"}  # a value for each path parameter
+SAMPLES = {"code": "P1", "name": "debtors", "report": "debtors", "favourite": "none"}
 
 
 def declared(route: APIRoute) -> list[Needs]:
