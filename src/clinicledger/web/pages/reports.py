@@ -21,7 +21,7 @@ from clinicledger.domain.errors import NotFound, UserError
 from clinicledger.domain.permissions import Action, may, report_action, require
 from clinicledger.domain.records import PracticeRecord
 from clinicledger.render import formats as plain
-from clinicledger.render.html import Formats, report_view
+from clinicledger.render.html import Formats, heading, report_view
 from clinicledger.render.pdf import MEDIA_TYPE, Letterhead, report_pdf
 from clinicledger.render.svg import bar_chart
 from clinicledger.reports.base import PRESETS, Report
@@ -178,6 +178,7 @@ def _shown(
     favourites = [f for f in reporting.list_favourites(clerk.engine) if f.report == name]
     context: dict[str, Any] = {
         "report_name": name,
+        "title": heading(name),
         "spec": spec,
         "shape": _form(spec),
         "favourites": favourites,
