@@ -303,3 +303,26 @@ def test_a_favourites_name_taken_or_malformed_is_refused_beside_it(browser) -> N
     assert bad.status_code == 422 and 'aria-describedby="name-error"' in bad.text
     missing = browser(B).get("/reports/favourites/nothing")
     assert missing.status_code == 404
+
+
+@needs_pdftotext
+def test_the_command_line_prints_a_report_as_pdf(cli, browser, tmp_path) -> None:
+    target = tmp_path / "receipts.pdf"
+    done = cli("report", "receipts", "--from", "2024-03-01", "--to", "2024-03-31",
+               "--format", "pdf", "--output", str(target))  # fmt: skip
+    assert (done.status, done.out, done.err) == (0, "", "")
+    text = re.sub(r"\s+", " ", pdf_text(target.read_bytes()))
+    page = browser(B).get("/reports/receipts?from=2024-03-01&to=2024-03-31").text
+    assert page_totals(page)["Amount"] == Decimal("140.00")
+    assert text.count("Amount $140.00") == 2  # the receipts, and their totals by method
+    assert "Receipts by payment method" in text  # the chart, as on the page
+    assert "From date 2024-03-01" in text and "To date 2024-03-31" in text
+
+
+def test_a_pdf_is_not_written_to_a_terminal(cli, monkeypatch) -> None:
+    import sys
+
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    refused = cli("--json", "report", "debtors", "--format", "pdf")
+    assert refused.status == 2
+    assert '"code": "output_unwritable", "field": "output"' in refused.err
