@@ -326,3 +326,16 @@ def test_a_pdf_is_not_written_to_a_terminal(cli, monkeypatch) -> None:
     refused = cli("--json", "report", "debtors", "--format", "pdf")
     assert refused.status == 2
     assert '"code": "output_unwritable", "field": "output"' in refused.err
+
+
+def test_a_long_report_shows_its_first_rows_and_every_total(browser, monkeypatch) -> None:
+    from clinicledger.web.pages import reports as page
+
+    monkeypatch.setattr(page, "PAGE_ROWS", 2)
+    body = browser(B).get("/reports/receipts?from=2024-03-01&to=2024-03-31").text
+    listing = body.split('data-part="receipts"', 1)[1].split("</table>", 1)[0]
+    assert listing.count("<tr>") == 3  # the header and two rows
+    assert "… and 3 more rows: the CSV and the PDF hold every one." in body
+    assert page_totals(body)["Amount"] == Decimal("140.00")
+    csv_text = browser(B).get("/reports/receipts.csv?from=2024-03-01&to=2024-03-31").text
+    assert len(csv_rows(csv_text)) == 5

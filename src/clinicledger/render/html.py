@@ -109,6 +109,7 @@ class Part:
     headers: tuple[Cell, ...]  # the header text, aligned as the column's cells
     rows: tuple[tuple[Cell, ...], ...]
     totals: tuple[tuple[str, Cell], ...]  # (label, amount)
+    more: int = 0  # rows left out (a page shows the first few; its CSV and PDF hold all)
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,11 +153,12 @@ def _cell(value: Any, money: bool, formats: Formats) -> Cell:
     return Cell(str(value), "text")
 
 
-def _part(report: Report, formats: Formats) -> Part:
+def _part(report: Report, formats: Formats, limit: int | None) -> Part:
     money_keys = {c.key for c in report.columns if c.money}
+    shown = report.rows if limit is None else report.rows[:limit]
     rows = tuple(
         tuple(_cell(getattr(row, c.field), c.money, formats) for c in report.columns)
-        for row in report.rows
+        for row in shown
     )
     kinds = [
         "money" if c.money else next((r[n].kind for r in rows if r[n].text), "text")
@@ -170,15 +172,22 @@ def _part(report: Report, formats: Formats) -> Part:
         label = key.removesuffix("_cents")
         money = key.endswith("_cents") or key in money_keys
         totals.append((heading(label), _cell(value, money and not isinstance(value, str), formats)))
-    return Part(name=report.name, headers=headers, rows=rows, totals=tuple(totals))
+    return Part(
+        name=report.name,
+        headers=headers,
+        rows=rows,
+        totals=tuple(totals),
+        more=len(report.rows) - len(shown),
+    )
 
 
-def report_view(report: Report, formats: Formats) -> ReportView:
+def report_view(report: Report, formats: Formats, *, limit: int | None = None) -> ReportView:
     """The cells of ``report`` and of each of its sections, formatted as the practice reads
-    them (the same rows as its CSV and JSON)."""
+    them (the same rows as its CSV and JSON); with ``limit``, at most that many rows of
+    each part (a page of a report of 40,000 debtors), the totals still of them all."""
     return ReportView(
         name=report.name,
-        parts=tuple(_part(part, formats) for part in (report, *report.sections)),
+        parts=tuple(_part(part, formats, limit) for part in (report, *report.sections)),
         warnings=tuple(w.text for w in report.warnings),
     )
 

@@ -43,6 +43,7 @@ FILTER_FIELDS = {
     "payer": ("payer", "Payer", "A payer's code"),
 }
 DEFAULT_PRESET = "this-month"  # a report of a period opens on this month
+PAGE_ROWS = 500  # rows of each part shown on a page; the downloads hold them all
 
 
 def _spec(name: str) -> ReportSpec:
@@ -198,7 +199,7 @@ def _shown(
     else:
         chart = charts.report_chart(clerk.engine, asked, report, now=clerk.now)
         context.update(
-            view=report_view(report, formats),
+            view=report_view(report, formats, limit=PAGE_ROWS),
             report=report,
             chart=None if chart is None else Markup(bar_chart(chart, formats.money)),
         )
