@@ -339,3 +339,30 @@ def test_a_long_report_shows_its_first_rows_and_every_total(browser, monkeypatch
     assert page_totals(body)["Amount"] == Decimal("140.00")
     csv_text = browser(B).get("/reports/receipts.csv?from=2024-03-01&to=2024-03-31").text
     assert len(csv_rows(csv_text)) == 5
+
+
+def test_the_filters_offer_the_practices_codes(browser) -> None:
+    body = browser(B).get("/reports/receipts?from=2024-03-01&to=2024-03-31").text
+    assert (
+        'list="location-codes"' in body
+        and '<option value="MAIN">Main Street Rooms</option>' in body
+    )
+    assert '<option value="DR1">Dr Rowan Vale</option>' in body
+    assert 'list="patient-codes"' not in body  # receipts take no patient
+
+
+def test_a_favourite_keeps_its_moment_and_its_flags(browser, api) -> None:
+    manager = browser(M)
+    saved = manager.post(
+        "/reports/debtors/favourites",
+        {"name": "known", "as_known_at": "2024-03-01T10:00", "separate_locations": "true"},
+    )
+    assert saved.status_code == 303, saved.text
+    opened = manager.get("/reports/favourites/known")
+    page = manager.get(opened.headers["location"]).text
+    asked = {"as_known_at": "2024-03-01T10:00", "separate_locations": "true"}
+    direct = api(M).get("/api/v1/reports/debtors", params=asked).json()
+    assert direct["parameters"]["as_known_at"] == "2024-03-01T10:00:00+11:00"
+    assert "as known at 2024-03-01T10:00:00+11:00" in page
+    assert 'name="separate_locations" value="true" checked' in page
+    assert page_totals(page)["Total"] == Decimal(direct["totals"]["total"])

@@ -177,7 +177,13 @@ def _shown(
     practice = masters.practice(clerk.engine)
     formats = _formats(request, practice)
     favourites = [f for f in reporting.list_favourites(clerk.engine) if f.report == name]
+    codes = {  # offered as the filter fields are typed in (a datalist: no script)
+        kind: masters.list_masters(clerk.engine, kind, inactive=True).rows
+        for kind in ("provider", "location", "patient", "payer")
+        if kind in spec.filters
+    }
     context: dict[str, Any] = {
+        "codes": codes,
         "report_name": name,
         "title": heading(name),
         "spec": spec,
