@@ -19,18 +19,17 @@ from clinicledger.store.documents import InvoiceRecord, Party, PaymentDocumentRe
 from clinicledger.store.engine import Engine
 from clinicledger.store.uow import reading
 
-DEFAULT_LOCALE = "en_AU"
 
-
-def letterhead(engine: Engine, *, now: dt.datetime, locale: str = DEFAULT_LOCALE) -> Letterhead:
-    """The letterhead of a page printed at ``now`` (aware, or the practice's local time)."""
+def letterhead(engine: Engine, *, now: dt.datetime) -> Letterhead:
+    """The letterhead of a page printed at ``now`` (aware, or the practice's local time),
+    in the practice's locale, currency and time zone."""
     with reading(engine) as conn:
         practice = lookups.require_practice(conn)
         printed_at = lookups.practice_instant(conn, now).replace(tzinfo=dt.UTC)
     return Letterhead(
         practice=practice,
         formats=Formats(
-            locale=locale, currency=practice.currency, zone=ZoneInfo(practice.timezone)
+            locale=practice.locale, currency=practice.currency, zone=ZoneInfo(practice.timezone)
         ),
         printed_at=printed_at,
     )

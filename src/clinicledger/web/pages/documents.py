@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import Response
 
 from clinicledger.domain.permissions import Action
 from clinicledger.render.pdf import MEDIA_TYPE
 from clinicledger.services import documents
-from clinicledger.web.security import Clerk, page, settings
+from clinicledger.web.security import Clerk, page
 
 router = APIRouter(include_in_schema=False)
 
@@ -27,18 +27,14 @@ def pdf_response(data: bytes, filename: str, *, attachment: bool = False) -> Res
 
 
 @router.get("/invoices/{number}.pdf")
-def invoice_pdf(
-    request: Request, number: str, clerk: Annotated[Clerk, page(Action.PATIENT_READ)]
-) -> Response:
+def invoice_pdf(number: str, clerk: Annotated[Clerk, page(Action.PATIENT_READ)]) -> Response:
     found = documents.tax_invoice(clerk.engine, number)
-    letterhead = documents.letterhead(clerk.engine, now=clerk.now, locale=settings(request).locale)
+    letterhead = documents.letterhead(clerk.engine, now=clerk.now)
     return pdf_response(documents.invoice_pdf(found, letterhead), f"{found.number}.pdf")
 
 
 @router.get("/payments/{id}/receipt.pdf")
-def receipt_pdf(
-    request: Request, id: str, clerk: Annotated[Clerk, page(Action.PATIENT_READ)]
-) -> Response:
+def receipt_pdf(id: str, clerk: Annotated[Clerk, page(Action.PATIENT_READ)]) -> Response:
     found = documents.payment_receipt(clerk.engine, id)
-    letterhead = documents.letterhead(clerk.engine, now=clerk.now, locale=settings(request).locale)
+    letterhead = documents.letterhead(clerk.engine, now=clerk.now)
     return pdf_response(documents.receipt_pdf(found, letterhead), f"{found.number}-receipt.pdf")

@@ -30,7 +30,7 @@ from clinicledger.services import charts, masters, reporting
 from clinicledger.services.report_requests import FIELDS, NOT_ASKED, asked_request
 from clinicledger.web.errors import form_page
 from clinicledger.web.render import render
-from clinicledger.web.security import Clerk, page, settings
+from clinicledger.web.security import Clerk, page
 
 router = APIRouter(include_in_schema=False)
 
@@ -53,9 +53,9 @@ def _spec(name: str) -> ReportSpec:
     return spec
 
 
-def _formats(request: Request, practice: PracticeRecord) -> Formats:
+def _formats(practice: PracticeRecord) -> Formats:
     return Formats(
-        locale=settings(request).locale,
+        locale=practice.locale,
         currency=practice.currency,
         zone=ZoneInfo(practice.timezone),
     )
@@ -137,7 +137,7 @@ def report_pdf_file(
     _spec(name)
     asked, report = _run(clerk, name, _asked(request))
     practice = masters.practice(clerk.engine)
-    formats = _formats(request, practice)
+    formats = _formats(practice)
     chart = charts.report_chart(clerk.engine, asked, report, now=clerk.now)
     printed = report_pdf(
         report,
@@ -175,7 +175,7 @@ def _shown(
     favourite: str = "",
 ) -> HTMLResponse:
     practice = masters.practice(clerk.engine)
-    formats = _formats(request, practice)
+    formats = _formats(practice)
     favourites = [f for f in reporting.list_favourites(clerk.engine) if f.report == name]
     codes = {  # offered as the filter fields are typed in (a datalist: no script)
         kind: masters.list_masters(clerk.engine, kind, inactive=True).rows
