@@ -23,7 +23,14 @@ from clinicledger.web.security import Needs
 
 # The routes anyone may reach: the login form itself.
 PUBLIC = {("GET", "/login"), ("POST", "/login")}
-SAMPLES = {"code": "P1"}  # a value for each path parameter
+SAMPLES = {
+    "code": "P1",
+    "name": "debtors",
+    "report": "debtors",
+    "favourite": "none",
+    "number": "INV-000001",
+    "id": "PAY-000001",
+}
 
 
 def declared(route: APIRoute) -> list[Needs]:
