@@ -117,9 +117,12 @@ def test_the_openapi_document_lists_the_api_and_no_page(app) -> None:
     assert all(path.startswith("/api/v1/") for path in document["paths"])
     assert set(document["paths"]) >= {
         "/api/v1/balances",
+        "/api/v1/invoices/{number}/pdf",
         "/api/v1/patients",
         "/api/v1/patients/{code}",
         "/api/v1/patients/{code}/account",
+        "/api/v1/payments/{id}/receipt",
+        "/api/v1/reports/{name}",
         "/api/v1/users",
     }
     refusal = document["paths"]["/api/v1/patients"]["get"]["responses"]["403"]

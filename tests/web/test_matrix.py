@@ -25,7 +25,15 @@ from clinicledger.web.security import Needs
 
 # The routes anyone may reach: the login form itself.
 PUBLIC = {("GET", "/login"), ("POST", "/login")}
-SAMPLES = {"code": "P1", "name": "reception", "kind": "patients"}  # a value for each path parameter
+SAMPLES = {
+    "code": "P1",
+    "name": "debtors",
+    "report": "debtors",
+    "favourite": "none",
+    "number": "INV-000001",
+    "id": "PAY-000001",
+    "kind": "patients",
+}
 
 
 def declared(route: APIRoute) -> list[Needs]:
