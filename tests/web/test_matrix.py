@@ -23,7 +23,12 @@ from clinicledger.web.security import Needs
 
 # The routes anyone may reach: the login form itself.
 PUBLIC = {("GET", "/login"), ("POST", "/login")}
-SAMPLES = {"code": "P1"}  # a value for each path parameter
+SAMPLES = {  # a value for each path parameter
+    "code": "P1",
+    "number": "INV-000001",
+    "payment": "PAY-000001",
+    "line": "L-000001",
+}
 
 
 def declared(route: APIRoute) -> list[Needs]:

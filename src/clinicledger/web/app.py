@@ -20,7 +20,10 @@ from fastapi.staticfiles import StaticFiles
 from clinicledger.store.uow import real_clock
 from clinicledger.web import errors
 from clinicledger.web.api import balances as balances_api
+from clinicledger.web.api import invoices as invoices_api
+from clinicledger.web.api import lines as lines_api
 from clinicledger.web.api import patients as patients_api
+from clinicledger.web.api import payments as payments_api
 from clinicledger.web.api import users as users_api
 from clinicledger.web.pages import home, patients, sessions, users
 from clinicledger.web.security import SecurityHeaders, Web
@@ -30,7 +33,14 @@ if TYPE_CHECKING:
 
 STATIC = Path(__file__).parent / "static"
 PAGES: tuple[APIRouter, ...] = (sessions.router, home.router, patients.router, users.router)
-API: tuple[APIRouter, ...] = (patients_api.router, balances_api.router, users_api.router)
+API: tuple[APIRouter, ...] = (
+    patients_api.router,
+    balances_api.router,
+    users_api.router,
+    invoices_api.router,
+    payments_api.router,
+    lines_api.router,
+)
 API_PREFIX = "/api/v1"
 DEFAULT_LOCALE = "en_AU"
 
