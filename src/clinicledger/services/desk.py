@@ -25,6 +25,7 @@ __all__ = [
     "OpenLine",
     "PaymentView",
     "allocation_payment",
+    "line_invoice",
     "show_invoice",
     "show_payment",
 ]
@@ -72,6 +73,18 @@ def show_invoice(engine: Engine, number: int) -> InvoiceView:
         if header is None:
             raise NotFound("invoice", label, field="invoice")
         return InvoiceView(header=header, lines=desk.invoice_lines(conn, header.id))
+
+
+def line_invoice(engine: Engine, line_id: int) -> tuple[InvoiceView, AccountLine]:
+    """The invoice that holds line ``line_id``, and the line in it."""
+    label = format_id("line", line_id) if in_id_range(line_id) else str(line_id)
+    with reading(engine) as conn:
+        number = desk.invoice_number_of_line(conn, line_id) if in_id_range(line_id) else None
+        header = None if number is None else desk.invoice_header(conn, number)
+        if header is None:
+            raise NotFound("line", label, field="line")
+        found = InvoiceView(header=header, lines=desk.invoice_lines(conn, header.id))
+    return found, next(line for line in found.lines if line.id == line_id)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

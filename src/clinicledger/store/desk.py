@@ -276,3 +276,12 @@ def allocation_payment(conn: Connection, allocation_id: int) -> int | None:
         .limit(1)
     ).scalar()
     return None if found is None else int(found)
+
+
+def invoice_number_of_line(conn: Connection, line_id: int) -> int | None:
+    found = conn.execute(
+        select(t.invoices.c.number)
+        .join(t.lines, t.lines.c.invoice_id == t.invoices.c.id)
+        .where(t.lines.c.id == line_id)
+    ).scalar()
+    return None if found is None else int(found)

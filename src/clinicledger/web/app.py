@@ -25,14 +25,22 @@ from clinicledger.web.api import lines as lines_api
 from clinicledger.web.api import patients as patients_api
 from clinicledger.web.api import payments as payments_api
 from clinicledger.web.api import users as users_api
-from clinicledger.web.pages import home, patients, sessions, users
+from clinicledger.web.pages import corrections, home, invoices, patients, payments, sessions, users
 from clinicledger.web.security import SecurityHeaders, Web
 
 if TYPE_CHECKING:
     from clinicledger.store.engine import Engine
 
 STATIC = Path(__file__).parent / "static"
-PAGES: tuple[APIRouter, ...] = (sessions.router, home.router, patients.router, users.router)
+PAGES: tuple[APIRouter, ...] = (
+    sessions.router,
+    home.router,
+    patients.router,
+    users.router,
+    invoices.router,
+    payments.router,
+    corrections.router,
+)
 API: tuple[APIRouter, ...] = (
     patients_api.router,
     balances_api.router,

@@ -26,4 +26,16 @@ NAV: tuple[NavItem, ...] = (
     ),
     NavItem("Add a patient", "/patients/new", Action.PATIENT_WRITE, "A new patient's details."),
     NavItem("Users", "/users", Action.USER_MANAGE, "Who may log in, and with which role."),
+    NavItem(
+        "New invoice",
+        "/invoices/new",
+        Action.INVOICE_CREATE,
+        "Charge a patient: services, products, cancellation fees.",
+    ),
+    NavItem(
+        "Record a payment",
+        "/payments/new",
+        Action.PAYMENT_RECORD,
+        "Money received, then allocated to the lines it pays.",
+    ),
 )
