@@ -124,7 +124,7 @@ def test_billing_refunds_part_and_writes_off_a_line(chromium, site) -> None:  # 
     shot(page, "fd-14-write-off")
     page.get_by_role("button", name="Adjust").click()
     page.wait_for_url(site + "/invoices/INV-000001")
-    owing = page.locator("tr[data-line='L-000002'] td.num").nth(3)
+    owing = page.locator("tr[data-line='L-000002'] td.num").nth(4)
     assert owing.inner_text() == "$0.00"
     shot(page, "fd-15-written-off")
     page.close()

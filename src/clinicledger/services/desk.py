@@ -53,6 +53,11 @@ class InvoiceView:
         return sum(line.paid_cents for line in self.lines)
 
     @property
+    def adjusted_cents(self) -> int:
+        """Taken off the live lines by adjustments (write-offs, discounts, corrections)."""
+        return sum(adjusted_cents(line) for line in self.live_lines)
+
+    @property
     def patient_owing_cents(self) -> int:
         return sum(line.patient_owing_cents for line in self.lines)
 
@@ -63,6 +68,11 @@ class InvoiceView:
     @property
     def owing_cents(self) -> int:
         return self.patient_owing_cents + self.payer_owing_cents
+
+
+def adjusted_cents(line: AccountLine) -> int:
+    """What adjustments took off a line: its fee less what is paid and what is owing."""
+    return 0 if line.deleted else line.fee_cents - line.paid_cents - line.owing_cents
 
 
 def show_invoice(engine: Engine, number: int) -> InvoiceView:

@@ -50,6 +50,7 @@ def invoice(found: InvoiceView) -> dict[str, Any]:
         "total": format_cents(found.total_cents),
         "gst": format_cents(found.gst_cents),
         "paid": format_cents(found.paid_cents),
+        "adjusted": format_cents(found.adjusted_cents),
         "owing": format_cents(found.owing_cents),
         "patient_owing": format_cents(found.patient_owing_cents),
         "payer_owing": format_cents(found.payer_owing_cents),
