@@ -270,3 +270,19 @@ def test_unknown_invoice_and_payment_pages_say_so(browser) -> None:
     assert signed.get("/invoices/INV-000099").status_code == 404
     assert signed.get("/payments/PAY-000099").status_code == 404
     assert signed.get("/invoices/INV-000001.pdf").status_code == 404  # not this module's
+
+
+def test_a_form_changed_after_it_posted_is_opened_again_with_a_new_key(browser, desk) -> None:
+    signed = browser(R)
+    key = key_of(signed.get("/invoices/new?patient=P1").text)
+    first = invoice_form(key, **{"line-1-charge": "product:Cold pack"})
+    assert signed.post("/invoices/new", first).headers["location"] == "/invoices/INV-000003"
+    changed = first | {"line-1-fee": "12.00"}  # back, changed, sent again
+    refused = signed.post("/invoices/new", changed)
+    assert refused.status_code == 409
+    assert "idempotency_conflict" in refused.text
+    renewed = key_of(refused.text)
+    assert renewed != key
+    again = signed.post("/invoices/new", changed | {"idempotency_key": renewed})
+    assert again.headers["location"] == "/invoices/INV-000004"
+    assert desk_reads.show_invoice(desk, 4).total_cents == 1200

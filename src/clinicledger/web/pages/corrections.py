@@ -20,7 +20,7 @@ from clinicledger.domain.money import cents_from_text
 from clinicledger.domain.permissions import Action
 from clinicledger.services import desk, invoicing, payments
 from clinicledger.web.errors import form_page
-from clinicledger.web.pages.invoices import KEY_FIELD, Choice, one_time_key
+from clinicledger.web.pages.invoices import KEY_FIELD, Choice, one_time_key, renew_key, typed
 from clinicledger.web.render import render
 from clinicledger.web.security import Clerk, page
 
@@ -65,11 +65,6 @@ def _show(
     return render(request, clerk, "corrections/form.html", values=values, **context)
 
 
-async def _typed(request: Request) -> dict[str, str]:
-    form = await request.form()
-    return {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
-
-
 def _done(
     request: Request,
     clerk: Clerk,
@@ -82,6 +77,7 @@ def _done(
     try:
         apply(values.get(KEY_FIELD) or None)
     except UserError as error:
+        renew_key(values, error)
         return _show(request, clerk, correction, subject, values, error)
     return RedirectResponse(back, 303)
 
@@ -122,7 +118,7 @@ async def refund(
     request: Request, payment: str, clerk: Annotated[Clerk, page(Action.PAYMENT_REFUND)]
 ) -> Response:
     subject = _payment(clerk, payment)
-    values = await _typed(request)
+    values = typed(await request.form())
 
     def apply(key: str | None) -> None:
         payments.refund(
@@ -150,7 +146,7 @@ async def reverse(
     request: Request, payment: str, clerk: Annotated[Clerk, page(Action.PAYMENT_REVERSE)]
 ) -> Response:
     subject = _payment(clerk, payment)
-    values = await _typed(request)
+    values = typed(await request.form())
 
     def apply(key: str | None) -> None:
         payments.reverse_payment(
@@ -198,7 +194,7 @@ async def unallocate(
     request: Request, payment: str, clerk: Annotated[Clerk, page(Action.PAYMENT_UNALLOCATE)]
 ) -> Response:
     subject = _payment(clerk, payment)
-    values = await _typed(request)
+    values = typed(await request.form())
     payment_id = subject["payment"].header.id
 
     def apply(key: str | None) -> None:
@@ -290,7 +286,7 @@ async def adjust(
     request: Request, line: str, clerk: Annotated[Clerk, page(Action.LINE_ADJUST)]
 ) -> Response:
     subject = _line(clerk, line)
-    values = await _typed(request)
+    values = typed(await request.form())
 
     def apply(key: str | None) -> None:
         invoicing.adjust_line(
@@ -320,7 +316,7 @@ async def transfer(
     request: Request, line: str, clerk: Annotated[Clerk, page(Action.LINE_TRANSFER)]
 ) -> Response:
     subject = _line(clerk, line)
-    values = await _typed(request)
+    values = typed(await request.form())
 
     def apply(key: str | None) -> None:
         invoicing.transfer(
@@ -349,7 +345,7 @@ async def delete(
     request: Request, line: str, clerk: Annotated[Clerk, page(Action.LINE_DELETE)]
 ) -> Response:
     subject = _line(clerk, line)
-    values = await _typed(request)
+    values = typed(await request.form())
 
     def apply(key: str | None) -> None:
         invoicing.delete_line(

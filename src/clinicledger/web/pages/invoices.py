@@ -15,9 +15,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.convertors import Convertor, register_url_convertor
+from starlette.datastructures import FormData
 
 from clinicledger.domain.choices import LineKind
-from clinicledger.domain.errors import InvalidInput, UserError
+from clinicledger.domain.errors import IdempotencyConflict, InvalidInput, UserError
 from clinicledger.domain.ids import format_id, parse_id
 from clinicledger.domain.money import cents_from_text
 from clinicledger.domain.permissions import Action, may
@@ -25,7 +26,7 @@ from clinicledger.domain.text import parse_date
 from clinicledger.services import desk, invoicing, masters
 from clinicledger.web.errors import form_page
 from clinicledger.web.render import render
-from clinicledger.web.security import Clerk, page
+from clinicledger.web.security import CSRF_FIELD, Clerk, page
 
 ROWS = 5  # line rows of a new invoice's form (a script adds more)
 KEY_FIELD = "idempotency_key"
@@ -52,6 +53,19 @@ router = APIRouter(include_in_schema=False)
 def one_time_key() -> str:
     """A form's idempotency key: the same form posted twice posts once."""
     return f"form-{secrets.token_urlsafe(18)}"
+
+
+def typed(form: FormData) -> dict[str, str]:
+    """What a form sent, as text (its CSRF token aside)."""
+    return {k: v for k, v in form.items() if isinstance(v, str) and k != CSRF_FIELD}
+
+
+def renew_key(values: dict[str, str], error: UserError) -> None:
+    """A form refused because its key already posted something else (it was changed and
+    sent again after it posted): opened again with a new key, so that sending it once
+    more posts it as what it now says."""
+    if isinstance(error, IdempotencyConflict):
+        values[KEY_FIELD] = one_time_key()
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,8 +179,7 @@ def _row_spec(values: dict[str, str], n: int, position: int) -> invoicing.LineSp
 async def create_invoice(
     request: Request, clerk: Annotated[Clerk, page(Action.INVOICE_CREATE)]
 ) -> Response:
-    form = await request.form()
-    values = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
+    values = typed(await request.form())
     rows = max(
         [ROWS]
         + [
@@ -189,6 +202,7 @@ async def create_invoice(
             clerk.uow(), command, idempotency_key=values.get(KEY_FIELD) or None
         )
     except UserError as error:
+        renew_key(values, error)
         at = f"line-{row_of[error.field]}" if error.field in row_of else error.field
         if error.field == "line":
             at = "line-1"

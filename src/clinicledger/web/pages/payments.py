@@ -23,18 +23,13 @@ from clinicledger.domain.text import parse_date
 from clinicledger.services import desk, masters, payments
 from clinicledger.services.desk import PaymentView
 from clinicledger.web.errors import form_page
-from clinicledger.web.pages.invoices import KEY_FIELD, Choice, one_time_key
+from clinicledger.web.pages.invoices import KEY_FIELD, Choice, one_time_key, renew_key, typed
 from clinicledger.web.render import render
 from clinicledger.web.security import Clerk, page
 
 router = APIRouter(include_in_schema=False)
 
 FIELDS = ("from", "amount", "method", "received", "location", "reference", "fee", "note")
-
-
-def _typed(form: object) -> dict[str, str]:
-    items = form.items() if hasattr(form, "items") else ()
-    return {k: v for k, v in items if isinstance(v, str) and k != "csrf_token"}
 
 
 def _new_context(clerk: Clerk) -> dict[str, Any]:
@@ -70,7 +65,7 @@ def new_payment(
 async def record_payment(
     request: Request, clerk: Annotated[Clerk, page(Action.PAYMENT_RECORD)]
 ) -> Response:
-    values = _typed(await request.form())
+    values = typed(await request.form())
     got = {name: values.get(name, "").strip() for name in FIELDS}
     try:
         command = payments.RecordPayment(
@@ -89,6 +84,7 @@ async def record_payment(
             clerk.uow(), command, idempotency_key=values.get(KEY_FIELD) or None
         )
     except UserError as error:
+        renew_key(values, error)
         return form_page(
             request, clerk, "payments/new.html", error, values=values, **_new_context(clerk)
         )
@@ -160,7 +156,7 @@ async def allocate(
     request: Request, payment: str, clerk: Annotated[Clerk, page(Action.PAYMENT_ALLOCATE)]
 ) -> Response:
     payment_id = parse_id("payment", payment)
-    values = _typed(await request.form())
+    values = typed(await request.form())
     auto = values.get("action") == "auto"
     try:
         targets = tuple(
@@ -177,6 +173,7 @@ async def allocate(
             idempotency_key=values.get(KEY_FIELD) or None,
         )
     except UserError as error:
+        renew_key(values, error)
         at = error.field
         if isinstance(error, OverAllocation) and error.line_id is not None:
             at = f"to-{format_id('line', error.line_id)}"
