@@ -47,6 +47,9 @@ def test_reception_invoices_takes_a_payment_and_allocates_it(chromium, site, led
     page.click("#add-line")  # the script adds a sixth row
     assert page.locator("tr.line-row").count() == 6
     shot(page, "fd-02-new-invoice")
+    page.set_viewport_size({"width": 820, "height": 1100})  # a tablet
+    shot(page, "fd-02-new-invoice-tablet")
+    page.set_viewport_size({"width": 1280, "height": 800})
     page.get_by_role("button", name="Create the invoice").click()
     page.wait_for_url(site + "/invoices/INV-000003")
     assert page.get_attribute("[data-total]", "data-total") == "11500"
@@ -61,6 +64,9 @@ def test_reception_invoices_takes_a_payment_and_allocates_it(chromium, site, led
     page.get_by_role("button", name="Record, then allocate").click()
     page.wait_for_url(site + "/payments/PAY-000005/allocate")
     shot(page, "fd-05-allocate")
+    page.set_viewport_size({"width": 820, "height": 1100})
+    shot(page, "fd-05-allocate-tablet")
+    page.set_viewport_size({"width": 1280, "height": 800})
     page.fill("#to-L-000001", "80.00")
     assert page.inner_text("#left") == "$20.00"  # as it is typed
     page.fill("#to-L-000004", "30.00")
