@@ -106,22 +106,24 @@ def test_a_refused_invoice_keeps_what_was_typed_beside_its_row(browser, desk) ->
 def test_a_payment_recorded_then_allocated(browser, desk) -> None:
     signed = browser(R)
     form = signed.get("/payments/new?patient=P1").text
-    recorded = signed.post(
-        "/payments/new",
-        {
-            "from": "P1",
-            "amount": "50.00",
-            "method": "eftpos",
-            "received": "2024-03-02",
-            "location": "MAIN",
-            "reference": "",
-            "fee": "",
-            "note": "",
-            "idempotency_key": key_of(form),
-        },
-    )
+    payment = {
+        "from": "P1",
+        "amount": "50.00",
+        "method": "eftpos",
+        "received": "2024-03-02",
+        "location": "MAIN",
+        "reference": "",
+        "fee": "",
+        "note": "",
+        "idempotency_key": key_of(form),
+    }
+    recorded = signed.post("/payments/new", payment)
     assert recorded.status_code == 303
     assert recorded.headers["location"] == "/payments/PAY-000005/allocate"
+    again = signed.post("/payments/new", payment)  # sent twice: one payment
+    assert again.headers["location"] == "/payments/PAY-000005/allocate"
+    assert desk_reads.show_payment(desk, 5).header.amount_cents == 5000
+    assert signed.get("/payments/PAY-000006").status_code == 404
     page = signed.get("/payments/PAY-000005/allocate").text
     assert 'data-owing="8000"' in page and 'data-owing="2500"' in page
     assert 'id="left" data-cents="5000"' in page
@@ -139,12 +141,14 @@ def test_a_payment_recorded_then_allocated(browser, desk) -> None:
     assert 'value="30.00"' in page and 'value="26.00"' in page  # kept as typed
     assert 'id="left" data-cents="-600"' in page  # 50.00 - 56.00, shown after the submit
 
-    done = signed.post(
-        "/payments/PAY-000005/allocate",
-        {"to-L-000001": "30.00", "to-L-000002": "20.00", "action": "allocate",
-         "idempotency_key": key},
-    )  # fmt: skip
+    allocation = {"to-L-000001": "30.00", "to-L-000002": "20.00", "action": "allocate",
+                  "idempotency_key": key}  # fmt: skip
+    before = entries_count(desk)
+    done = signed.post("/payments/PAY-000005/allocate", allocation)
     assert done.status_code == 303 and done.headers["location"] == "/payments/PAY-000005"
+    twice = signed.post("/payments/PAY-000005/allocate", allocation)  # a double click
+    assert twice.headers["location"] == "/payments/PAY-000005"
+    assert entries_count(desk) == before + 2  # two allocations, once
     shown = signed.get("/payments/PAY-000005").text
     assert 'data-applied="5000"' in shown and 'data-unallocated="0"' in shown
     assert "AL-" in shown and 'href="/payments/PAY-000005/receipt.pdf"' in shown

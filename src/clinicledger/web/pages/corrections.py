@@ -106,14 +106,14 @@ REVERSE = Correction(
 )
 
 
-@router.get("/payments/{payment:id}/refund")
+@router.get("/payments/{payment:ledger_id}/refund")
 def refund_form(
     request: Request, payment: str, clerk: Annotated[Clerk, page(Action.PAYMENT_REFUND)]
 ) -> HTMLResponse:
     return _show(request, clerk, REFUND, _payment(clerk, payment), {KEY_FIELD: one_time_key()})
 
 
-@router.post("/payments/{payment:id}/refund")
+@router.post("/payments/{payment:ledger_id}/refund")
 async def refund(
     request: Request, payment: str, clerk: Annotated[Clerk, page(Action.PAYMENT_REFUND)]
 ) -> Response:
@@ -134,14 +134,14 @@ async def refund(
     return _done(request, clerk, REFUND, subject, values, apply, subject["back"])
 
 
-@router.get("/payments/{payment:id}/reverse")
+@router.get("/payments/{payment:ledger_id}/reverse")
 def reverse_form(
     request: Request, payment: str, clerk: Annotated[Clerk, page(Action.PAYMENT_REVERSE)]
 ) -> HTMLResponse:
     return _show(request, clerk, REVERSE, _payment(clerk, payment), {KEY_FIELD: one_time_key()})
 
 
-@router.post("/payments/{payment:id}/reverse")
+@router.post("/payments/{payment:ledger_id}/reverse")
 async def reverse(
     request: Request, payment: str, clerk: Annotated[Clerk, page(Action.PAYMENT_REVERSE)]
 ) -> Response:
@@ -177,7 +177,7 @@ def _unallocation(subject: dict[str, Any]) -> Correction:
     )
 
 
-@router.get("/payments/{payment:id}/unallocate")
+@router.get("/payments/{payment:ledger_id}/unallocate")
 def unallocate_form(
     request: Request,
     payment: str,
@@ -189,7 +189,7 @@ def unallocate_form(
     return _show(request, clerk, _unallocation(subject), subject, values)
 
 
-@router.post("/payments/{payment:id}/unallocate")
+@router.post("/payments/{payment:ledger_id}/unallocate")
 async def unallocate(
     request: Request, payment: str, clerk: Annotated[Clerk, page(Action.PAYMENT_UNALLOCATE)]
 ) -> Response:
@@ -272,7 +272,7 @@ DELETE = Correction(
 )
 
 
-@router.get("/lines/{line:id}/adjust")
+@router.get("/lines/{line:ledger_id}/adjust")
 def adjust_form(
     request: Request, line: str, clerk: Annotated[Clerk, page(Action.LINE_ADJUST)]
 ) -> HTMLResponse:
@@ -281,7 +281,7 @@ def adjust_form(
     return _show(request, clerk, _adjustment(subject), subject, values)
 
 
-@router.post("/lines/{line:id}/adjust")
+@router.post("/lines/{line:ledger_id}/adjust")
 async def adjust(
     request: Request, line: str, clerk: Annotated[Clerk, page(Action.LINE_ADJUST)]
 ) -> Response:
@@ -304,14 +304,14 @@ async def adjust(
     return _done(request, clerk, _adjustment(subject), subject, values, apply, subject["back"])
 
 
-@router.get("/lines/{line:id}/transfer")
+@router.get("/lines/{line:ledger_id}/transfer")
 def transfer_form(
     request: Request, line: str, clerk: Annotated[Clerk, page(Action.LINE_TRANSFER)]
 ) -> HTMLResponse:
     return _show(request, clerk, TRANSFER, _line(clerk, line), {KEY_FIELD: one_time_key()})
 
 
-@router.post("/lines/{line:id}/transfer")
+@router.post("/lines/{line:ledger_id}/transfer")
 async def transfer(
     request: Request, line: str, clerk: Annotated[Clerk, page(Action.LINE_TRANSFER)]
 ) -> Response:
@@ -333,14 +333,14 @@ async def transfer(
     return _done(request, clerk, TRANSFER, subject, values, apply, subject["back"])
 
 
-@router.get("/lines/{line:id}/delete")
+@router.get("/lines/{line:ledger_id}/delete")
 def delete_form(
     request: Request, line: str, clerk: Annotated[Clerk, page(Action.LINE_DELETE)]
 ) -> HTMLResponse:
     return _show(request, clerk, DELETE, _line(clerk, line), {KEY_FIELD: one_time_key()})
 
 
-@router.post("/lines/{line:id}/delete")
+@router.post("/lines/{line:ledger_id}/delete")
 async def delete(
     request: Request, line: str, clerk: Annotated[Clerk, page(Action.LINE_DELETE)]
 ) -> Response:

@@ -45,7 +45,7 @@ class IdConvertor(Convertor[str]):
         return value
 
 
-register_url_convertor("id", IdConvertor())
+register_url_convertor("ledger_id", IdConvertor())
 
 router = APIRouter(include_in_schema=False)
 
@@ -210,7 +210,7 @@ async def create_invoice(
     return RedirectResponse(f"/invoices/{format_id('invoice', made.number)}", 303)
 
 
-@router.get("/invoices/{number:id}")
+@router.get("/invoices/{number:ledger_id}")
 def invoice_page(
     request: Request, number: str, clerk: Annotated[Clerk, page(Action.PATIENT_READ)]
 ) -> HTMLResponse:

@@ -91,7 +91,7 @@ async def record_payment(
     return RedirectResponse(f"/payments/{format_id('payment', made)}/allocate", 303)
 
 
-@router.get("/payments/{payment:id}")
+@router.get("/payments/{payment:ledger_id}")
 def payment_page(
     request: Request, payment: str, clerk: Annotated[Clerk, page(Action.PATIENT_READ)]
 ) -> HTMLResponse:
@@ -143,7 +143,7 @@ def _allocation_form(
     return render(request, clerk, "payments/allocate.html", values=values, **context)
 
 
-@router.get("/payments/{payment:id}/allocate")
+@router.get("/payments/{payment:ledger_id}/allocate")
 def allocation_page(
     request: Request, payment: str, clerk: Annotated[Clerk, page(Action.PAYMENT_ALLOCATE)]
 ) -> HTMLResponse:
@@ -151,7 +151,7 @@ def allocation_page(
     return _allocation_form(request, clerk, found, {KEY_FIELD: one_time_key()})
 
 
-@router.post("/payments/{payment:id}/allocate")
+@router.post("/payments/{payment:ledger_id}/allocate")
 async def allocate(
     request: Request, payment: str, clerk: Annotated[Clerk, page(Action.PAYMENT_ALLOCATE)]
 ) -> Response:
