@@ -50,8 +50,12 @@ def practice_set(
     currency: Annotated[
         str | None, typer.Option(metavar="CODE", help="Its currency code, e.g. AUD")
     ] = None,
+    locale: Annotated[
+        str | None,
+        typer.Option(metavar="LOCALE", help="How its money and dates are written, e.g. en_AU"),
+    ] = None,
 ) -> None:
-    """Change the practice's name, ABN, GST registration, time zone or currency."""
+    """Change the practice's name, ABN, GST registration, time zone, currency or locale."""
     masters.set_practice(
         settings.uow(),
         name=name,
@@ -59,6 +63,7 @@ def practice_set(
         gst_registered=gst_registered,
         timezone=timezone,
         currency=currency,
+        locale=locale,
     )
     out({"updated": True}, "practice updated")
 

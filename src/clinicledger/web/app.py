@@ -13,7 +13,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from babel import Locale
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
@@ -50,18 +49,16 @@ API: tuple[APIRouter, ...] = (
     lines_api.router,
 )
 API_PREFIX = "/api/v1"
-DEFAULT_LOCALE = "en_AU"
 
 
 def create_app(
     engine: Engine,
     *,
     clock: Callable[[], dt.datetime] = real_clock,
-    locale: str = DEFAULT_LOCALE,
 ) -> FastAPI:
     """The app over ``engine`` (a ledger at the newest migration). ``clock`` gives the
-    moment of each request (aware), for tests; ``locale`` is Babel's, for money and dates."""
-    Locale.parse(locale)  # an unknown locale is refused now, not at the first page
+    moment of each request (aware), for tests. Money and dates are written in the
+    practice's locale (``practice set --locale``)."""
     app = FastAPI(
         title="clinicledger",
         summary="Accounts receivable and practice billing for health practices",
@@ -70,7 +67,7 @@ def create_app(
         redoc_url=None,
         openapi_url="/openapi.json",
     )
-    app.state.web = Web(engine=engine, clock=clock, locale=locale)
+    app.state.web = Web(engine=engine, clock=clock)
     for router in PAGES:
         app.include_router(router)
     for router in API:
@@ -82,11 +79,10 @@ def create_app(
 
 
 def app_from_environment() -> FastAPI:
-    """The app over ``$CLINICLEDGER_DB`` (default ``./clinicledger.db``), with money and
-    dates in ``$CLINICLEDGER_LOCALE`` (default en_AU)."""
+    """The app over ``$CLINICLEDGER_DB`` (default ``./clinicledger.db``)."""
     from clinicledger.store import schema
     from clinicledger.store.engine import open_engine
 
     engine = open_engine(os.environ.get("CLINICLEDGER_DB") or "./clinicledger.db", create=False)
     schema.require_current(engine)
-    return create_app(engine, locale=os.environ.get("CLINICLEDGER_LOCALE") or DEFAULT_LOCALE)
+    return create_app(engine)

@@ -1,5 +1,5 @@
 """The pages' one Jinja2 environment (autoescaped), and how they show money and dates:
-with Babel in the practice's locale (``en_AU`` unless the app is told otherwise), money in
+with Babel in the practice's locale (``practice set --locale``, en_AU by default), money in
 its currency, negatives in the accounting style (``($30.00)``), dates as the practice
 reads them, moments in its time zone."""
 
@@ -92,7 +92,7 @@ def render(
     navigation showing what their role may do."""
     web = settings(request)
     shown = practice or masters.practice(web.engine)
-    formats = Formats(locale=web.locale, currency=shown.currency, zone=ZoneInfo(shown.timezone))
+    formats = Formats(locale=shown.locale, currency=shown.currency, zone=ZoneInfo(shown.timezone))
     caller = clerk.caller if clerk is not None else None
     nav = [item for item in NAV if caller is not None and may(caller.role, item.action)]
     return templates.TemplateResponse(
