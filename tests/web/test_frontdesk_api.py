@@ -240,3 +240,19 @@ def test_reception_may_not_refund(api) -> None:
         "/api/v1/payments/PAY-000001/refund", json={"amount": "1.00", "reason": "x"}
     )
     assert refused.status_code == 403
+
+
+def test_every_money_moving_post_takes_an_idempotency_key(app) -> None:
+    from fastapi.testclient import TestClient
+
+    document = TestClient(app).get("/openapi.json").json()
+    posts = {
+        path: operations["post"]
+        for path, operations in document["paths"].items()
+        if "post" in operations and path.startswith(("/api/v1/invoices", "/api/v1/payments",
+                                                     "/api/v1/lines"))
+    }  # fmt: skip
+    assert len(posts) == 9
+    for path, operation in posts.items():
+        headers = [p["name"] for p in operation.get("parameters", []) if p["in"] == "header"]
+        assert headers == ["Idempotency-Key"], path

@@ -74,9 +74,10 @@ class Choice:
     label: str
 
 
-def _choices(clerk: Clerk) -> dict[str, list[Choice]]:
+def _choices(clerk: Clerk) -> tuple[dict[str, list[Choice]], dict[str, int]]:
     """What the form's lists offer: the active locations, payers, providers, and what a
-    line can charge (items, products, a cancellation fee)."""
+    line can charge (items, products, a cancellation fee); and each charge's own fee,
+    shown beside it."""
     engine = clerk.engine
 
     def listed(kind: str) -> list[Choice]:
@@ -85,36 +86,22 @@ def _choices(clerk: Clerk) -> dict[str, list[Choice]]:
             for r in masters.list_masters(engine, kind).rows
         ]
 
-    charges = [
-        Choice(f"item:{r.code}", f"{r.code} {r.values['description']}")
-        for r in masters.list_masters(engine, "item").rows
-    ]
+    items = masters.list_masters(engine, "item").rows
+    products = masters.list_masters(engine, "product").rows
+    charges = [Choice(f"item:{r.code}", f"{r.code} {r.values['description']}") for r in items]
     charges += [
-        Choice(f"product:{r.values['title']}", f"{r.values['title']} (product)")
-        for r in masters.list_masters(engine, "product").rows
+        Choice(f"product:{r.values['title']}", f"{r.values['title']} (product)") for r in products
     ]
     charges.append(Choice("cancellation", "Cancellation fee"))
-    return {
+    fees = {f"item:{r.code}": int(r.values["fee_cents"] or 0) for r in items}
+    fees |= {f"product:{r.values['title']}": int(r.values["fee_cents"] or 0) for r in products}
+    lists = {
         "locations": listed("location"),
         "payers": listed("payer"),
         "providers": listed("provider"),
         "charges": charges,
     }
-
-
-def _fees(clerk: Clerk) -> dict[str, int]:
-    """Each charge's default fee, shown beside the fee field."""
-    fees = {
-        f"item:{r.code}": int(r.values["fee_cents"] or 0)
-        for r in masters.list_masters(clerk.engine, "item").rows
-    }
-    fees.update(
-        {
-            f"product:{r.values['title']}": int(r.values["fee_cents"] or 0)
-            for r in masters.list_masters(clerk.engine, "product").rows
-        }
-    )
-    return fees
+    return lists, fees
 
 
 def _form(
@@ -125,9 +112,10 @@ def _form(
     error: UserError | None = None,
     error_at: str | None = None,
 ) -> HTMLResponse:
+    lists, fees = _choices(clerk)
     context: dict[str, Any] = {
-        "choices": _choices(clerk),
-        "fees": _fees(clerk),
+        "choices": lists,
+        "fees": fees,
         "rows": rows,
         "error_at": error_at,
     }
