@@ -124,3 +124,13 @@ def test_an_allocations_payment_and_a_lines_invoice(engine, harness) -> None:
     assert (invoice.header.number, line.id, line.payer_owing_cents) == (2, 3, 10000)
     with pytest.raises(NotFound):
         desk.line_invoice(engine, 99)
+
+
+def test_a_payment_lists_its_oldest_open_lines_and_counts_the_rest(
+    engine, harness, monkeypatch
+) -> None:
+    monkeypatch.setattr(desk, "OPEN_LINES_MAX", 1)
+    found = desk.show_payment(engine, 1)
+    assert [(o.line.id, o.owing_cents) for o in found.open_lines] == [(1, 8000)]
+    assert found.open_more == 1
+    assert desk.show_payment(engine, 4).open_more == 0

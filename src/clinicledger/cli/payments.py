@@ -122,6 +122,8 @@ def payment_show(payment: Payment) -> None:
             f"owing {money(o.owing_cents):>10}"
             for o in found.open_lines
         ]
+        if found.open_more:
+            lines.append(f"  ... and {found.open_more} more")
     out(shapes.payment(found), "\n".join(lines))
 
 

@@ -18,6 +18,8 @@ from clinicledger.store.desk import InvoiceHeader, LineLabel, PaymentHeader
 from clinicledger.store.engine import Engine
 from clinicledger.store.uow import reading
 
+OPEN_LINES_MAX = 500  # the open lines a payment lists, oldest first
+
 __all__ = [
     "AppliedLine",
     "InvoiceView",
@@ -121,7 +123,8 @@ class PaymentView:
     refunded_cents: int
     unallocated_cents: int
     allocations: tuple[AppliedLine, ...]
-    open_lines: tuple[OpenLine, ...]  # oldest service first; none once reversed
+    open_lines: tuple[OpenLine, ...]  # oldest service first, at most OPEN_LINES_MAX
+    open_more: int  # the open lines beyond those (a fund owed on thousands of lines)
 
     @property
     def party_code(self) -> str:
@@ -137,7 +140,8 @@ class PaymentView:
 
 
 def show_payment(engine: Engine, payment_id: int) -> PaymentView:
-    """Payment ``payment_id``: where its money is, and the lines it could still go to."""
+    """Payment ``payment_id``: where its money is, and the lines it could still go to
+    (the oldest :data:`OPEN_LINES_MAX` of them, and how many more there are)."""
     label = format_id("payment", payment_id) if in_id_range(payment_id) else str(payment_id)
     with reading(engine) as conn:
         header = desk.payment_header(conn, payment_id) if in_id_range(payment_id) else None
@@ -151,8 +155,9 @@ def show_payment(engine: Engine, payment_id: int) -> PaymentView:
             if header.reversed
             else ledger.owing_lines(conn, patient_id=record.patient_id, payer_id=record.payer_id)
         )
+        listed = owing[:OPEN_LINES_MAX]
         labels = desk.line_labels(
-            conn, [a.line_id for a in live] + [line_id for line_id, _ in owing]
+            conn, [a.line_id for a in live] + [line_id for line_id, _ in listed]
         )
         return PaymentView(
             header=header,
@@ -164,8 +169,9 @@ def show_payment(engine: Engine, payment_id: int) -> PaymentView:
                 for a in live
             ),
             open_lines=tuple(
-                OpenLine(line=labels[line_id], owing_cents=cents) for line_id, cents in owing
+                OpenLine(line=labels[line_id], owing_cents=cents) for line_id, cents in listed
             ),
+            open_more=len(owing) - len(listed),
         )
 
 

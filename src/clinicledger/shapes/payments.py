@@ -47,7 +47,8 @@ def _line(found: LineLabel) -> dict[str, Any]:
 
 def payment(found: PaymentView) -> dict[str, Any]:
     """``payment show``: who paid, how and when, where its money is (applied, refunded,
-    unallocated), each allocation still standing, and the lines the payer still owes on."""
+    unallocated), each allocation still standing, and the lines the payer still owes on
+    (the oldest 500, and how many more)."""
     header = found.header
     return {
         "id": format_id("payment", header.id),
@@ -77,4 +78,5 @@ def payment(found: PaymentView) -> dict[str, Any]:
         "open_lines": [
             {**_line(o.line), "owing": format_cents(o.owing_cents)} for o in found.open_lines
         ],
+        "open_more": found.open_more,
     }
