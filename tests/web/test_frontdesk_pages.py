@@ -290,3 +290,20 @@ def test_a_form_changed_after_it_posted_is_opened_again_with_a_new_key(browser, 
     again = signed.post("/invoices/new", changed | {"idempotency_key": renewed})
     assert again.headers["location"] == "/invoices/INV-000004"
     assert desk_reads.show_invoice(desk, 4).total_cents == 1200
+
+
+def test_a_payers_payment_goes_to_the_lines_billed_to_it(browser, desk) -> None:
+    signed = browser(R)
+    form = signed.get("/payments/new?payer=FUND1").text
+    assert 'value="FUND1"' in form
+    page = signed.get("/payments/PAY-000004/allocate").text
+    assert '<th scope="col">Patient</th>' in page
+    assert 'name="to-L-000003"' in page and 'data-owing="10000"' in page
+    assert 'name="to-L-000001"' not in page  # the patient's own lines are not the fund's
+    done = signed.post(
+        "/payments/PAY-000004/allocate",
+        {"to-L-000003": "60.00", "action": "allocate", "idempotency_key": key_of(page)},
+    )
+    assert done.status_code == 303
+    line = desk_reads.show_invoice(desk, 2).lines[0]
+    assert (line.paid_cents, line.payer_owing_cents) == (6000, 4000)
