@@ -50,6 +50,15 @@ def test_reception_invoices_takes_a_payment_and_allocates_it(chromium, site, led
     page.set_viewport_size({"width": 820, "height": 1100})  # a tablet
     shot(page, "fd-02-new-invoice-tablet")
     page.set_viewport_size({"width": 1280, "height": 800})
+    page.select_option("#line-3-charge", "cancellation")  # no provider, no fee: refused
+    page.get_by_role("button", name="Create the invoice").click()
+    page.wait_for_load_state()
+    assert "a cancellation line needs a provider and a date" in page.inner_text("#line-3-error")
+    assert page.input_value("#line-1-charge") == "item:90801"  # kept as chosen
+    assert page.input_value("#line-2-charge") == "product:Cold pack"
+    assert page.evaluate("document.activeElement.id") == "line-3-charge"  # where to fix it
+    shot(page, "fd-02-new-invoice-refused")
+    page.select_option("#line-3-charge", "")  # the row emptied: ignored
     page.get_by_role("button", name="Create the invoice").click()
     page.wait_for_url(site + "/invoices/INV-000003")
     assert page.get_attribute("[data-total]", "data-total") == "11500"

@@ -307,3 +307,21 @@ def test_a_payers_payment_goes_to_the_lines_billed_to_it(browser, desk) -> None:
     assert done.status_code == 303
     line = desk_reads.show_invoice(desk, 2).lines[0]
     assert (line.paid_cents, line.payer_owing_cents) == (6000, 4000)
+
+
+def test_a_refusal_is_shown_at_the_row_typed_not_the_lines_position(browser) -> None:
+    signed = browser(R)
+    key = key_of(signed.get("/invoices/new?patient=P1").text)
+    refused = signed.post(
+        "/invoices/new",
+        invoice_form(
+            key,
+            **{"line-1-charge": "item:90801", "line-1-provider": "DR1",
+               "line-4-charge": "item:90801", "line-4-provider": "DR9"},
+        ),
+    )  # fmt: skip
+    assert refused.status_code == 404
+    page = html.unescape(refused.text)
+    beside = page.split('id="line-4-error"')[1].split("</p>")[0]
+    assert "provider 'DR9' not found" in beside  # the invoice's second line, the form's fourth
+    assert 'id="line-2-error"' not in page
