@@ -40,6 +40,9 @@ def test_an_invoice_with_its_lines_paid_and_owing(engine, harness) -> None:
         2000,
         10500,
     )
+    assert [(a.id, a.line_id, a.payment_id, a.amount_cents) for a in found.allocations] == [
+        (5, 1, 1, 2000)  # AL-000008 was un-allocated: not listed
+    ]
     fund = desk.show_invoice(engine, 2)
     assert (fund.header.billed_to_code, fund.payer_owing_cents, fund.patient_owing_cents) == (
         "FUND1",

@@ -203,6 +203,7 @@ def test_billing_refunds_and_writes_off_with_a_reason(browser, desk) -> None:
 
     invoice = signed.get("/invoices/INV-000001").text
     assert 'href="/lines/L-000002/adjust"' in invoice
+    assert 'href="/payments/PAY-000001/unallocate?allocation=AL-000005"' in invoice
     form = signed.get("/lines/L-000002/adjust").text
     written_off = signed.post(
         "/lines/L-000002/adjust",

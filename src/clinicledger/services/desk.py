@@ -15,7 +15,8 @@ from clinicledger.domain.journal import Account
 from clinicledger.store import desk, ledger, lookups
 from clinicledger.store.accounts import AccountLine
 from clinicledger.store.desk import InvoiceHeader, LineLabel, PaymentHeader
-from clinicledger.store.engine import Engine
+from clinicledger.store.engine import Connection, Engine
+from clinicledger.store.ledger import LiveAllocation
 from clinicledger.store.uow import reading
 
 OPEN_LINES_MAX = 500  # the open lines a payment lists, oldest first
@@ -37,6 +38,7 @@ __all__ = [
 class InvoiceView:
     header: InvoiceHeader
     lines: tuple[AccountLine, ...]
+    allocations: tuple[LiveAllocation, ...]  # payments applied to its lines now, oldest first
 
     @property
     def live_lines(self) -> tuple[AccountLine, ...]:
@@ -72,6 +74,14 @@ class InvoiceView:
         return self.patient_owing_cents + self.payer_owing_cents
 
 
+def _invoice_view(conn: Connection, header: InvoiceHeader) -> InvoiceView:
+    lines = desk.invoice_lines(conn, header.id)
+    applied = [a for line in lines for a in ledger.live_allocations(conn, line_id=line.id)]
+    return InvoiceView(
+        header=header, lines=lines, allocations=tuple(sorted(applied, key=lambda a: a.id))
+    )
+
+
 def adjusted_cents(line: AccountLine) -> int:
     """What adjustments took off a line: its fee less what is paid and what is owing."""
     return 0 if line.deleted else line.fee_cents - line.paid_cents - line.owing_cents
@@ -84,7 +94,7 @@ def show_invoice(engine: Engine, number: int) -> InvoiceView:
         header = desk.invoice_header(conn, number) if in_id_range(number) else None
         if header is None:
             raise NotFound("invoice", label, field="invoice")
-        return InvoiceView(header=header, lines=desk.invoice_lines(conn, header.id))
+        return _invoice_view(conn, header)
 
 
 def line_invoice(engine: Engine, line_id: int) -> tuple[InvoiceView, AccountLine]:
@@ -95,7 +105,7 @@ def line_invoice(engine: Engine, line_id: int) -> tuple[InvoiceView, AccountLine
         header = None if number is None else desk.invoice_header(conn, number)
         if header is None:
             raise NotFound("line", label, field="line")
-        found = InvoiceView(header=header, lines=desk.invoice_lines(conn, header.id))
+        found = _invoice_view(conn, header)
     return found, next(line for line in found.lines if line.id == line_id)
 
 

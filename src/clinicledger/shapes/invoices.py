@@ -34,7 +34,8 @@ def created(invoice: CreatedInvoice) -> dict[str, Any]:
 
 def invoice(found: InvoiceView) -> dict[str, Any]:
     """``invoice show``: who it is for and billed to, its totals, and every line (deleted
-    ones too, marked) with its fee, GST, what is paid and what each party owes."""
+    ones too, marked) with its fee, GST, what is paid and what each party owes, and the
+    payments applied to its lines."""
     header = found.header
     return {
         "id": format_id("invoice", header.number),
@@ -55,4 +56,13 @@ def invoice(found: InvoiceView) -> dict[str, Any]:
         "patient_owing": format_cents(found.patient_owing_cents),
         "payer_owing": format_cents(found.payer_owing_cents),
         "lines": [line(item) for item in found.lines],
+        "allocations": [
+            {
+                "id": format_id("allocation", a.id),
+                "line": format_id("line", a.line_id),
+                "payment": format_id("payment", a.payment_id),
+                "amount": format_cents(a.amount_cents),
+            }
+            for a in found.allocations
+        ],
     }

@@ -214,6 +214,7 @@ def invoice_page(
             "adjust": may(role, Action.LINE_ADJUST),
             "transfer": may(role, Action.LINE_TRANSFER),
             "delete": may(role, Action.LINE_DELETE),
+            "unallocate": may(role, Action.PAYMENT_UNALLOCATE),
         },
         may_pay=may(role, Action.PAYMENT_RECORD),
         may_invoice=may(role, Action.INVOICE_CREATE),
