@@ -112,6 +112,7 @@ def test_the_openapi_document_lists_the_api_and_no_page(app) -> None:
         "/api/v1/balances",
         "/api/v1/invoices",
         "/api/v1/invoices/{number}",
+        "/api/v1/invoices/{number}/pdf",
         "/api/v1/lines/{line}/adjust",
         "/api/v1/lines/{line}/delete",
         "/api/v1/lines/{line}/transfer",
@@ -119,11 +120,13 @@ def test_the_openapi_document_lists_the_api_and_no_page(app) -> None:
         "/api/v1/patients/{code}",
         "/api/v1/patients/{code}/account",
         "/api/v1/payments",
+        "/api/v1/payments/{id}/receipt",
         "/api/v1/payments/{payment}",
         "/api/v1/payments/{payment}/allocations",
         "/api/v1/payments/{payment}/refund",
         "/api/v1/payments/{payment}/reverse",
         "/api/v1/payments/{payment}/unallocate",
+        "/api/v1/reports/{name}",
         "/api/v1/users",
     ]
     refusal = document["paths"]["/api/v1/patients"]["get"]["responses"]["403"]

@@ -274,7 +274,8 @@ def test_unknown_invoice_and_payment_pages_say_so(browser) -> None:
     signed = browser(R)
     assert signed.get("/invoices/INV-000099").status_code == 404
     assert signed.get("/payments/PAY-000099").status_code == 404
-    assert signed.get("/invoices/INV-000001.pdf").status_code == 404  # not this module's
+    linked = signed.get("/invoices/INV-000001.pdf")  # the tax invoice the page links to
+    assert linked.headers["content-type"] == "application/pdf"
 
 
 def test_a_form_changed_after_it_posted_is_opened_again_with_a_new_key(browser, desk) -> None:

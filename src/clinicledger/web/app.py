@@ -19,12 +19,24 @@ from fastapi.staticfiles import StaticFiles
 from clinicledger.store.uow import real_clock
 from clinicledger.web import errors
 from clinicledger.web.api import balances as balances_api
+from clinicledger.web.api import documents as documents_api
 from clinicledger.web.api import invoices as invoices_api
 from clinicledger.web.api import lines as lines_api
 from clinicledger.web.api import patients as patients_api
 from clinicledger.web.api import payments as payments_api
+from clinicledger.web.api import reports as reports_api
 from clinicledger.web.api import users as users_api
-from clinicledger.web.pages import corrections, home, invoices, patients, payments, sessions, users
+from clinicledger.web.pages import (
+    corrections,
+    documents,
+    home,
+    invoices,
+    patients,
+    payments,
+    reports,
+    sessions,
+    users,
+)
 from clinicledger.web.security import SecurityHeaders, Web
 
 if TYPE_CHECKING:
@@ -36,6 +48,8 @@ PAGES: tuple[APIRouter, ...] = (
     home.router,
     patients.router,
     users.router,
+    reports.router,
+    documents.router,
     invoices.router,
     payments.router,
     corrections.router,
@@ -44,6 +58,8 @@ API: tuple[APIRouter, ...] = (
     patients_api.router,
     balances_api.router,
     users_api.router,
+    reports_api.router,
+    documents_api.router,
     invoices_api.router,
     payments_api.router,
     lines_api.router,

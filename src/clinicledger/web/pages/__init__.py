@@ -25,6 +25,12 @@ NAV: tuple[NavItem, ...] = (
         "Find a patient by code or name; their account, balance and payments.",
     ),
     NavItem("Add a patient", "/patients/new", Action.PATIENT_WRITE, "A new patient's details."),
+    NavItem(
+        "Reports",
+        "/reports",
+        Action.REPORT_RUN,
+        "Every report with its filters, as a table, CSV or PDF; saved favourites.",
+    ),
     NavItem("Users", "/users", Action.USER_MANAGE, "Who may log in, and with which role."),
     NavItem(
         "New invoice",
