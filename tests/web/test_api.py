@@ -62,6 +62,10 @@ def test_a_role_that_may_not_gets_403(api) -> None:
         ("/api/v1/balances", {"invoice": "INV-000001"}, ("balance", "--invoice", "INV-000001")),
         ("/api/v1/balances", {"payer": "FUND1"}, ("balance", "--payer", "FUND1")),
         ("/api/v1/users", {}, ("user", "list")),
+        ("/api/v1/invoices/INV-000001", {}, ("invoice", "show", "INV-000001")),
+        ("/api/v1/invoices/2", {}, ("invoice", "show", "INV-000002")),
+        ("/api/v1/payments/PAY-000001", {}, ("payment", "show", "PAY-000001")),
+        ("/api/v1/payments/PAY-000004", {}, ("payment", "show", "PAY-000004")),
     ],
 )
 def test_an_answer_is_the_command_lines_json(api, cli, path, params, argv) -> None:
@@ -106,11 +110,22 @@ def test_the_openapi_document_lists_the_api_and_no_page(app) -> None:
     document = TestClient(app).get("/openapi.json").json()
     assert sorted(document["paths"]) == [
         "/api/v1/balances",
+        "/api/v1/invoices",
+        "/api/v1/invoices/{number}",
         "/api/v1/invoices/{number}/pdf",
+        "/api/v1/lines/{line}/adjust",
+        "/api/v1/lines/{line}/delete",
+        "/api/v1/lines/{line}/transfer",
         "/api/v1/patients",
         "/api/v1/patients/{code}",
         "/api/v1/patients/{code}/account",
+        "/api/v1/payments",
         "/api/v1/payments/{id}/receipt",
+        "/api/v1/payments/{payment}",
+        "/api/v1/payments/{payment}/allocations",
+        "/api/v1/payments/{payment}/refund",
+        "/api/v1/payments/{payment}/reverse",
+        "/api/v1/payments/{payment}/unallocate",
         "/api/v1/reports/{name}",
         "/api/v1/users",
     ]

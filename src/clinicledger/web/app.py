@@ -20,10 +20,23 @@ from clinicledger.store.uow import real_clock
 from clinicledger.web import errors
 from clinicledger.web.api import balances as balances_api
 from clinicledger.web.api import documents as documents_api
+from clinicledger.web.api import invoices as invoices_api
+from clinicledger.web.api import lines as lines_api
 from clinicledger.web.api import patients as patients_api
+from clinicledger.web.api import payments as payments_api
 from clinicledger.web.api import reports as reports_api
 from clinicledger.web.api import users as users_api
-from clinicledger.web.pages import documents, home, patients, reports, sessions, users
+from clinicledger.web.pages import (
+    corrections,
+    documents,
+    home,
+    invoices,
+    patients,
+    payments,
+    reports,
+    sessions,
+    users,
+)
 from clinicledger.web.security import SecurityHeaders, Web
 
 if TYPE_CHECKING:
@@ -37,6 +50,9 @@ PAGES: tuple[APIRouter, ...] = (
     users.router,
     reports.router,
     documents.router,
+    invoices.router,
+    payments.router,
+    corrections.router,
 )
 API: tuple[APIRouter, ...] = (
     patients_api.router,
@@ -44,6 +60,9 @@ API: tuple[APIRouter, ...] = (
     users_api.router,
     reports_api.router,
     documents_api.router,
+    invoices_api.router,
+    payments_api.router,
+    lines_api.router,
 )
 API_PREFIX = "/api/v1"
 

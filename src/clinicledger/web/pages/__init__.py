@@ -32,4 +32,16 @@ NAV: tuple[NavItem, ...] = (
         "Every report with its filters, as a table, CSV or PDF; saved favourites.",
     ),
     NavItem("Users", "/users", Action.USER_MANAGE, "Who may log in, and with which role."),
+    NavItem(
+        "New invoice",
+        "/invoices/new",
+        Action.INVOICE_CREATE,
+        "Charge a patient: services, products, cancellation fees.",
+    ),
+    NavItem(
+        "Record a payment",
+        "/payments/new",
+        Action.PAYMENT_RECORD,
+        "Money received, then allocated to the lines it pays.",
+    ),
 )
