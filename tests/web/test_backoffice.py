@@ -507,4 +507,6 @@ def test_a_code_with_a_slash_reaches_its_own_pages(browser, desk) -> None:
     assert 'action="/patients/FAM/7/edit"' in manager.get("/patients/FAM/7/edit").text
     assert manager.post("/patients/FAM/7/edit", {"name": "Rue Calder-Ng"}).status_code == 303
     assert masters.show_master(desk, "patient", "FAM/7").values["name"] == "Rue Calder-Ng"
-    assert manager.get("/patients/FAM/7").status_code == 200  # still the account
+    account = manager.get("/patients/FAM/7")  # still the account, with a way to its edit
+    assert account.status_code == 200
+    assert '<a href="/patients/FAM/7/edit">Edit details</a>' in account.text

@@ -25,13 +25,15 @@ from clinicledger.web.security import Needs
 
 # The routes anyone may reach: the login form itself.
 PUBLIC = {("GET", "/login"), ("POST", "/login")}
-SAMPLES = {
+SAMPLES = {  # a value for each path parameter
     "code": "P1",
     "name": "debtors",
     "report": "debtors",
     "favourite": "none",
     "number": "INV-000001",
     "id": "PAY-000001",
+    "payment": "PAY-000001",
+    "line": "L-000001",
     "kind": "patients",
 }
 

@@ -21,18 +21,24 @@ from clinicledger.web import errors
 from clinicledger.web.api import balances as balances_api
 from clinicledger.web.api import documents as documents_api
 from clinicledger.web.api import imports as imports_api
+from clinicledger.web.api import invoices as invoices_api
+from clinicledger.web.api import lines as lines_api
 from clinicledger.web.api import masters as masters_api
 from clinicledger.web.api import patients as patients_api
+from clinicledger.web.api import payments as payments_api
 from clinicledger.web.api import periods as periods_api
 from clinicledger.web.api import reports as reports_api
 from clinicledger.web.api import tokens as tokens_api
 from clinicledger.web.api import users as users_api
 from clinicledger.web.pages import (
+    corrections,
     documents,
     home,
     imports,
+    invoices,
     masters,
     patients,
+    payments,
     periods,
     reports,
     sessions,
@@ -52,6 +58,9 @@ PAGES: tuple[APIRouter, ...] = (
     users.router,
     reports.router,
     documents.router,
+    invoices.router,
+    payments.router,
+    corrections.router,
 )
 API: tuple[APIRouter, ...] = (
     patients_api.router,
@@ -59,6 +68,9 @@ API: tuple[APIRouter, ...] = (
     users_api.router,
     reports_api.router,
     documents_api.router,
+    invoices_api.router,
+    payments_api.router,
+    lines_api.router,
 )
 # the back office; masters first: its /patients/{code}/edit is not a patient's account
 PAGES = (masters.router, *PAGES, imports.router, periods.router, tokens.router)

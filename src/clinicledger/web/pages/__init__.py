@@ -33,6 +33,18 @@ NAV: tuple[NavItem, ...] = (
     ),
     NavItem("Users", "/users", Action.USER_MANAGE, "Who may log in, and with which role."),
     NavItem(
+        "New invoice",
+        "/invoices/new",
+        Action.INVOICE_CREATE,
+        "Charge a patient: services, products, cancellation fees.",
+    ),
+    NavItem(
+        "Record a payment",
+        "/payments/new",
+        Action.PAYMENT_RECORD,
+        "Money received, then allocated to the lines it pays.",
+    ),
+    NavItem(
         "Master data",
         "/masters",
         Action.MASTER_READ,
