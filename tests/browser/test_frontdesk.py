@@ -20,6 +20,7 @@ import pytest
 from .test_walk import (  # noqa: F401  (fixtures, shared)
     chromium,
     cli_balance,
+    has_focus,
     ledger,
     log_in,
     screenshots,
@@ -32,6 +33,7 @@ playwright = pytest.importorskip("playwright.sync_api")
 
 def test_reception_invoices_takes_a_payment_and_allocates_it(chromium, site, ledger) -> None:  # noqa: F811
     page = log_in(chromium, site, "reception")
+    has_focus(page, "search")
     page.keyboard.type("marl")  # the home page's search has the focus
     page.keyboard.press("Enter")
     page.wait_for_url(site + "/patients?search=marl")
