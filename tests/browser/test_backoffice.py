@@ -17,6 +17,7 @@ import pytest
 from .test_walk import (  # noqa: F401 (fixtures, used by name)
     CHROMIUM,
     chromium,
+    has_focus,
     ledger,
     log_in,
     screenshots,
@@ -63,6 +64,7 @@ def test_a_manager_sets_up_imports_closes_and_checks(
     shot(page, "22-locations")
     page.get_by_role("link", name="Add a location").click()
     page.wait_for_url(site + "/locations/new")
+    has_focus(page, "code")
     page.keyboard.type("NORTH")  # the code has the focus
     page.keyboard.press("Tab")
     page.keyboard.type("North Clinic")
@@ -153,6 +155,7 @@ def test_an_admin_adds_a_user_and_disables_it(chromium, site: str) -> None:
     page.wait_for_url(site + "/users")
     page.get_by_role("link", name="Add a user").click()
     page.wait_for_url(site + "/users/new")
+    has_focus(page, "name")
     page.keyboard.type("jordan")
     page.select_option("#role", "billing")
     page.fill("#password", "jordan-pass-word-1")
