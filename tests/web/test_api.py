@@ -66,6 +66,16 @@ def test_a_role_that_may_not_gets_403(api) -> None:
         ("/api/v1/invoices/2", {}, ("invoice", "show", "INV-000002")),
         ("/api/v1/payments/PAY-000001", {}, ("payment", "show", "PAY-000001")),
         ("/api/v1/payments/PAY-000004", {}, ("payment", "show", "PAY-000004")),
+        ("/api/v1/practice", {}, ("practice", "show")),
+        ("/api/v1/locations", {}, ("location", "list")),
+        ("/api/v1/providers", {"search": "vale"}, ("provider", "list", "--search", "vale")),
+        ("/api/v1/payers/FUND1", {}, ("payer", "show", "FUND1")),
+        ("/api/v1/items", {"inactive": "true"}, ("item", "list", "--inactive")),
+        ("/api/v1/products/GEL", {}, ("product", "show", "GEL")),
+        ("/api/v1/periods", {}, ("period", "list")),
+        ("/api/v1/check", {}, ("check",)),
+        ("/api/v1/check", {"print_head": "true"}, ("check", "--print-head")),
+        ("/api/v1/tokens", {}, ("token", "list")),
     ],
 )
 def test_an_answer_is_the_command_lines_json(api, cli, path, params, argv) -> None:
@@ -108,7 +118,8 @@ def test_the_openapi_document_lists_the_api_and_no_page(app) -> None:
     from fastapi.testclient import TestClient
 
     document = TestClient(app).get("/openapi.json").json()
-    assert sorted(document["paths"]) == [
+    assert all(path.startswith("/api/v1/") for path in document["paths"])
+    assert set(document["paths"]) >= {
         "/api/v1/balances",
         "/api/v1/invoices",
         "/api/v1/invoices/{number}",
@@ -128,6 +139,6 @@ def test_the_openapi_document_lists_the_api_and_no_page(app) -> None:
         "/api/v1/payments/{payment}/unallocate",
         "/api/v1/reports/{name}",
         "/api/v1/users",
-    ]
+    }
     refusal = document["paths"]["/api/v1/patients"]["get"]["responses"]["403"]
     assert refusal["description"] == "The token's user may not do this"

@@ -20,21 +20,29 @@ from clinicledger.store.uow import real_clock
 from clinicledger.web import errors
 from clinicledger.web.api import balances as balances_api
 from clinicledger.web.api import documents as documents_api
+from clinicledger.web.api import imports as imports_api
 from clinicledger.web.api import invoices as invoices_api
 from clinicledger.web.api import lines as lines_api
+from clinicledger.web.api import masters as masters_api
 from clinicledger.web.api import patients as patients_api
 from clinicledger.web.api import payments as payments_api
+from clinicledger.web.api import periods as periods_api
 from clinicledger.web.api import reports as reports_api
+from clinicledger.web.api import tokens as tokens_api
 from clinicledger.web.api import users as users_api
 from clinicledger.web.pages import (
     corrections,
     documents,
     home,
+    imports,
     invoices,
+    masters,
     patients,
     payments,
+    periods,
     reports,
     sessions,
+    tokens,
     users,
 )
 from clinicledger.web.security import SecurityHeaders, Web
@@ -64,6 +72,9 @@ API: tuple[APIRouter, ...] = (
     payments_api.router,
     lines_api.router,
 )
+# the back office; masters first: its /patients/{code}/edit is not a patient's account
+PAGES = (masters.router, *PAGES, imports.router, periods.router, tokens.router)
+API += (masters_api.router, imports_api.router, periods_api.router, tokens_api.router)
 API_PREFIX = "/api/v1"
 
 

@@ -44,4 +44,13 @@ NAV: tuple[NavItem, ...] = (
         Action.PAYMENT_RECORD,
         "Money received, then allocated to the lines it pays.",
     ),
+    NavItem(
+        "Master data",
+        "/masters",
+        Action.MASTER_READ,
+        "The practice, locations, providers, payers, items and products.",
+    ),
+    NavItem("Imports", "/imports", Action.IMPORT, "Move in from another program: CSV files."),
+    NavItem("Periods", "/periods", Action.PERIOD_CLOSE, "Close a period, and check the ledger."),
+    NavItem("API tokens", "/tokens", Action.USER_MANAGE, "Bearer tokens for scripts."),
 )

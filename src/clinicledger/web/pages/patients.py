@@ -95,4 +95,5 @@ def patient_account(
         reasons=reasons,
         may_invoice=may(clerk.caller.role, Action.INVOICE_CREATE),
         may_pay=may(clerk.caller.role, Action.PAYMENT_RECORD),
+        may_edit=may(clerk.caller.role, Action.PATIENT_WRITE),
     )
