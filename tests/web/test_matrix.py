@@ -31,7 +31,6 @@ SAMPLES = {  # a value for each path parameter
     "report": "debtors",
     "favourite": "none",
     "number": "INV-000001",
-    "id": "PAY-000001",
     "payment": "PAY-000001",
     "line": "L-000001",
     "kind": "patients",

@@ -1,4 +1,4 @@
-"""``/api/v1/invoices/{number}/pdf`` and ``/api/v1/payments/{id}/receipt``: the tax invoice
+"""``/api/v1/invoices/{number}/pdf`` and ``/api/v1/payments/{payment}/receipt``: the tax invoice
 and the payment receipt as PDF (``application/pdf``), as ``clinicledger invoice print`` and
 ``payment receipt`` write them."""
 
@@ -30,9 +30,9 @@ def invoice_pdf(number: str, clerk: Annotated[Clerk, api(Action.PATIENT_READ)]) 
     return Response(documents.invoice_pdf(found, letterhead), media_type=MEDIA_TYPE)
 
 
-@router.get("/payments/{id}/receipt", response_class=Response, responses=PDF)
-def payment_receipt(id: str, clerk: Annotated[Clerk, api(Action.PATIENT_READ)]) -> Response:
+@router.get("/payments/{payment}/receipt", response_class=Response, responses=PDF)
+def payment_receipt(payment: str, clerk: Annotated[Clerk, api(Action.PATIENT_READ)]) -> Response:
     """The payment's (``PAY-000042`` or ``42``) receipt as printed."""
-    found = documents.payment_receipt(clerk.engine, id)
+    found = documents.payment_receipt(clerk.engine, payment)
     letterhead = documents.letterhead(clerk.engine, now=clerk.now)
     return Response(documents.receipt_pdf(found, letterhead), media_type=MEDIA_TYPE)

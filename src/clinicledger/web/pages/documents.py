@@ -1,5 +1,5 @@
 """The practice's printed documents, from the invoice and payment screens: the tax invoice
-at ``/invoices/{number}.pdf`` and the payment receipt at ``/payments/{id}/receipt.pdf``,
+at ``/invoices/{number}.pdf`` and the payment receipt at ``/payments/{payment}/receipt.pdf``,
 as ``clinicledger invoice print`` and ``payment receipt`` print them."""
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ def invoice_pdf(number: str, clerk: Annotated[Clerk, page(Action.PATIENT_READ)])
     return pdf_response(documents.invoice_pdf(found, letterhead), f"{found.number}.pdf")
 
 
-@router.get("/payments/{id}/receipt.pdf")
-def receipt_pdf(id: str, clerk: Annotated[Clerk, page(Action.PATIENT_READ)]) -> Response:
-    found = documents.payment_receipt(clerk.engine, id)
+@router.get("/payments/{payment}/receipt.pdf")
+def receipt_pdf(payment: str, clerk: Annotated[Clerk, page(Action.PATIENT_READ)]) -> Response:
+    found = documents.payment_receipt(clerk.engine, payment)
     letterhead = documents.letterhead(clerk.engine, now=clerk.now)
     return pdf_response(documents.receipt_pdf(found, letterhead), f"{found.number}-receipt.pdf")
