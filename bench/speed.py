@@ -171,10 +171,16 @@ def chaining_section(found: dict[str, Any] | None) -> list[str]:
         f"| bulk load of a generated practice (rows/s) | {before['load_rows_per_s']:,.0f} | "
         f"{now['load_rows_per_s']:,.0f} | {found['load_ratio']:.2f} |",
         "",
-        "The single-entry write path is not slower (the target: not by more than 10%): it is "
-        "faster, by the statement work of issue 9, although every entry now carries a hash of "
-        "its fields, its postings and the entry before it. A bulk load pays for those hashes "
-        "in Python; bulk figures of today's importers are in the table above.",
+        "The target is that the single-entry write path gets no more than 10% slower "
+        f"(a ratio of at least 0.90): it is {found['write_ratio']:.2f}"
+        + (
+            ", faster, by the statement work of issue 9, although every entry now carries a "
+            "hash of its fields, its postings and the entry before it. "
+            if found["write_ratio"] >= 1
+            else ". "
+        )
+        + f"A bulk load runs at {found['load_ratio']:.2f} times its rate before chaining "
+        "(the hashes are computed in Python as the rows are written).",
         "",
     ]
 

@@ -43,7 +43,7 @@ PASSWORD = "bench-password-1"
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 # The query an endpoint needs to answer more than a refusal.
 QUERIES = {"/api/v1/balances": "?patient={patient}"}
-_PARAM = re.compile(r"\{([a-z_]+)(?::path)?\}")
+_PARAM = re.compile(r"\{([a-z_]+)(?::\w+)?\}")  # {code:path}, {payment:ledger_id}
 
 
 def free_port() -> int:

@@ -14,6 +14,7 @@ from clinicledger.cli.progress import progress_bar
 from clinicledger.domain.permissions import Action
 from clinicledger.domain.text import shown
 from clinicledger.formats.csv_masters import ENCODINGS, KINDS, read_file
+from clinicledger.shapes import imports as shapes
 
 if TYPE_CHECKING:
     from clinicledger.services import imports
@@ -51,13 +52,7 @@ def import_command(
             idempotency_key=idempotency_key,
         )
     out(
-        {
-            "kind": kind,
-            "file": file,
-            "created": result.created,
-            "unchanged": result.unchanged,
-            "already_imported": result.already_imported,
-        },
+        shapes.imported(kind, file, result),
         f"{shown(file)}: "
         + (
             "already imported; nothing changed"

@@ -68,6 +68,14 @@ def practice_set(
     out({"updated": True}, "practice updated")
 
 
+@practice_app.command("show")
+@needs(Action.MASTER_READ)
+def practice_show() -> None:
+    """Show the practice's details."""
+    shown = shapes.practice(masters.practice(settings.engine))
+    out(shown, "\n".join(f"{key}: {_text(value)}" for key, value in shown.items()))
+
+
 location_app = sub_app("location", "Locations: where services are given and money taken.")
 provider_app = sub_app("provider", "Providers: the practitioners who give the services.")
 patient_app = sub_app("patient", "Patients.")
@@ -256,17 +264,15 @@ def _show(kind: str, code: str) -> None:
 def _changed(kind: str, done: masters.Changed, verb: str, unchanged: str) -> None:
     """The answer of an edit, deactivation or activation: each column it changed (was,
     now), or that there was nothing to do."""
-    changes = {
-        shapes.key(column): [shapes.value(column, was), shapes.value(column, now)]
-        for column, (was, now) in done.changes.items()
-    }
+    data = shapes.changed(done)
+    changes = data["changed"]
     if not changes:
         text = f"{kind} {done.code} {unchanged}"
     elif verb == "updated":
         text = f"updated {kind} {done.code}: {', '.join(changes)}"
     else:
         text = f"{verb} {kind} {done.code}"
-    out({"id": done.id, "code": done.code, "changed": changes}, text)
+    out(data, text)
 
 
 def _register(kind: str, group: typer.Typer) -> None:

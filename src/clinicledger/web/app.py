@@ -19,17 +19,62 @@ from fastapi.staticfiles import StaticFiles
 from clinicledger.store.uow import real_clock
 from clinicledger.web import errors
 from clinicledger.web.api import balances as balances_api
+from clinicledger.web.api import documents as documents_api
+from clinicledger.web.api import imports as imports_api
+from clinicledger.web.api import invoices as invoices_api
+from clinicledger.web.api import lines as lines_api
+from clinicledger.web.api import masters as masters_api
 from clinicledger.web.api import patients as patients_api
+from clinicledger.web.api import payments as payments_api
+from clinicledger.web.api import periods as periods_api
+from clinicledger.web.api import reports as reports_api
+from clinicledger.web.api import tokens as tokens_api
 from clinicledger.web.api import users as users_api
-from clinicledger.web.pages import home, patients, sessions, users
+from clinicledger.web.pages import (
+    corrections,
+    documents,
+    home,
+    imports,
+    invoices,
+    masters,
+    patients,
+    payments,
+    periods,
+    reports,
+    sessions,
+    tokens,
+    users,
+)
 from clinicledger.web.security import SecurityHeaders, Web
 
 if TYPE_CHECKING:
     from clinicledger.store.engine import Engine
 
 STATIC = Path(__file__).parent / "static"
-PAGES: tuple[APIRouter, ...] = (sessions.router, home.router, patients.router, users.router)
-API: tuple[APIRouter, ...] = (patients_api.router, balances_api.router, users_api.router)
+PAGES: tuple[APIRouter, ...] = (
+    sessions.router,
+    home.router,
+    patients.router,
+    users.router,
+    reports.router,
+    documents.router,
+    invoices.router,
+    payments.router,
+    corrections.router,
+)
+API: tuple[APIRouter, ...] = (
+    patients_api.router,
+    balances_api.router,
+    users_api.router,
+    reports_api.router,
+    documents_api.router,
+    invoices_api.router,
+    payments_api.router,
+    lines_api.router,
+)
+# the back office; masters first: its /patients/{code}/edit is not a patient's account
+PAGES = (masters.router, *PAGES, imports.router, periods.router, tokens.router)
+API += (masters_api.router, imports_api.router, periods_api.router, tokens_api.router)
 API_PREFIX = "/api/v1"
 
 
