@@ -287,7 +287,7 @@ def render(found: dict[str, Any]) -> list[str]:
         f"{load} at the start, {end} at the end (2 cores). The floor writes the same rows "
         "into the same tables of the ledger as it was before, with hand-written `sqlite3` "
         "`executemany`, one transaction. Each rate is given by wall time and by CPU time "
-        "(the process's own user + system seconds): on a machine this busy the wall time "
+        "(the process's own user + system seconds): on a busy machine the wall time "
         "is mostly waiting for a core.",
         "",
         "| measure | rows written | floor, wall / CPU | clinicledger, wall / CPU "
