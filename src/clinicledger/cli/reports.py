@@ -197,8 +197,8 @@ def _report_command(name: str, spec: ReportSpec) -> Callable[..., None]:
         format_ = _format(given.pop("format_"))
         output, chart = given.pop("output"), given.get("chart")
         request = _request(name, given)
-        report = reporting.run_request(settings.engine, request, now=settings.clock())
-        _show(report, format_, output, chart)
+        with reporting.streamed_request(settings.engine, request, now=settings.clock()) as report:
+            _show(report, format_, output, chart)
 
     doc = spec.summary + "."
     return _command(name, doc, _parameters(spec), run)
@@ -274,9 +274,12 @@ def report_run(
     ] = None,
 ) -> None:
     """Run a favourite again, for the day it is run."""
-    report, saved_format = reporting.run_favourite(settings.engine, favourite, now=settings.clock())
-    settings.authorise(report_action(report.name))  # the report is known once it is read
-    _show(report, _format(format_, saved_format), output)
+    with reporting.streamed_favourite(settings.engine, favourite, now=settings.clock()) as (
+        report,
+        saved_format,
+    ):
+        settings.authorise(report_action(report.name))  # the report is known once it is read
+        _show(report, _format(format_, saved_format), output)
 
 
 @report_app.command("favourites")

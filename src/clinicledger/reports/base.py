@@ -1,7 +1,9 @@
 """What every report shares: its parameters, its result, and the columns of its rows.
 
 A report is a query function returning a :class:`Report`: frozen row dataclasses, totals
-and warnings. Money fields end in ``_cents`` and are integer cents; renderers show them as
+and warnings. A report whose rows grow with its period may leave them to be read as they
+are written (:attr:`Report.more`, :func:`collected`), so that a year of them never sits in
+memory at once. Money fields end in ``_cents`` and are integer cents; renderers show them as
 decimals under the field's name without the suffix (``payment_amount_cents`` ->
 ``payment_amount``), so CSV, JSON and the terminal table show the same numbers.
 """
@@ -9,8 +11,8 @@ decimals under the field's name without the suffix (``payment_amount_cents`` ->
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, is_dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -115,6 +117,28 @@ class Report:
     totals: dict[str, int | str]
     warnings: tuple[ReportWarning, ...] = ()
     sections: tuple[Report, ...] = ()  # a report's further parts, e.g. later adjustments
+    # Rows still to be read, after ``rows``, while the report's reading transaction is open:
+    # read once, in order, by whoever writes them out (``render``). ``totals``, and the
+    # sections built from the rows, are complete once they are all read, so a renderer
+    # reads the rows before the totals and the sections after the report's own rows.
+    more: Iterator[Any] | None = None
+
+
+def all_rows(report: Report) -> Iterator[Any]:
+    """Every row of ``report`` (not its sections), reading :attr:`Report.more` as it goes."""
+    yield from report.rows
+    if report.more is not None:
+        yield from report.more
+
+
+def collected(report: Report) -> Report:
+    """``report`` with every row read into ``rows`` and its totals complete: the report's
+    own rows first, then each section's (a section may be built from the rows)."""
+    if report.more is None and not report.sections:
+        return report
+    rows = tuple(all_rows(report)) if report.more is not None else report.rows
+    sections = tuple(collected(section) for section in report.sections)
+    return replace(report, rows=rows, sections=sections, more=None)
 
 
 def columns_of(row_type: type) -> tuple[Column, ...]:

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -45,13 +45,14 @@ from clinicledger.domain.journal import Account, EntryKind
 from clinicledger.reports.base import (
     Report,
     ReportParams,
+    collected,
     columns_of,
     local_time,
     option_choice,
     utc_bounds,
 )
 from clinicledger.reports.registry import RECEIPTS_BY
-from clinicledger.store import lookups
+from clinicledger.store import ledger, lookups
 from clinicledger.store import tables as t
 
 P, E = t.postings, t.entries
@@ -103,11 +104,20 @@ class _Part:
 
 
 def receipts(conn: Connection, params: ReportParams) -> Report:
+    """:func:`streamed_receipts` with every row read."""
+    return collected(streamed_receipts(conn, params))
+
+
+def streamed_receipts(conn: Connection, params: ReportParams) -> Report:
+    """The report; each payment whole, by the date entered (the default), its rows read as
+    they are written (``Report.more``)."""
     by = str(option_choice(params.options, "by", RECEIPTS_BY, "entered"))
     by_provider = _option_bool(params, "by_provider")
     zone = lookups.practice_zone(conn)
     split = by == "service" or by_provider or params.provider is not None
 
+    if by == "entered" and not split:
+        return _streamed_whole(conn, params, zone)
     if by == "entered":
         events = _events(conn, params, zone, entered_in_range=True)
         parts = _split(conn, params, events, by_date=False) if split else _whole(events)
@@ -146,6 +156,91 @@ def receipts(conn: Connection, params: ReportParams) -> Report:
         totals={"amount_cents": total},
         sections=(*sections, _by_method(params, zone, parts)),
     )
+
+
+def _streamed_whole(conn: Connection, params: ReportParams, zone: ZoneInfo) -> Report:
+    """Each receipt and reversal whole, dated when entered: read in the order recorded and
+    ordered a day at a time (a day's rows by payment, a payment before its reversal), as
+    :func:`_listing` orders them all."""
+    totals: dict[str, int | str] = {"amount_cents": 0}
+    amounts: dict[str, int] = defaultdict(int)
+    payments: dict[str, set[int]] = defaultdict(set)
+
+    def rows() -> Iterator[ReceiptRow]:
+        total = 0
+        for event in _ordered_by_day(_streamed_events(conn, params, zone)):
+            if event.amount_cents == 0:
+                continue
+            total += event.amount_cents
+            amounts[event.method] += event.amount_cents
+            payments[event.method].add(event.payment_id)
+            yield ReceiptRow(
+                date=event.entered_date,
+                payment=format_id("payment", event.payment_id),
+                kind="payment" if event.kind == EntryKind.PAYMENT.value else "reversal",
+                received_from=event.received_from,
+                method=event.method,
+                reference=event.reference,
+                provider=None,
+                amount_cents=event.amount_cents,
+            )
+        totals["amount_cents"] = total
+
+    method_totals: dict[str, int | str] = {"amount_cents": 0}
+
+    def method_rows() -> Iterator[ReceiptMethodRow]:
+        """Read after the listing's rows, whose sums it shows."""
+        for method in sorted(amounts, key=_method_key):
+            yield ReceiptMethodRow(
+                method=method, payments=len(payments[method]), amount_cents=amounts[method]
+            )
+        method_totals["amount_cents"] = sum(amounts.values())
+
+    return Report(
+        name="receipts",
+        parameters=params.describe(zone),
+        columns=columns_of(ReceiptRow),
+        rows=(),
+        more=rows(),
+        totals=totals,
+        sections=(
+            Report(
+                name="receipts by method",
+                parameters=params.describe(zone),
+                columns=columns_of(ReceiptMethodRow),
+                rows=(),
+                more=method_rows(),
+                totals=method_totals,
+            ),
+        ),
+    )
+
+
+def _ordered_by_day(events: Iterable[_Event]) -> Iterator[_Event]:
+    """``events`` in the order recorded, as :func:`_listing` orders them: by the date
+    entered, then payment, a payment before its reversal. A day is kept until a day two
+    later is seen: a local date never goes back more than a day as time goes on (a clock
+    put back across midnight), so no later event can come before it."""
+    days: dict[dt.date, list[_Event]] = {}
+
+    def ordered(day: dt.date) -> list[_Event]:
+        return sorted(
+            days.pop(day), key=lambda e: (e.payment_id, e.kind != EntryKind.PAYMENT.value)
+        )
+
+    for event in events:
+        day = event.entered_date
+        if day not in days:
+            for kept in sorted(d for d in days if d < day - dt.timedelta(days=1)):
+                yield from ordered(kept)
+            days[day] = []
+        days[day].append(event)
+    for kept in sorted(days):
+        yield from ordered(kept)
+
+
+def _method_key(method: str) -> tuple[int, str]:
+    return (_METHOD_ORDER.get(method, len(_METHOD_ORDER)), method)
 
 
 def _section_of(part: _Part) -> str:
@@ -205,7 +300,7 @@ def _by_method(params: ReportParams, zone: ZoneInfo, parts: Sequence[_Part]) -> 
         ReceiptMethodRow(
             method=method, payments=len(payments[method]), amount_cents=amounts[method]
         )
-        for method in sorted(amounts, key=lambda m: (_METHOD_ORDER.get(m, len(_METHOD_ORDER)), m))
+        for method in sorted(amounts, key=_method_key)
     )
     return Report(
         name="receipts by method",
@@ -236,6 +331,13 @@ def _events(
     conn: Connection, params: ReportParams, zone: ZoneInfo, *, entered_in_range: bool
 ) -> list[_Event]:
     """Receipts and reversals (their UNBANKED postings) recorded in the range."""
+    return list(_streamed_events(conn, params, zone, entered_in_range=entered_in_range))
+
+
+def _streamed_events(
+    conn: Connection, params: ReportParams, zone: ZoneInfo, *, entered_in_range: bool = True
+) -> Iterator[_Event]:
+    """:func:`_events`, read as they are iterated, in the order recorded."""
     query = (
         select(
             E.c.kind,
@@ -262,8 +364,8 @@ def _events(
     if params.as_known_at is not None:
         query = query.where(E.c.recorded_at <= params.as_known_at)
     query = _payment_filters(query, params).order_by(E.c.recorded_at, E.c.id)
-    return [
-        _Event(
+    for r in ledger.stream_rows(conn, query):
+        yield _Event(
             payment_id=int(r.payment_id),
             kind=str(r.kind),
             entered_date=local_time(r.recorded_at, zone).date(),
@@ -272,8 +374,6 @@ def _events(
             reference=r.reference,
             received_from=r.received_from,
         )
-        for r in conn.execute(query).all()
-    ]
 
 
 def _whole(events: Sequence[_Event]) -> list[_Part]:

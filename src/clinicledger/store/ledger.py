@@ -11,12 +11,13 @@ the same sum is read as the latest closing plus the postings after it
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
     Connection,
+    Row,
     Subquery,
     and_,
     case,
@@ -25,7 +26,7 @@ from sqlalchemy import (
     select,
     union_all,
 )
-from sqlalchemy.sql import ColumnElement
+from sqlalchemy.sql import ColumnElement, Executable
 
 from clinicledger.domain.choices import InsuranceStatus, LineKind
 from clinicledger.domain.ids import in_id_range
@@ -42,6 +43,18 @@ MASTER_TABLES = {
     "item": t.items,
     "product": t.products,
 }
+
+
+# Rows read at a time by a report that streams its rows (SQLite: fetched in batches from
+# its cursor; PostgreSQL: a server-side cursor, so that the server sends them as asked).
+STREAM_BATCH = 2000
+
+
+def stream_rows(conn: Connection, query: Executable) -> Iterator[Row[Any]]:
+    """The rows of ``query``, read :data:`STREAM_BATCH` at a time as they are iterated."""
+    result = conn.execute(query.execution_options(yield_per=STREAM_BATCH))
+    for batch in result.partitions():
+        yield from batch
 
 
 def is_empty(conn: Connection) -> bool:
