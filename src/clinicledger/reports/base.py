@@ -11,9 +11,9 @@ decimals under the field's name without the suffix (``payment_amount_cents`` ->
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields, is_dataclass, replace
-from typing import Any
+from typing import Any, TypeVar, cast
 from zoneinfo import ZoneInfo
 
 from clinicledger.domain.choices import check_choice
@@ -21,6 +21,7 @@ from clinicledger.domain.dates import month_end
 from clinicledger.domain.errors import InvalidInput
 
 MONEY_SUFFIX = "_cents"
+RowT = TypeVar("RowT")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -155,6 +156,49 @@ def columns_of(row_type: type) -> tuple[Column, ...]:
 def local_time(instant: dt.datetime, zone: ZoneInfo) -> dt.datetime:
     """A naive UTC ``recorded_at`` as the practice's local time (no microseconds)."""
     return instant.replace(tzinfo=dt.UTC).astimezone(zone).replace(microsecond=0)
+
+
+def local_clock(zone: ZoneInfo) -> Callable[[dt.datetime], dt.datetime]:
+    """:func:`local_time` for the rows of one report: the zone's offset is looked up once
+    per hour of UTC time (the rows of a large report fall in a few hundred hours) and
+    added, rather than converted row by row. An hour with a change of offset in it is
+    converted instant by instant; the result is the same either way."""
+    hours: dict[dt.datetime, tuple[dt.timedelta, int] | None] = {}
+    hour = dt.timedelta(hours=1)
+
+    def convert(instant: dt.datetime) -> dt.datetime:
+        start = instant.replace(minute=0, second=0, microsecond=0)
+        if start in hours:
+            known = hours[start]
+        else:
+            first = start.replace(tzinfo=dt.UTC).astimezone(zone)
+            last = (start + hour).replace(tzinfo=dt.UTC).astimezone(zone)
+            offset = first.utcoffset()
+            steady = offset == last.utcoffset() and first.fold == last.fold
+            known = hours[start] = (offset, first.fold) if steady and offset is not None else None
+        if known is None:
+            return local_time(instant, zone)
+        offset, fold = known
+        return (instant + offset).replace(microsecond=0, tzinfo=zone, fold=fold)
+
+    return convert
+
+
+def row_maker(row_type: type[RowT]) -> Callable[[Iterable[Any]], RowT]:
+    """A maker of ``row_type`` (a frozen, slotted row dataclass) from its fields' values in
+    order: the same row as its keyword constructor makes, in less than half the time (a
+    frozen dataclass sets each field through ``object.__setattr__``), for reports of tens
+    of thousands of rows. Its fields have no defaults and no checks to run."""
+    setters = tuple(getattr(row_type, f.name).__set__ for f in fields(cast(Any, row_type)))
+    new = object.__new__
+
+    def make(values: Iterable[Any]) -> RowT:
+        row: RowT = new(row_type)
+        for set_field, value in zip(setters, values, strict=True):
+            set_field(row, value)
+        return row
+
+    return make
 
 
 PRESETS = (

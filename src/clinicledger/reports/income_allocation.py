@@ -20,7 +20,8 @@ from clinicledger.reports.base import (
     ReportParams,
     collected,
     columns_of,
-    local_time,
+    local_clock,
+    row_maker,
     utc_bounds,
 )
 from clinicledger.store import ledger, lookups
@@ -53,6 +54,10 @@ class IncomeAllocationRow:
     services: str | None
     service_dates: str | None
     notes: str | None
+
+
+# time, practitioner, client, bill, claim, payment type, amount, services, dates, notes
+_make_row = row_maker(IncomeAllocationRow)
 
 
 def streamed_income_allocation(conn: Connection, params: ReportParams) -> Report:
@@ -130,24 +135,26 @@ def streamed_income_allocation(conn: Connection, params: ReportParams) -> Report
     totals: dict[str, int | str] = {"payment_amount_cents": 0}
 
     def rows() -> Iterator[IncomeAllocationRow]:
+        make, local = _make_row, local_clock(zone)
+        refund, allocation = EntryKind.REFUND.value, EntryKind.ALLOCATION.value
         total = 0
         for r in found:
-            row = IncomeAllocationRow(
-                time=local_time(r.recorded_at, zone),
-                practitioner=r.practitioner,
-                client=r.client,
-                bill=format_id("invoice", r.bill) if r.bill is not None else None,
-                claim=None,
-                payment_type="Refund"
-                if r.kind == EntryKind.REFUND.value
-                else PAYMENT_TYPES[r.method],
-                payment_amount_cents=int(r.amount_cents),
-                services=r.services,
-                service_dates=r.service_date.isoformat() if r.service_date else None,
-                notes=r.reason if r.kind != EntryKind.ALLOCATION.value else r.note,
+            amount = int(r.amount_cents)
+            total += amount
+            yield make(
+                (
+                    local(r.recorded_at),
+                    r.practitioner,
+                    r.client,
+                    format_id("invoice", r.bill) if r.bill is not None else None,
+                    None,
+                    "Refund" if r.kind == refund else PAYMENT_TYPES[r.method],
+                    amount,
+                    r.services,
+                    r.service_date.isoformat() if r.service_date else None,
+                    r.reason if r.kind != allocation else r.note,
+                )
             )
-            total += row.payment_amount_cents
-            yield row
         totals["payment_amount_cents"] = total
 
     return Report(

@@ -47,8 +47,9 @@ from clinicledger.reports.base import (
     ReportParams,
     collected,
     columns_of,
-    local_time,
+    local_clock,
     option_choice,
+    row_maker,
     utc_bounds,
 )
 from clinicledger.reports.registry import RECEIPTS_BY
@@ -101,6 +102,10 @@ class _Part:
     provider: str | None  # the provider's name; None: not applied, or a line without one
     applied: bool
     amount_cents: int
+
+
+_make_receipt = row_maker(ReceiptRow)
+_make_event = row_maker(_Event)
 
 
 def receipts(conn: Connection, params: ReportParams) -> Report:
@@ -167,22 +172,26 @@ def _streamed_whole(conn: Connection, params: ReportParams, zone: ZoneInfo) -> R
     payments: dict[str, set[int]] = defaultdict(set)
 
     def rows() -> Iterator[ReceiptRow]:
+        make, payment = _make_receipt, EntryKind.PAYMENT.value
         total = 0
         for event in _ordered_by_day(_streamed_events(conn, params, zone)):
-            if event.amount_cents == 0:
+            cents = event.amount_cents
+            if cents == 0:
                 continue
-            total += event.amount_cents
-            amounts[event.method] += event.amount_cents
+            total += cents
+            amounts[event.method] += cents
             payments[event.method].add(event.payment_id)
-            yield ReceiptRow(
-                date=event.entered_date,
-                payment=format_id("payment", event.payment_id),
-                kind="payment" if event.kind == EntryKind.PAYMENT.value else "reversal",
-                received_from=event.received_from,
-                method=event.method,
-                reference=event.reference,
-                provider=None,
-                amount_cents=event.amount_cents,
+            yield make(
+                (
+                    event.entered_date,
+                    format_id("payment", event.payment_id),
+                    "payment" if event.kind == payment else "reversal",
+                    event.received_from,
+                    event.method,
+                    event.reference,
+                    None,
+                    cents,
+                )
             )
         totals["amount_cents"] = total
 
@@ -364,15 +373,18 @@ def _streamed_events(
     if params.as_known_at is not None:
         query = query.where(E.c.recorded_at <= params.as_known_at)
     query = _payment_filters(query, params).order_by(E.c.recorded_at, E.c.id)
+    make, local = _make_event, local_clock(zone)
     for r in ledger.stream_rows(conn, query):
-        yield _Event(
-            payment_id=int(r.payment_id),
-            kind=str(r.kind),
-            entered_date=local_time(r.recorded_at, zone).date(),
-            amount_cents=int(r.amount_cents),
-            method=str(r.method),
-            reference=r.reference,
-            received_from=r.received_from,
+        yield make(
+            (
+                int(r.payment_id),
+                str(r.kind),
+                local(r.recorded_at).date(),
+                int(r.amount_cents),
+                str(r.method),
+                r.reference,
+                r.received_from,
+            )
         )
 
 
