@@ -264,12 +264,19 @@ def child_time(db: str, report: str, period: str, capture: str | None) -> dict[s
     result = run_report(engine, report, case_params(report, period), today=TODAY)
     seconds = time.perf_counter() - start
     rows = len(result.rows) + sum(len(s.rows) for s in result.sections)
+    del result
+    if capture:
+        warm = None
+    else:  # a second run in the same process: modules loaded, statements compiled
+        start = time.perf_counter()
+        run_report(engine, report, case_params(report, period), today=TODAY)
+        warm = time.perf_counter() - start
     if capture:
         # Reads only: the practice's settings, the report's statements; a write never runs.
         reads = [(s, p) for s, p in sent if s.lstrip().upper().startswith(("SELECT", "WITH"))]
         with open(capture, "w") as handle:
             json.dump(reads, handle, default=str)
-    return {"seconds": seconds, "rows": rows, "statements": len(sent)}
+    return {"seconds": seconds, "warm_seconds": warm, "rows": rows, "statements": len(sent)}
 
 
 def child_floor(db: str, capture: str) -> dict[str, Any]:
@@ -332,6 +339,7 @@ def measure_case(db: str, report: str, period: str, work: Path) -> dict[str, Any
         "report": report,
         "period": period,
         "seconds": timed.get("seconds"),
+        "warm_seconds": timed.get("warm_seconds"),
         "rows": timed.get("rows"),
         "statements": warmup.get("statements"),
         "floor_seconds": floor.get("seconds"),
@@ -341,14 +349,18 @@ def measure_case(db: str, report: str, period: str, work: Path) -> dict[str, Any
 
 
 def _met(case: dict[str, Any]) -> str:
+    """A month: its warm run under the target and within the ratio of its floor; a year:
+    its first run under the target; both: CSV and JSON under the memory target."""
     if case.get("error"):
         return f"**error** ({case['error']})"
-    target = MONTH_TARGET_S if case["period"] == "month" else YEAR_TARGET_S
     misses = []
-    if case["seconds"] >= target:
-        misses.append(f"over {target:g} s")
-    if case["period"] == "month" and case["seconds"] > RATIO_TARGET * case["floor_seconds"]:
-        misses.append(f"over {RATIO_TARGET:g}x")
+    if case["period"] == "month":
+        if case["warm_seconds"] >= MONTH_TARGET_S:
+            misses.append(f"over {MONTH_TARGET_S:g} s")
+        if case["warm_seconds"] > RATIO_TARGET * case["floor_seconds"]:
+            misses.append(f"over {RATIO_TARGET:g}x")
+    elif case["seconds"] >= YEAR_TARGET_S:
+        misses.append(f"over {YEAR_TARGET_S:g} s")
     peaks = [s.get("peak_mb") for s in case["streams"].values()]
     if any(p is None or p >= PEAK_TARGET_MB for p in peaks):
         misses.append(f"memory {PEAK_TARGET_MB:g} MB")
@@ -365,22 +377,30 @@ def render_cases(cases: list[dict[str, Any]], *, db: str, started: str) -> str:
     lines = [
         f"### Reports beside their own SQL (SQLite, {started} UTC)",
         "",
-        f"Database `{db}`. Month: {MONTH_FROM}..{MONTH_TO} (as of {MONTH_TO}); year: "
+        f"Database `{db}`. First: the report's first run in a fresh process; warm: a "
+        "second run in it (modules loaded, statements compiled); the floor: the report's own "
+        "statements run by plain sqlite3, every row fetched, best of two. "
+        f"Month: {MONTH_FROM}..{MONTH_TO} (as of {MONTH_TO}); year: "
         f"{YEAR_FROM}..{YEAR_TO} (as of {YEAR_AS_OF}). Targets: a month under "
-        f"{MONTH_TARGET_S:g} s and within {RATIO_TARGET:g}x of its floor, a year under "
+        f"{MONTH_TARGET_S:g} s and within {RATIO_TARGET:g}x of its floor (warm), a year under "
         f"{YEAR_TARGET_S:g} s on its first run, CSV and JSON under {PEAK_TARGET_MB:g} MB peak. "
         f"Load average at the start {os.getloadavg()[0]:.2f} (shared 2-core machine).",
         "",
-        "| report | period | floor (raw SQL) s | clinicledger s | ratio | rows | "
-        "peak MB CSV | peak MB JSON | target |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---|",
+        "| report | period | floor (raw SQL) s | clinicledger s, first | clinicledger s, warm "
+        "| ratio (warm) | rows | peak MB CSV | peak MB JSON | target |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for case in cases:
-        floor, ours = case.get("floor_seconds"), case.get("seconds")
-        ratio = f"{ours / floor:.2f}x" if floor and ours else "-"
+        floor, first, warm = (
+            case.get("floor_seconds"),
+            case.get("seconds"),
+            case.get("warm_seconds"),
+        )
+        ratio = f"{warm / floor:.2f}x" if floor and warm else "-"
         streams = case.get("streams", {})
         lines.append(
-            f"| {case['report']} | {case['period']} | {s(floor)} | {s(ours)} | {ratio} | "
+            f"| {case['report']} | {case['period']} | {s(floor)} | {s(first)} | {s(warm)} | "
+            f"{ratio} | "
             f"{case.get('rows', '-')} | {mb(streams.get('csv', {}))} | "
             f"{mb(streams.get('json', {}))} | {_met(case)} |"
         )

@@ -50,6 +50,7 @@ from clinicledger.reports.base import (
     interval_option,
     local_time,
     option_choice,
+    row_maker,
 )
 from clinicledger.reports.registry import DEBTORS_BILLED_TO, DEBTORS_DETAILS, DEBTORS_ORDERS
 from clinicledger.store import ledger, lookups
@@ -477,6 +478,10 @@ def _totals(
     return totals
 
 
+# debtor, code, kind, the four brackets, not yet due, total, credit
+_make_debtor_row = row_maker(DebtorRow)
+
+
 def _summary(
     name: str,
     parameters: dict[str, Any],
@@ -485,17 +490,16 @@ def _summary(
     credit: dict[tuple[str, int], int],
 ) -> Report:
     rows = tuple(
-        DebtorRow(
-            debtor=d.name,
-            code=d.code,
-            kind=d.kind,
-            bracket_1_cents=d.bracket_cents[0],
-            bracket_2_cents=d.bracket_cents[1],
-            bracket_3_cents=d.bracket_cents[2],
-            bracket_4_cents=d.bracket_cents[3],
-            not_yet_due_cents=d.not_yet_due_cents,
-            total_cents=d.owing_cents,
-            credit_cents=credit.get(d.key, 0),
+        _make_debtor_row(
+            (
+                d.name,
+                d.code,
+                d.kind,
+                *d.bracket_cents,
+                d.not_yet_due_cents,
+                d.owing_cents,
+                credit.get(d.key, 0),
+            )
         )
         for d in ordered
     )
