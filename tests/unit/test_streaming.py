@@ -201,3 +201,35 @@ def test_receipts_are_ordered_a_day_at_a_time_as_the_whole_listing_orders_them()
         (5, 5),
         (5, 9),
     ]
+
+
+@pytest.mark.parametrize(
+    "zone", ["Australia/Sydney", "Australia/Lord_Howe", "America/Santiago", "UTC", "Asia/Kolkata"]
+)
+def test_local_clock_is_local_time_across_every_change_of_offset(zone: str) -> None:
+    """By the hour's offset where an hour has one offset; instant by instant where it
+    changes (Lord Howe by half an hour, Santiago at midnight), to the same local time,
+    offset and fold."""
+    from zoneinfo import ZoneInfo
+
+    from clinicledger.reports.base import local_clock, local_time
+
+    tz = ZoneInfo(zone)
+    local = local_clock(tz)
+    instant = dt.datetime(2024, 3, 30)
+    checked = 0
+    while instant < dt.datetime(2025, 4, 10):
+        # two days around each April and October change, every 7 minutes 13.5 seconds
+        if instant.month in (4, 9, 10) and instant.day <= 9:
+            expected, got = local_time(instant, tz), local(instant)
+            assert (got, got.utcoffset(), got.fold, got.isoformat()) == (
+                expected,
+                expected.utcoffset(),
+                expected.fold,
+                expected.isoformat(),
+            ), instant
+            checked += 1
+            instant += dt.timedelta(minutes=7, seconds=13, microseconds=500_000)
+        else:
+            instant += dt.timedelta(days=1)
+    assert checked > 5_000
