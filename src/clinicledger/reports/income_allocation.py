@@ -138,21 +138,34 @@ def streamed_income_allocation(conn: Connection, params: ReportParams) -> Report
         make, local = _make_row, local_clock(zone)
         refund, allocation = EntryKind.REFUND.value, EntryKind.ALLOCATION.value
         total = 0
-        for r in found:
-            amount = int(r.amount_cents)
+        for (
+            _entry,
+            recorded_at,
+            kind,
+            reason,
+            practitioner,
+            client,
+            bill,
+            method,
+            cents,
+            services,
+            service_date,
+            note,
+        ) in found:  # by position: tens of thousands of rows a month
+            amount = int(cents)
             total += amount
             yield make(
                 (
-                    local(r.recorded_at),
-                    r.practitioner,
-                    r.client,
-                    format_id("invoice", r.bill) if r.bill is not None else None,
+                    local(recorded_at),
+                    practitioner,
+                    client,
+                    None if bill is None else format_id("invoice", bill),
                     None,
-                    "Refund" if r.kind == refund else PAYMENT_TYPES[r.method],
+                    "Refund" if kind == refund else PAYMENT_TYPES[method],
                     amount,
-                    r.services,
-                    r.service_date.isoformat() if r.service_date else None,
-                    r.reason if r.kind != allocation else r.note,
+                    services,
+                    service_date.isoformat() if service_date else None,
+                    note if kind == allocation else reason,
                 )
             )
         totals["payment_amount_cents"] = total

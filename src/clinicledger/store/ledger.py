@@ -17,7 +17,6 @@ from typing import Any
 
 from sqlalchemy import (
     Connection,
-    Row,
     Subquery,
     and_,
     case,
@@ -50,7 +49,7 @@ MASTER_TABLES = {
 STREAM_BATCH = 2000
 
 
-def stream_rows(conn: Connection, query: Executable) -> Iterator[Row[Any]]:
+def stream_rows(conn: Connection, query: Executable) -> Iterator[Any]:
     """The rows of ``query``, read :data:`STREAM_BATCH` at a time as they are iterated."""
     result = conn.execute(query.execution_options(yield_per=STREAM_BATCH))
     for batch in result.partitions():
