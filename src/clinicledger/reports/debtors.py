@@ -379,25 +379,34 @@ def _debtor_sums(
         .subquery()
     )
     found: dict[tuple[str, int], _Debtor] = {}
-    for r in conn.execute(
+    rows = conn.execute(
         select(sums, t.patients.c.name, t.patients.c.code).outerjoin(
             t.patients, t.patients.c.id == sums.c.patient_key
         )
-    ):
-        if r.payer_id is not None:
-            payer = payers[r.payer_id]
-            key, name, code, kind = ("payer", r.payer_id), payer.name, payer.code, payer.kind
+    ).all()
+    for (
+        payer_id,
+        patient_id,
+        owing,
+        oldest,
+        not_yet_due,
+        *brackets,
+        patient_name,
+        patient_code,
+    ) in rows:  # by position: a row per debtor, tens of thousands
+        if payer_id is not None:
+            payer = payers[payer_id]
+            key, name, code, kind = ("payer", payer_id), payer.name, payer.code, payer.kind
         else:
-            key, name, code, kind = ("patient", r.patient_key), r.name, r.code, "patient"
-        oldest = r.oldest_date
+            key, name, code, kind = ("patient", patient_id), patient_name, patient_code, "patient"
         found[key] = _Debtor(
             key=key,
             name=name,
             code=code,
             kind=kind,
-            owing_cents=int(r.owing_cents),
-            not_yet_due_cents=int(r.bucket_0),
-            bracket_cents=[int(r.bucket_1), int(r.bucket_2), int(r.bucket_3), int(r.bucket_4)],
+            owing_cents=int(owing),
+            not_yet_due_cents=int(not_yet_due),
+            bracket_cents=[int(cents) for cents in brackets],
             oldest_days=NOT_OWING
             if oldest is None
             else (as_of - oldest).days
