@@ -1,6 +1,11 @@
 """Build the large-practice database and measure it; write ``bench/RESULTS.md``.
 
     .venv/bin/python bench/run.py --backend sqlite|postgresql|both [--scale 1.0]
+    .venv/bin/python bench/run.py --speed [bench/speed.py's options]
+
+The first builds the bench practice and writes the sections of RESULTS.md after its
+opening; ``--speed`` (bench/speed.py) measures issue 9's figures on that practice, each
+beside its floor in the same run, and writes the opening section (the rest is kept).
 
 ``--scale`` shrinks the practice (0.01 is a quick smoke run). The SQLite file is
 ``bench/data/clinicledger_bench.db`` and the PostgreSQL database ``clinicledger_bench``
@@ -331,6 +336,11 @@ def run_reports_only(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--speed"]:
+        import speed
+
+        return speed.main(argv[1:])
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--scale", type=float, default=1.0)
@@ -395,7 +405,15 @@ def main(argv: list[str] | None = None) -> int:
         path = DATA / f"results-{backend}-{args.scale:g}.json"
         if path.exists():
             figures[backend] = json.loads(path.read_text())
+    import speed
+
+    kept = args.results.read_text() if args.results.exists() else ""
     args.results.write_text(report.render(figures, args.scale))
+    for name in ("web", "speed"):  # sections measured by runs of their own, kept
+        begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
+        if begin in kept and end in kept:
+            block = kept[kept.index(begin) : kept.index(end)]
+            speed.replace_section(args.results, block.splitlines()[1:], name)
     log(f"wrote {args.results}")
     return 0
 

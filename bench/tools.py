@@ -746,10 +746,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--rebuild", action="store_true", help="regenerate the databases")
+    parser.add_argument("--json", action="store_true", help="print the figures, not the table")
     args = parser.parse_args(argv)
     found = compare(args.postings, repeats=args.repeats, data=args.data, rebuild=args.rebuild)
     (args.data / "tools.json").write_text(json.dumps(found, indent=2))
-    print(render(found), flush=True)
+    print(json.dumps(found, indent=2) if args.json else render(found), flush=True)
     return 0
 
 

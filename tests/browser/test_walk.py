@@ -129,6 +129,7 @@ def test_reception_finds_a_patient_and_sees_the_balance_the_cli_prints(
     page.goto(site + "/patients/P1")  # not logged in: the login form, then back here
     assert page.url.startswith(site + "/login?next=")
     shot(page, "01-login")
+    has_focus(page, "name")
     page.keyboard.type("reception")  # the name has the focus; Tab to the password
     page.keyboard.press("Tab")
     page.keyboard.type(password_of("reception"))
@@ -136,6 +137,7 @@ def test_reception_finds_a_patient_and_sees_the_balance_the_cli_prints(
     page.wait_for_url(site + "/patients/P1")
     page.goto(site + "/")
     shot(page, "02-home")
+    has_focus(page, "search")
     page.keyboard.type("marl")  # the search has the focus
     page.keyboard.press("Enter")
     page.wait_for_url(site + "/patients?search=marl")
@@ -155,6 +157,7 @@ def test_reception_finds_a_patient_and_sees_the_balance_the_cli_prints(
 def test_a_rejected_form_keeps_what_was_typed(chromium, site: str) -> None:
     page = log_in(chromium, site, "reception")
     page.goto(site + "/patients/new")
+    has_focus(page, "code")
     page.keyboard.type("new patient")  # not a code: a space
     page.keyboard.press("Tab")
     page.keyboard.type("Cleo Dunmore")
@@ -184,6 +187,12 @@ def password_of(role: str) -> str:
     from clinicledger.domain.permissions import Role
 
     return password(Role(role))
+
+
+def has_focus(page, field: str) -> None:
+    """Wait until the page has put the cursor in ``field`` (its first field): a person
+    types there without a click, so the test types only once it is there."""
+    page.wait_for_function("id => document.activeElement?.id === id", arg=field, timeout=5000)
 
 
 def log_in(chromium, site: str, role: str):

@@ -105,6 +105,20 @@ CASES = [
         "company_abn",
         "company_abn: U+000D (a carriage return) at character 1 is not allowed",
     ),
+    case(  # a locale Babel does not know: every page would fail to write its money
+        "locale-unknown",
+        ("practice", "set", "--locale", "xx_YY"),
+        "locale_unknown",
+        "locale",
+        "locale: 'xx_YY' is not a locale this app knows (e.g. en_AU, en_NZ, en_GB)",
+    ),
+    case(  # Babel would read 'en-au' as en_AU: a name is spelt one way
+        "locale-spelt-otherwise",
+        ("practice", "set", "--locale", "en-au"),
+        "locale_unknown",
+        "locale",
+        "locale: 'en-au' is not a locale this app knows (e.g. en_AU, en_NZ, en_GB)",
+    ),
     case(
         "currency-malformed",
         ("practice", "set", "--currency", "AU$"),

@@ -119,8 +119,8 @@ CASES = [
         ("practice", "set"),
         "nothing_to_change",
         "practice",
-        "practice: nothing to change: give --name, --abn, --gst-registered, --timezone "
-        "or --currency",
+        "practice: nothing to change: give --name, --abn, --gst-registered, --timezone, "
+        "--currency or --locale",
     ),
     case(
         "list-search-too-long",

@@ -4,9 +4,11 @@ permission matrix (``domain/permissions.py``), not written out a second time. No
 sent to the login form (a page) or answered 401 (the API); a role the matrix allows is
 neither refused nor sent to log in; any other role gets 403.
 
-A request is sent with the harness practice's patient P1 for a ``{code}``, and with no
-body: the permission is checked before the input is read, so an allowed request may be
-refused as bad input (422), which still shows it was let through.
+A request is sent with the harness practice's patient P1 for a ``{code}`` (another kind's
+code P1 is not found: 404, let through), the user ``reception`` for a ``{name}`` (an
+admin's run may disable them; it goes on as admin), ``patients`` for an import's
+``{kind}``, and with no body: the permission is checked before the input is read, so an
+allowed request may be refused as bad input (422), which still shows it was let through.
 """
 
 from __future__ import annotations
@@ -23,7 +25,16 @@ from clinicledger.web.security import Needs
 
 # The routes anyone may reach: the login form itself.
 PUBLIC = {("GET", "/login"), ("POST", "/login")}
-SAMPLES = {"code": "P1"}  # a value for each path parameter
+SAMPLES = {  # a value for each path parameter
+    "code": "P1",
+    "name": "debtors",
+    "report": "debtors",
+    "favourite": "none",
+    "number": "INV-000001",
+    "payment": "PAY-000001",
+    "line": "L-000001",
+    "kind": "patients",
+}
 
 
 def declared(route: APIRoute) -> list[Needs]:

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Engine, func, select, text
 
 from clinicledger.domain.permissions import Action, Role
-from clinicledger.services import accounts, users
+from clinicledger.services import accounts, masters, users
 from clinicledger.store import tables as t
 from clinicledger.store.uow import UnitOfWork
 from clinicledger.web import pages
@@ -167,6 +167,16 @@ def test_find_a_patient_by_code_or_part_of_a_name(browser) -> None:
     assert "Otto Brandt" in by_code and "Ivy Marlowe" not in by_code
     nobody = signed.get("/patients", params={"search": "zz"}).text
     assert "No patients match" in nobody
+
+
+def test_money_is_written_in_the_practice_s_locale(browser, desk) -> None:
+    masters.set_practice(UnitOfWork(desk, now=NOW, actor="manager"), locale="de_DE")
+    page = browser(R).get("/patients/P1").text
+    assert "55,00\xa0AU$" in page and "-50,00\xa0AU$" in page  # German, and its negatives
+    later = NOW + dt.timedelta(minutes=1)
+    masters.set_practice(UnitOfWork(desk, now=later, actor="manager"), locale="en_NZ")
+    page = browser(R).get("/patients/P1").text
+    assert "A$55.00" in page and "(A$50.00)" in page
 
 
 def test_the_account_shows_the_balance_as_the_command_line_computes_it(browser) -> None:

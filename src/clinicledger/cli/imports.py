@@ -13,6 +13,7 @@ from clinicledger.cli.parse import words
 from clinicledger.domain.permissions import Action
 from clinicledger.domain.text import shown
 from clinicledger.formats.csv_masters import ENCODINGS, KINDS, read_file
+from clinicledger.shapes import imports as shapes
 
 if TYPE_CHECKING:
     from clinicledger.services import imports
@@ -47,13 +48,7 @@ def import_command(
         idempotency_key=idempotency_key,
     )
     out(
-        {
-            "kind": kind,
-            "file": file,
-            "created": result.created,
-            "unchanged": result.unchanged,
-            "already_imported": result.already_imported,
-        },
+        shapes.imported(kind, file, result),
         f"{shown(file)}: "
         + (
             "already imported; nothing changed"

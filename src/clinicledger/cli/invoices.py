@@ -13,11 +13,13 @@ from clinicledger.domain.choices import AdjustmentReason, InsuranceStatus, parse
 from clinicledger.domain.ids import format_id, parse_id
 from clinicledger.domain.money import cents_from_text
 from clinicledger.domain.permissions import Action
+from clinicledger.shapes import invoices as shapes
 
 if TYPE_CHECKING:
-    from clinicledger.services import invoicing
+    from clinicledger.services import desk, invoicing
 else:
     invoicing = later("clinicledger.services.invoicing")
+    desk = later("clinicledger.services.desk")
 
 invoice_app = sub_app("invoice", "Invoices.")
 line_app = sub_app("line", "Invoice lines.")
@@ -57,21 +59,7 @@ def invoice_create(
     )
     number = format_id("invoice", invoice.number)
     out(
-        {
-            "id": number,
-            "number": invoice.number,
-            "total": money(invoice.total_cents),
-            "lines": [
-                {
-                    "id": format_id("line", c.id),
-                    "kind": c.kind.value,
-                    "amount": money(c.amount_cents),
-                    "gst": money(c.gst_cents),
-                    "service_date": c.service_date.isoformat() if c.service_date else None,
-                }
-                for c in invoice.lines
-            ],
-        },
+        shapes.created(invoice),
         "\n".join(
             [f"created invoice {number}, total {money(invoice.total_cents)}"]
             + [
@@ -80,6 +68,31 @@ def invoice_create(
             ]
         ),
     )
+
+
+@invoice_app.command("show")
+@needs(Action.PATIENT_READ)
+def invoice_show(
+    invoice: Annotated[str, typer.Argument(metavar="INVOICE", help="The invoice, e.g. INV-000012")],
+) -> None:
+    """Show an invoice: its lines with fee, GST, what is paid and what each still owes."""
+    found = desk.show_invoice(settings.engine, parse_id("invoice", invoice))
+    head = found.header
+    who = f"{head.patient_code} {head.patient_name}" if head.patient_code else ""
+    lines = [
+        f"{format_id('invoice', head.number)}  {head.invoice_date}  {who}"
+        + (f"  billed to {head.billed_to_code}" if head.billed_to_code else ""),
+        f"total {money(found.total_cents)}  GST {money(found.gst_cents)}  "
+        f"paid {money(found.paid_cents)}  owing {money(found.owing_cents)}",
+    ]
+    for line in found.lines:
+        lines.append(
+            f"  {format_id('line', line.id)}  {line.description:<30} "
+            f"{money(line.fee_cents):>10}  GST {money(line.gst_cents):>8}  "
+            f"paid {money(line.paid_cents):>10}  owing {money(line.owing_cents):>10}"
+            + ("  deleted" if line.deleted else "")
+        )
+    out(shapes.invoice(found), "\n".join(lines))
 
 
 @line_app.command("status")

@@ -14,6 +14,7 @@ from typer._click.exceptions import NoArgsIsHelpError  # Typer's own click, pinn
 from clinicledger.cli import (  # noqa: F401  (each module adds its commands to the app)
     accounts,
     demo,
+    documents,
     errors,
     imports,
     invoices,

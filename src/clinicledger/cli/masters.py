@@ -50,8 +50,12 @@ def practice_set(
     currency: Annotated[
         str | None, typer.Option(metavar="CODE", help="Its currency code, e.g. AUD")
     ] = None,
+    locale: Annotated[
+        str | None,
+        typer.Option(metavar="LOCALE", help="How its money and dates are written, e.g. en_AU"),
+    ] = None,
 ) -> None:
-    """Change the practice's name, ABN, GST registration, time zone or currency."""
+    """Change the practice's name, ABN, GST registration, time zone, currency or locale."""
     masters.set_practice(
         settings.uow(),
         name=name,
@@ -59,8 +63,17 @@ def practice_set(
         gst_registered=gst_registered,
         timezone=timezone,
         currency=currency,
+        locale=locale,
     )
     out({"updated": True}, "practice updated")
+
+
+@practice_app.command("show")
+@needs(Action.MASTER_READ)
+def practice_show() -> None:
+    """Show the practice's details."""
+    shown = shapes.practice(masters.practice(settings.engine))
+    out(shown, "\n".join(f"{key}: {_text(value)}" for key, value in shown.items()))
 
 
 location_app = sub_app("location", "Locations: where services are given and money taken.")
@@ -251,17 +264,15 @@ def _show(kind: str, code: str) -> None:
 def _changed(kind: str, done: masters.Changed, verb: str, unchanged: str) -> None:
     """The answer of an edit, deactivation or activation: each column it changed (was,
     now), or that there was nothing to do."""
-    changes = {
-        shapes.key(column): [shapes.value(column, was), shapes.value(column, now)]
-        for column, (was, now) in done.changes.items()
-    }
+    data = shapes.changed(done)
+    changes = data["changed"]
     if not changes:
         text = f"{kind} {done.code} {unchanged}"
     elif verb == "updated":
         text = f"updated {kind} {done.code}: {', '.join(changes)}"
     else:
         text = f"{verb} {kind} {done.code}"
-    out({"id": done.id, "code": done.code, "changed": changes}, text)
+    out(data, text)
 
 
 def _register(kind: str, group: typer.Typer) -> None:

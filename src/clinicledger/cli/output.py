@@ -6,8 +6,8 @@ import json
 from typing import Any
 
 from clinicledger.cli.app import settings
-from clinicledger.domain.ids import format_id
 from clinicledger.domain.money import format_cents
+from clinicledger.shapes.entries import entry
 
 
 def out(data: dict[str, Any], text: str) -> None:
@@ -21,4 +21,4 @@ def money(cents: int) -> str:
 
 def entry_done(kind: str, subject_id: int, entry_id: int, text: str, **more: Any) -> None:
     """The answer of a correction: the entry it made and what it is about."""
-    out({"id": format_id("entry", entry_id), kind: format_id(kind, subject_id), **more}, text)
+    out(entry(kind, subject_id, entry_id, **more), text)

@@ -13,11 +13,13 @@ from clinicledger.domain.choices import PaymentMethod, parse_choice
 from clinicledger.domain.ids import format_id, parse_id
 from clinicledger.domain.money import cents_from_text
 from clinicledger.domain.permissions import Action
+from clinicledger.shapes import payments as shapes
 
 if TYPE_CHECKING:
-    from clinicledger.services import payments
+    from clinicledger.services import desk, payments
 else:
     payments = later("clinicledger.services.payments")
+    desk = later("clinicledger.services.desk")
 
 payment_app = sub_app("payment", "Payments.")
 credit_app = sub_app("credit", "Patient credit.")
@@ -78,22 +80,12 @@ def payment_record(
         idempotency_key=idempotency_key,
     )
     label = format_id("payment", payment_id)
-    out({"id": label, "amount": money(cents)}, f"recorded payment {label} of {money(cents)}")
+    out(shapes.recorded(payment_id, cents), f"recorded payment {label} of {money(cents)}")
 
 
 def _allocations_out(made: tuple[payments.Allocation, ...]) -> None:
     out(
-        {
-            "allocations": [
-                {
-                    "id": format_id("allocation", a.id),
-                    "line": format_id("line", a.line_id),
-                    "payment": format_id("payment", a.payment_id),
-                    "amount": money(a.amount_cents),
-                }
-                for a in made
-            ]
-        },
+        shapes.allocations(made),
         "\n".join(
             [f"{len(made)} allocation(s)"]
             + [
@@ -103,6 +95,36 @@ def _allocations_out(made: tuple[payments.Allocation, ...]) -> None:
             ]
         ),
     )
+
+
+@payment_app.command("show")
+@needs(Action.PATIENT_READ)
+def payment_show(payment: Payment) -> None:
+    """Show a payment: where its money went, and the lines its payer still owes on."""
+    found = desk.show_payment(settings.engine, parse_id("payment", payment))
+    head = found.header
+    lines = [
+        f"{format_id('payment', head.id)}  {head.received_date}  {head.method.value}  "
+        f"{money(head.amount_cents)} from {found.party_code} {head.party_name}"
+        + ("  reversed" if head.reversed else ""),
+        f"applied {money(found.applied_cents)}  refunded {money(found.refunded_cents)}  "
+        f"unallocated {money(found.unallocated_cents)}",
+    ]
+    for a in found.allocations:
+        lines.append(
+            f"  {format_id('allocation', a.allocation_id)}  {format_id('line', a.line.id)}  "
+            f"{a.line.description:<30} {money(a.amount_cents):>10}"
+        )
+    if found.open_lines:
+        lines.append("open lines:")
+        lines += [
+            f"  {format_id('line', o.line.id)}  {o.line.description:<30} "
+            f"owing {money(o.owing_cents):>10}"
+            for o in found.open_lines
+        ]
+        if found.open_more:
+            lines.append(f"  ... and {found.open_more} more")
+    out(shapes.payment(found), "\n".join(lines))
 
 
 @payment_app.command("allocate")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -13,6 +13,7 @@ from clinicledger.cli.parse import parse_date
 from clinicledger.domain.chain import parse_head
 from clinicledger.domain.permissions import Action
 from clinicledger.shapes import balances as shapes
+from clinicledger.shapes import periods as period_shapes
 
 if TYPE_CHECKING:
     from clinicledger.services import balances, check, periods
@@ -34,12 +35,25 @@ def period_close(
     """Close everything up to and including a date: it cannot change afterwards."""
     day = parse_date(through, field="date")
     closed = periods.close_period(settings.uow(), periods.ClosePeriod(through=day))
-    kept = [d.isoformat() for d in closed.kept]
+    data = period_shapes.closed(day, closed)
+    kept = data["balances_kept_at"]
     out(
-        {"closed_through": day.isoformat(), "balances_kept_at": kept, "head": closed.head},
+        data,
         f"closed everything up to {day.isoformat()}; balances kept at {', '.join(kept)}\n"
         f"head: {closed.head}  (keep it: 'clinicledger check --expect-head {closed.head}' "
         "proves later that nothing before it changed)",
+    )
+
+
+@period_app.command("list")
+@needs(Action.PERIOD_CLOSE)
+def period_list() -> None:
+    """List the period closes, the latest first, with the head each recorded."""
+    found = periods.list_closes(settings.engine)
+    out(
+        period_shapes.close_list(found),
+        "\n".join(f"{close.through.isoformat()}  {close.head}  {close.actor}" for close in found)
+        or "no period has been closed",
     )
 
 
@@ -101,18 +115,12 @@ def check_command(
     of payments and lines; exit 1 on any violation."""
     expected = parse_head(expect_head) if expect_head is not None else None
     result = check.check_ledger(settings.engine, expect=expected)
-    data: dict[str, Any] = {
-        "ok": not result.violations,
-        "entries": result.entries,
-        "postings": result.postings,
-        "violations": [{"code": v.code, "message": v.message} for v in result.violations],
-    }
+    data = period_shapes.checked(result, head=print_head)
     lines = [
         f"checked {result.entries} entries, {result.postings} postings: "
         + ("ok" if not result.violations else f"{len(result.violations)} violation(s)")
     ] + [f"  {v.code}: {v.message}" for v in result.violations]
     if print_head:
-        data["head"] = str(result.head)
         lines.append(f"head: {result.head}")
     out(data, "\n".join(lines))
     if result.violations:

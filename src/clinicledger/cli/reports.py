@@ -22,13 +22,15 @@ from clinicledger.cli.parse import parse_date, parse_instant, words
 from clinicledger.domain.choices import check_choice
 from clinicledger.domain.permissions import Action, report_action
 from clinicledger.render import FORMATS, write
-from clinicledger.reports.base import PRESETS, Report, ReportWarning
+from clinicledger.reports.base import PRESETS, Report, ReportWarning, collected
 from clinicledger.reports.registry import OPTIONS, REPORTS, OptionKind, OptionSpec, ReportSpec
 
 if TYPE_CHECKING:
-    from clinicledger.services import reporting
+    from clinicledger.services import charts, documents, reporting
 else:
     reporting = later("clinicledger.services.reporting")
+    documents = later("clinicledger.services.documents")  # WeasyPrint's: only for a PDF
+    charts = later("clinicledger.services.charts")
 
 report_app = sub_app(
     "report",
@@ -173,8 +175,32 @@ def _worded(report: Report) -> Report:
     )
 
 
-def _show(report: Report, format_: str, output: str | None, chart: str | None = None) -> None:
-    write(_worded(report), format_, output, chart=chart)
+def _show(
+    report: Report,
+    format_: str,
+    output: str | None,
+    chart: str | None = None,
+    request: reporting.ReportRequest | None = None,
+) -> None:
+    if format_ != "pdf":
+        write(_worded(report), format_, output, chart=chart)
+        return
+    report = collected(report)  # a PDF and its chart read every row
+    from clinicledger.render.svg import bar_chart
+
+    now = settings.clock()
+    letterhead = documents.letterhead(settings.engine, now=now)
+    drawn = (
+        None if request is None else charts.report_chart(settings.engine, request, report, now=now)
+    )
+    write(
+        _worded(report),
+        format_,
+        output,
+        chart=chart,
+        letterhead=letterhead,
+        drawn=None if drawn is None else bar_chart(drawn, letterhead.formats.money),
+    )
 
 
 def _command(
@@ -198,7 +224,7 @@ def _report_command(name: str, spec: ReportSpec) -> Callable[..., None]:
         output, chart = given.pop("output"), given.get("chart")
         request = _request(name, given)
         with reporting.streamed_request(settings.engine, request, now=settings.clock()) as report:
-            _show(report, format_, output, chart)
+            _show(report, format_, output, chart, request)
 
     doc = spec.summary + "."
     return _command(name, doc, _parameters(spec), run)

@@ -147,3 +147,17 @@ def token_revoke(name: TokenName) -> None:
         shapes.changed(name, changed, revoked=True),
         f"revoked token {name}" if changed else f"token {name} was already revoked",
     )
+
+
+@token_app.command("list")
+@needs(Action.USER_MANAGE)
+def token_list() -> None:
+    """List the API tokens, their users, and which are revoked (never the tokens)."""
+    found = users.list_tokens(settings.engine)
+    out(
+        shapes.token_list(found),
+        "\n".join(
+            f"{t.name:<20} {t.user_name:<20} {'revoked' if t.revoked_at else 'live'}" for t in found
+        )
+        or "no tokens",
+    )

@@ -68,6 +68,7 @@ class PracticeRecord:
     gst_registered: bool
     timezone: str
     currency: str
+    locale: str  # how its money and dates are written: Babel's name, e.g. en_AU
     closed_through: dt.date | None
 
 

@@ -1,33 +1,68 @@
 """Renderers shared by every report: the same rows as a table, CSV or JSON
-(:mod:`.formats`), and charts (:mod:`.charts`); the files they go to (:mod:`.files`)."""
+(:mod:`.formats`), HTML and PDF (:mod:`.html`, :mod:`.pdf`), and charts (:mod:`.charts`,
+PNG; :mod:`.svg`); the files they go to (:mod:`.files`)."""
 
 from __future__ import annotations
 
 import os
 import sys
 from collections.abc import Callable
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
+from clinicledger.domain.errors import InvalidInput
 from clinicledger.render import formats
 from clinicledger.render.files import Output, write_whole
 from clinicledger.reports.base import Report, collected
 
-FORMATS = ("table", "csv", "json")  # what a report is shown as
+if TYPE_CHECKING:
+    from clinicledger.render.pdf import Letterhead
+
+FORMATS = ("table", "csv", "json", "pdf")  # what a report is shown as
 
 
 def write(
-    report: Report, format_: str, output: str | None = None, *, chart: str | None = None
+    report: Report,
+    format_: str,
+    output: str | None = None,
+    *,
+    chart: str | None = None,
+    letterhead: Letterhead | None = None,
+    drawn: str | None = None,
 ) -> None:
-    """Write ``report`` as ``format_`` (table, csv or json) to the file ``output``, or to
-    standard output, and with ``chart`` also as a chart to that PNG file: every file whole
-    or none (:func:`files.write_whole`). A table is titled with what was asked; one of up to
-    :data:`formats.LARGE_TABLE_ROWS` rows written to the screen is fitted to its width.
+    """Write ``report`` as ``format_`` (table, csv, json or pdf) to the file ``output``, or
+    to standard output, and with ``chart`` also as a chart to that PNG file: every file
+    whole or none (:func:`files.write_whole`). A table is titled with what was asked; one of
+    up to :data:`formats.LARGE_TABLE_ROWS` rows written to the screen is fitted to its
+    width. A PDF is headed by ``letterhead`` and shows ``drawn`` (an SVG chart) above the
+    tables; it goes to a file or a pipe, never to a terminal.
 
     CSV and JSON are written row by row as a streamed report's rows are read
     (:attr:`Report.more`), into the file staged beside ``output``: a report of any size
     takes the memory of a few rows, and one that fails part-way leaves no file."""
-    if chart is not None or format_ == "table":
-        report = collected(report)  # a chart, a table's widths: every row at once
+    if chart is not None or format_ in ("table", "pdf"):
+        report = collected(report)  # a chart, a table's widths, a PDF: every row at once
+    if format_ == "pdf":
+        if letterhead is None:
+            raise ValueError("a PDF needs its letterhead")
+        if output is None and sys.stdout.isatty():
+            raise InvalidInput(
+                "output",
+                "cannot write a PDF to the terminal: name a file to write it to",
+                code="output_unwritable",
+            )
+        from clinicledger.render.pdf import report_pdf  # WeasyPrint: only when printing
+
+        printed = report_pdf(report, letterhead, chart=drawn)
+        written = [] if output is None else [Output(path=output, data=printed, field="output")]
+        if chart is not None:
+            from clinicledger.render.charts import aging_chart
+
+            written.append(Output(path=chart, data=aging_chart(report), field="chart"))
+        write_whole(written)
+        if output is None:
+            sys.stdout.buffer.write(printed)
+            sys.stdout.flush()
+        return
     write_text: Callable[[TextIO], None]
     if format_ == "table":
         small = formats.row_count(report) <= formats.LARGE_TABLE_ROWS

@@ -62,6 +62,7 @@ def set_practice(
     gst_registered: bool | None = None,
     timezone: str | None = None,
     currency: str | None = None,
+    locale: str | None = None,
 ) -> None:
     values: dict[str, Value] = {}
     if name is not None:
@@ -82,13 +83,15 @@ def set_practice(
                 code="currency_malformed",
             )
         values["currency"] = currency.upper()
+    if locale is not None:
+        values["locale"] = _check_locale(locale)
     if not values:
         raise InvalidInput(
             "practice",
-            "nothing to change: give a name, ABN, GST registration, time zone or currency",
+            "nothing to change: give a name, ABN, GST registration, time zone, currency or locale",
             code="nothing_to_change",
             key="practice",
-            fields="name abn gst_registered timezone currency",
+            fields="name abn gst_registered timezone currency locale",
         )
     with uow:
         if "timezone" in values:
@@ -99,6 +102,26 @@ def set_practice(
 
 
 _CURRENCY = re.compile("[A-Za-z]{3}")
+# A locale's name as Babel spells it: language, then script and territory (en_AU, zh_Hant_TW)
+_LOCALE = re.compile("[a-z]{2,3}(_[A-Z][a-z]{3})?(_([A-Z]{2}|[0-9]{3}))?")
+
+
+def _check_locale(locale: str) -> str:
+    """A locale Babel has the data of (how money and dates are written), by its name."""
+    from babel import Locale, UnknownLocaleError  # not on the path of any other command
+
+    name = check_plain(locale, field="locale")
+    try:
+        if _LOCALE.fullmatch(name) is None:
+            raise ValueError(name)
+        Locale.parse(name)
+    except (ValueError, UnknownLocaleError):
+        raise InvalidInput(
+            "locale",
+            f"'{locale}' is not a locale this app knows (e.g. en_AU, en_NZ, en_GB)",
+            code="locale_unknown",
+        ) from None
+    return name
 
 
 def _check_zone(timezone: str) -> str:

@@ -14,8 +14,9 @@ from clinicledger.domain.periods import check_not_future
 from clinicledger.services.common import business_today
 from clinicledger.services.usecase import ResultCodec, use_case
 from clinicledger.store import closings
-from clinicledger.store.engine import refresh_planner_statistics
-from clinicledger.store.uow import UnitOfWork
+from clinicledger.store.closings import CloseRecord
+from clinicledger.store.engine import Engine, refresh_planner_statistics
+from clinicledger.store.uow import UnitOfWork, reading
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -67,3 +68,10 @@ def close_period(uow: UnitOfWork, command: ClosePeriod) -> Closed:
         {"through": through.isoformat(), "closings": [d.isoformat() for d in kept], "head": head},
     )
     return Closed(kept=kept, head=head)
+
+
+def list_closes(engine: Engine) -> tuple[CloseRecord, ...]:
+    """Every period close, the latest first: the day it closed through and the head of the
+    chains it recorded (to compare with the one kept outside the ledger)."""
+    with reading(engine) as conn:
+        return closings.closes(conn)

@@ -304,6 +304,13 @@ def revoke_token(uow: UnitOfWork, command: RevokeToken) -> bool:
     return True
 
 
+def list_tokens(engine: Engine) -> tuple[users.TokenListed, ...]:
+    """Every API token by name: its user, when it was made, and when it was revoked (none
+    of them can be shown again: only their hashes are kept)."""
+    with reading(engine) as conn:
+        return users.all_tokens(conn)
+
+
 def token_caller(engine: Engine, secret: str) -> Caller:
     """The user a bearer token acts for; refused if it is no live token of an active user."""
     with reading(engine) as conn:

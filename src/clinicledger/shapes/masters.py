@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 from clinicledger.domain.money import format_cents
 
 if TYPE_CHECKING:  # a shape is built on every start-up path: it loads no database library
+    from clinicledger.domain.records import PracticeRecord
+    from clinicledger.services.masters import Changed
     from clinicledger.store.masters import MasterList, MasterRecord, Value
 
 
@@ -39,3 +41,31 @@ def master_list(kind: str, found: MasterList) -> dict[str, Any]:
 def created(new_id: int, code: str) -> dict[str, Any]:
     """The answer of an ``add``."""
     return {"id": new_id, "code": code}
+
+
+def changed(done: Changed) -> dict[str, Any]:
+    """The answer of an ``edit``, ``deactivate`` or ``activate``: each column it changed
+    as [was, now] (none: it already was so)."""
+    return {
+        "id": done.id,
+        "code": done.code,
+        "changed": {
+            key(column): [value(column, was), value(column, now)]
+            for column, (was, now) in done.changes.items()
+        },
+    }
+
+
+def practice(record: PracticeRecord) -> dict[str, Any]:
+    """The practice's details, as ``practice show`` prints them."""
+    return {
+        "name": record.name,
+        "abn": record.abn,
+        "gst_registered": record.gst_registered,
+        "timezone": record.timezone,
+        "currency": record.currency,
+        "locale": record.locale,
+        "closed_through": (
+            None if record.closed_through is None else record.closed_through.isoformat()
+        ),
+    }

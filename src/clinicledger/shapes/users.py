@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from clinicledger.services.users import NewToken, UserView
+    from clinicledger.store.users import TokenListed
 
 
 def _utc(moment: dt.datetime) -> str:
@@ -36,3 +37,18 @@ def changed(name: str, changed: bool, **now: Any) -> dict[str, Any]:
 def new_token(made: NewToken) -> dict[str, Any]:
     """The token itself is shown here, once: only its hash is kept."""
     return {"name": made.name, "user": made.user, "token": made.secret}
+
+
+def token_list(found: tuple[TokenListed, ...]) -> dict[str, Any]:
+    """Every token by name, with its user; never the token itself (only its hash is kept)."""
+    return {
+        "tokens": [
+            {
+                "name": token.name,
+                "user": token.user_name,
+                "created_at": _utc(token.created_at),
+                "revoked_at": None if token.revoked_at is None else _utc(token.revoked_at),
+            }
+            for token in found
+        ]
+    }

@@ -4,6 +4,8 @@ each month end inside it (``closings``; read back by :func:`ledger.account_balan
 from __future__ import annotations
 
 import datetime as dt
+import json
+from dataclasses import dataclass
 
 from sqlalchemy import Connection, func, insert, literal, select, update
 
@@ -62,3 +64,35 @@ def _first_posting_date(conn: Connection) -> dt.date | None:
     ]
     dates = [d for d in found if d is not None]
     return min(dates) if dates else None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CloseRecord:
+    """A period close as its audit record keeps it: the day it closed through, the head
+    of the chains it recorded, who closed it and when."""
+
+    through: dt.date
+    head: str
+    actor: str
+    recorded_at: dt.datetime
+
+
+def closes(conn: Connection) -> tuple[CloseRecord, ...]:
+    """Every period close, the latest first."""
+    rows = conn.execute(
+        select(t.audit_log.c.detail, t.audit_log.c.actor, t.audit_log.c.recorded_at)
+        .where(t.audit_log.c.action == "period.close")
+        .order_by(t.audit_log.c.id.desc())
+    ).all()
+    found = []
+    for detail, actor, recorded_at in rows:
+        kept = json.loads(detail)
+        found.append(
+            CloseRecord(
+                through=dt.date.fromisoformat(kept["through"]),
+                head=str(kept["head"]),
+                actor=actor,
+                recorded_at=recorded_at,
+            )
+        )
+    return tuple(found)

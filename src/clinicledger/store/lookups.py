@@ -48,10 +48,9 @@ _PARTY_IDS = Sql(
     "SELECT 'patient', id FROM patients WHERE code = :code"
     " UNION ALL SELECT 'payer', id FROM payers WHERE code = :code"
 )
-_PRACTICE = Sql(
-    "SELECT name, abn, gst_registered, timezone, currency, closed_through"
-    " FROM practice WHERE id = 1"
-)
+# The practice's columns, in the order practice_record takes them.
+PRACTICE_COLUMNS = "name, abn, gst_registered, timezone, currency, locale, closed_through"
+_PRACTICE = Sql(f"SELECT {PRACTICE_COLUMNS} FROM practice WHERE id = 1")
 _ZONE = Sql("SELECT timezone FROM practice WHERE id = 1")
 _INVOICE_ID = Sql("SELECT id FROM invoices WHERE number = :number")
 _LINE = Sql(
@@ -147,15 +146,19 @@ def practice_zone(conn: Db) -> ZoneInfo:
 
 def practice(conn: Db) -> PracticeRecord | None:
     row = _PRACTICE.one(conn)
-    if row is None:
-        return None
-    name, abn, gst_registered, timezone, currency, closed_through = row
+    return None if row is None else practice_record(tuple(row))
+
+
+def practice_record(row: tuple[Any, ...]) -> PracticeRecord:
+    """The practice from its columns as :data:`PRACTICE_COLUMNS` lists them."""
+    name, abn, gst_registered, timezone, currency, locale, closed_through = row
     return PracticeRecord(
         name=name,
         abn=abn,
         gst_registered=bool(gst_registered),
         timezone=timezone,
         currency=currency,
+        locale=locale,
         closed_through=as_date(closed_through),
     )
 

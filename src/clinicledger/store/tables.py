@@ -60,6 +60,7 @@ practice = Table(
     Column("gst_registered", Boolean, nullable=False, server_default="0"),
     Column("timezone", String(64), nullable=False, server_default="Australia/Sydney"),
     Column("currency", String(3), nullable=False, server_default="AUD"),
+    Column("locale", String(20), nullable=False, server_default="en_AU"),
     Column("closed_through", Date, nullable=True),
 )
 

@@ -32,7 +32,7 @@ from clinicledger.domain.text import check_actor
 from clinicledger.store import engine as store_engine
 from clinicledger.store import lookups
 from clinicledger.store.lookups import to_naive_utc
-from clinicledger.store.sql import Sql, as_date, as_instant
+from clinicledger.store.sql import Sql, as_instant
 from clinicledger.store.writers import WriterQueue, writer_queue
 
 ONE_MICROSECOND = dt.timedelta(microseconds=1)
@@ -40,9 +40,9 @@ ONE_MICROSECOND = dt.timedelta(microseconds=1)
 # The statements every unit of work runs (store/sql.py says why they are SQL text). The
 # clock row is read with the practice's settings, so that a use case reads neither again.
 _OPEN_SQL = (
-    "SELECT c.last_recorded_at, c.entries_count, c.entries_hash, c.audit_count, c.audit_hash,"
-    " p.name, p.abn, p.gst_registered, p.timezone, p.currency, p.closed_through"
-    " FROM ledger_clock AS c LEFT OUTER JOIN practice AS p ON p.id = 1 WHERE c.id = 1"
+    "SELECT c.last_recorded_at, c.entries_count, c.entries_hash, c.audit_count, c.audit_hash, "
+    + ", ".join(f"p.{column}" for column in lookups.PRACTICE_COLUMNS.split(", "))
+    + " FROM ledger_clock AS c LEFT OUTER JOIN practice AS p ON p.id = 1 WHERE c.id = 1"
 )
 _OPEN = Sql(_OPEN_SQL, postgresql=_OPEN_SQL + " FOR UPDATE OF c")
 _KEEP_HEAD = Sql(
@@ -196,17 +196,9 @@ class UnitOfWork:
         try:  # __exit__ is not called when __enter__ raises: the lock must not outlive it
             if clock is None:
                 raise InvariantBroken("the ledger_clock row is missing: the schema is incomplete")
-            (last, entries, entries_hash, audits, audits_hash, name, *practice) = clock
-            if name is not None:
-                abn, gst_registered, timezone, currency, closed_through = practice
-                self.practice = PracticeRecord(
-                    name=name,
-                    abn=abn,
-                    gst_registered=bool(gst_registered),
-                    timezone=timezone,
-                    currency=currency,
-                    closed_through=as_date(closed_through),
-                )
+            (last, entries, entries_hash, audits, audits_hash, *practice) = clock
+            if practice[0] is not None:  # its name: the practice exists
+                self.practice = lookups.practice_record(tuple(practice))
             given = self._now_given
             if given.tzinfo is None:
                 given = given.replace(tzinfo=self.zone)

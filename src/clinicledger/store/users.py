@@ -31,6 +31,10 @@ _TOKEN_BY_NAME = Sql(
     "SELECT t.id, t.name, u.name, t.revoked_at FROM api_tokens AS t"
     " JOIN users AS u ON u.id = t.user_id WHERE t.name = :name"
 )
+_TOKENS = Sql(
+    "SELECT t.name, u.name, t.created_at, t.revoked_at FROM api_tokens AS t"
+    " JOIN users AS u ON u.id = t.user_id ORDER BY t.name"
+)
 _INSERT_TOKEN = Sql(
     "INSERT INTO api_tokens (user_id, name, token_hash, created_at)"
     " VALUES (:user_id, :name, :token_hash, :at) RETURNING id"
@@ -148,6 +152,31 @@ def token(conn: Db, name: str) -> TokenRecord | None:
     return TokenRecord(
         id=int(found_id), name=token_name, user_name=user_name, revoked_at=as_instant(revoked_at)
     )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TokenListed:
+    name: str
+    user_name: str
+    created_at: dt.datetime
+    revoked_at: dt.datetime | None
+
+
+def all_tokens(conn: Db) -> tuple[TokenListed, ...]:
+    """Every token, revoked ones too, by name (never its hash)."""
+    found = []
+    for name, user_name, created_at, revoked_at in _TOKENS.run(conn).fetchall():
+        created = as_instant(created_at)
+        assert created is not None
+        found.append(
+            TokenListed(
+                name=name,
+                user_name=user_name,
+                created_at=created,
+                revoked_at=as_instant(revoked_at),
+            )
+        )
+    return tuple(found)
 
 
 def insert_token(conn: Db, *, user_id: int, name: str, token_hash: str, at: dt.datetime) -> int:

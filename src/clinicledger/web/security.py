@@ -67,7 +67,6 @@ class Web:
 
     engine: Engine
     clock: Callable[[], dt.datetime]  # aware
-    locale: str  # Babel's, for money and dates
 
 
 def settings(request: Request) -> Web:

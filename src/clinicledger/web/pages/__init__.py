@@ -25,5 +25,32 @@ NAV: tuple[NavItem, ...] = (
         "Find a patient by code or name; their account, balance and payments.",
     ),
     NavItem("Add a patient", "/patients/new", Action.PATIENT_WRITE, "A new patient's details."),
+    NavItem(
+        "Reports",
+        "/reports",
+        Action.REPORT_RUN,
+        "Every report with its filters, as a table, CSV or PDF; saved favourites.",
+    ),
     NavItem("Users", "/users", Action.USER_MANAGE, "Who may log in, and with which role."),
+    NavItem(
+        "New invoice",
+        "/invoices/new",
+        Action.INVOICE_CREATE,
+        "Charge a patient: services, products, cancellation fees.",
+    ),
+    NavItem(
+        "Record a payment",
+        "/payments/new",
+        Action.PAYMENT_RECORD,
+        "Money received, then allocated to the lines it pays.",
+    ),
+    NavItem(
+        "Master data",
+        "/masters",
+        Action.MASTER_READ,
+        "The practice, locations, providers, payers, items and products.",
+    ),
+    NavItem("Imports", "/imports", Action.IMPORT, "Move in from another program: CSV files."),
+    NavItem("Periods", "/periods", Action.PERIOD_CLOSE, "Close a period, and check the ledger."),
+    NavItem("API tokens", "/tokens", Action.USER_MANAGE, "Bearer tokens for scripts."),
 )

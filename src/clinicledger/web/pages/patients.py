@@ -87,4 +87,13 @@ def patient_account(
         for field, label in REASONS.items()
         if shown is not None and (cents := getattr(shown, field))
     ]
-    return render(request, clerk, "patients/account.html", account=found, reasons=reasons)
+    return render(
+        request,
+        clerk,
+        "patients/account.html",
+        account=found,
+        reasons=reasons,
+        may_invoice=may(clerk.caller.role, Action.INVOICE_CREATE),
+        may_pay=may(clerk.caller.role, Action.PAYMENT_RECORD),
+        may_edit=may(clerk.caller.role, Action.PATIENT_WRITE),
+    )
