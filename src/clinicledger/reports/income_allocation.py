@@ -138,36 +138,39 @@ def streamed_income_allocation(conn: Connection, params: ReportParams) -> Report
         make, local = _make_row, local_clock(zone)
         refund, allocation = EntryKind.REFUND.value, EntryKind.ALLOCATION.value
         total = 0
-        for (
-            _entry,
-            recorded_at,
-            kind,
-            reason,
-            practitioner,
-            client,
-            bill,
-            method,
-            cents,
-            services,
-            service_date,
-            note,
-        ) in found:  # by position: tens of thousands of rows a month
-            amount = int(cents)
-            total += amount
-            yield make(
-                (
-                    local(recorded_at),
-                    practitioner,
-                    client,
-                    None if bill is None else format_id("invoice", bill),
-                    None,
-                    "Refund" if kind == refund else PAYMENT_TYPES[method],
-                    amount,
-                    services,
-                    service_date.isoformat() if service_date else None,
-                    note if kind == allocation else reason,
+        try:
+            for (
+                _entry,
+                recorded_at,
+                kind,
+                reason,
+                practitioner,
+                client,
+                bill,
+                method,
+                cents,
+                services,
+                service_date,
+                note,
+            ) in found:  # by position: tens of thousands of rows a month
+                amount = int(cents)
+                total += amount
+                yield make(
+                    (
+                        local(recorded_at),
+                        practitioner,
+                        client,
+                        None if bill is None else format_id("invoice", bill),
+                        None,
+                        "Refund" if kind == refund else PAYMENT_TYPES[method],
+                        amount,
+                        services,
+                        service_date.isoformat() if service_date else None,
+                        note if kind == allocation else reason,
+                    )
                 )
-            )
+        finally:
+            found.close()  # stopped part-way: its cursor, before the transaction ends
         totals["payment_amount_cents"] = total
 
     return Report(

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -174,25 +174,29 @@ def _streamed_whole(conn: Connection, params: ReportParams, zone: ZoneInfo) -> R
     def rows() -> Iterator[ReceiptRow]:
         make, payment = _make_receipt, EntryKind.PAYMENT.value
         total = 0
-        for event in _ordered_by_day(_streamed_events(conn, params, zone)):
-            cents = event.amount_cents
-            if cents == 0:
-                continue
-            total += cents
-            amounts[event.method] += cents
-            payments[event.method].add(event.payment_id)
-            yield make(
-                (
-                    event.entered_date,
-                    format_id("payment", event.payment_id),
-                    "payment" if event.kind == payment else "reversal",
-                    event.received_from,
-                    event.method,
-                    event.reference,
-                    None,
-                    cents,
+        events = _ordered_by_day(_streamed_events(conn, params, zone))
+        try:
+            for event in events:
+                cents = event.amount_cents
+                if cents == 0:
+                    continue
+                total += cents
+                amounts[event.method] += cents
+                payments[event.method].add(event.payment_id)
+                yield make(
+                    (
+                        event.entered_date,
+                        format_id("payment", event.payment_id),
+                        "payment" if event.kind == payment else "reversal",
+                        event.received_from,
+                        event.method,
+                        event.reference,
+                        None,
+                        cents,
+                    )
                 )
-            )
+        finally:
+            events.close()  # stopped part-way: its cursor, before the transaction ends
         totals["amount_cents"] = total
 
     method_totals: dict[str, int | str] = {"amount_cents": 0}
@@ -225,7 +229,7 @@ def _streamed_whole(conn: Connection, params: ReportParams, zone: ZoneInfo) -> R
     )
 
 
-def _ordered_by_day(events: Iterable[_Event]) -> Iterator[_Event]:
+def _ordered_by_day(events: Iterable[_Event]) -> Generator[_Event, None, None]:
     """``events`` in the order recorded, as :func:`_listing` orders them: by the date
     entered, then payment, a payment before its reversal. A day is kept until a day two
     later is seen: a local date never goes back more than a day as time goes on (a clock

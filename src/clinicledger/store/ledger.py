@@ -11,7 +11,7 @@ the same sum is read as the latest closing plus the postings after it
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Generator
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,11 +49,17 @@ MASTER_TABLES = {
 STREAM_BATCH = 2000
 
 
-def stream_rows(conn: Connection, query: Executable) -> Iterator[Any]:
-    """The rows of ``query``, read :data:`STREAM_BATCH` at a time as they are iterated."""
+def stream_rows(conn: Connection, query: Executable) -> Generator[Any, None, None]:
+    """The rows of ``query``, read :data:`STREAM_BATCH` at a time as they are iterated.
+    Its cursor is closed when the rows are all read or the generator is closed: a reader
+    that stops part-way closes it before its transaction ends (a PostgreSQL server-side
+    cursor cannot be closed after)."""
     result = conn.execute(query.execution_options(yield_per=STREAM_BATCH))
-    for batch in result.partitions():
-        yield from batch
+    try:
+        for batch in result.partitions():
+            yield from batch
+    finally:
+        result.close()
 
 
 def is_empty(conn: Connection) -> bool:
