@@ -388,7 +388,7 @@ def _met(case: dict[str, Any]) -> str:
     return "met" if not misses else "**missed** (" + ", ".join(misses) + ")"
 
 
-def render_cases(cases: list[dict[str, Any]], *, db: str, started: str) -> str:
+def render_cases(cases: list[dict[str, Any]], *, db: str, started: str, load: float) -> str:
     def s(value: float | None) -> str:
         return "-" if value is None else f"{value:.3f}"
 
@@ -407,7 +407,7 @@ def render_cases(cases: list[dict[str, Any]], *, db: str, started: str) -> str:
         f"{YEAR_FROM}..{YEAR_TO} (as of {YEAR_AS_OF}). Targets: a month under "
         f"{MONTH_TARGET_S:g} s and within {RATIO_TARGET:g}x of its floor (warm), a year under "
         f"{YEAR_TARGET_S:g} s on its first run, CSV and JSON under {PEAK_TARGET_MB:g} MB peak. "
-        f"Load average at the start {os.getloadavg()[0]:.2f} (shared 2-core machine).",
+        f"Load average at the start {load:.2f} (shared 2-core machine).",
         "",
         "| report | period | floor (raw SQL) s | clinicledger s, first | clinicledger s, warm "
         "| ratio (warm) | CPU s floor / warm | CPU ratio | rows | peak MB CSV | peak MB JSON "
@@ -445,6 +445,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also keep the figures as JSON here")
     args = parser.parse_args(argv)
     started = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M")
+    load = os.getloadavg()[0]
     cases = []
     with tempfile.TemporaryDirectory(prefix="reports-bench-") as work:
         for period in args.periods.split(","):
@@ -452,7 +453,7 @@ def main(argv: list[str] | None = None) -> int:
                 case = measure_case(args.db, report, period, Path(work))
                 print(json.dumps(case), file=sys.stderr, flush=True)
                 cases.append(case)
-    args.out.write_text(render_cases(cases, db=args.db, started=started))
+    args.out.write_text(render_cases(cases, db=args.db, started=started, load=load))
     if args.json:
         args.json.write_text(json.dumps(cases, indent=2))
     return 0
