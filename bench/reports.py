@@ -1,20 +1,37 @@
-"""Time every report on an existing bench database (issue 3's targets).
+"""Time every report on a bench database, each beside its own SQL run raw (issue 9, target 5).
 
-    .venv/bin/python bench/run.py --backend sqlite --reports-only [--report-patients 5]
+    .venv/bin/python bench/reports.py --db bench/data/clinicledger_bench.db --out FILE.md
 
-Each month report runs once "first" (the first run in a fresh process, after the other
-reports of the process; the OS page cache is not dropped) then ``--report-warm`` times
-more ("warm"). Each single-patient report runs for ``--report-patients`` random patients
-who have lines, once first and once warm each. A run longer than ``--report-cap`` seconds
-is cancelled (SQLite progress handler, PostgreSQL statement_timeout) and shown as over.
+For each report and period (a month, a year) four fresh processes, one after another:
+
+1. the report through ``services.reporting.run_report`` (query and row objects, first run
+   in the process), the statements it sends to SQLite captured as they are sent;
+2. the floor: those statements, with the same parameters, run by plain ``sqlite3`` in a
+   process that imports nothing else, every row fetched (best of two);
+3. and 4. the report streamed to a CSV and to a JSON file through ``render.write``, each
+   process's peak resident memory (``ru_maxrss``).
+
+Step 1 runs twice (a first process captures the statements and warms the OS page cache as
+the floor's would be; the second is timed). It writes a Markdown table to ``--out``.
+``report_timings`` and ``render`` below are the older table (issue 3) ``run.py
+--reports-only`` prints.
 """
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
+import json
+import os
 import random
+import resource
+import sqlite3
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, event, func, select
@@ -199,3 +216,261 @@ def render(backend: str, found: dict[str, Any]) -> str:
         )
     lines += ["", f"Patients: {', '.join(found['patients'])}.", ""]
     return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- issue 9: floors and memory
+
+YEAR = ReportParams(from_date=YEAR_FROM, to_date=YEAR_TO)
+YEAR_END = ReportParams(as_of=YEAR_AS_OF)
+RANGE_REPORTS = (
+    "income-allocation",
+    "income-by-provider",
+    "receipts",
+    "finance-summary",
+    "adjustments",
+    "aging-trend",
+)
+POINT_REPORTS = ("debtors", "unallocated", "unearned")
+PERIODS = {
+    "month": {"range": MONTH, "point": MONTH_END},
+    "year": {"range": YEAR, "point": YEAR_END},
+}
+MONTH_TARGET_S = 0.5
+YEAR_TARGET_S = 2.0
+RATIO_TARGET = 1.5
+PEAK_TARGET_MB = 200.0
+# A report whose own SQL takes less than this is judged on its time alone: its fixed cost
+# (the practice's settings, building the statement: a millisecond or two) is many times
+# a floor of a few rows.
+RATIO_FLOOR_MIN_S = 0.02
+
+
+def case_params(report: str, period: str) -> ReportParams:
+    return PERIODS[period]["range" if report in RANGE_REPORTS else "point"]
+
+
+def _engine(db: str) -> Engine:
+    from clinicledger.store.engine import make_engine
+
+    return make_engine(f"sqlite:///{db}")
+
+
+def child_time(db: str, report: str, period: str, capture: str | None) -> dict[str, Any]:
+    """Run the report once in this fresh process; keep what it sent to SQLite."""
+    engine = _engine(db)
+    sent: list[tuple[str, Any]] = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _capture(_c: Any, _cursor: Any, statement: str, parameters: Any, *_rest: Any) -> None:
+        sent.append((statement, list(parameters) if parameters is not None else []))
+
+    start = time.perf_counter()
+    result = run_report(engine, report, case_params(report, period), today=TODAY)
+    seconds = time.perf_counter() - start
+    rows = len(result.rows) + sum(len(s.rows) for s in result.sections)
+    del result
+    warm = warm_cpu = None
+    if not capture:  # a second run in the same process: modules loaded, statements compiled
+        start, start_cpu = time.perf_counter(), time.process_time()
+        run_report(engine, report, case_params(report, period), today=TODAY)
+        warm, warm_cpu = time.perf_counter() - start, time.process_time() - start_cpu
+    if capture:
+        # Reads only: the practice's settings, the report's statements; a write never runs.
+        reads = [(s, p) for s, p in sent if s.lstrip().upper().startswith(("SELECT", "WITH"))]
+        with open(capture, "w") as handle:
+            json.dump(reads, handle, default=str)
+    return {
+        "seconds": seconds,
+        "warm_seconds": warm,
+        "warm_cpu_seconds": warm_cpu,
+        "rows": rows,
+        "statements": len(sent),
+    }
+
+
+def child_floor(db: str, capture: str) -> dict[str, Any]:
+    """The captured statements, run by plain sqlite3 with every row fetched: best of two."""
+    with open(capture) as handle:
+        statements = json.load(handle)
+    conn = sqlite3.connect(db)
+    best = best_cpu = float("inf")
+    rows = 0
+    for _ in range(2):
+        start, start_cpu = time.perf_counter(), time.process_time()
+        conn.execute("BEGIN")
+        rows = 0
+        for statement, parameters in statements:
+            rows += len(conn.execute(statement, parameters).fetchall())
+        conn.execute("COMMIT")
+        best = min(best, time.perf_counter() - start)
+        best_cpu = min(best_cpu, time.process_time() - start_cpu)
+    conn.close()
+    return {
+        "seconds": best,
+        "cpu_seconds": best_cpu,
+        "rows_fetched": rows,
+        "statements": len(statements),
+    }
+
+
+def child_stream(db: str, report: str, period: str, format_: str, out: str) -> dict[str, Any]:
+    """Write the report as CSV or JSON to ``out`` the way the command line does."""
+    from clinicledger import render
+    from clinicledger.services import reporting
+
+    engine = _engine(db)
+    start = time.perf_counter()
+    with reporting.streamed_report(
+        engine, report, case_params(report, period), today=TODAY
+    ) as found:
+        render.write(found, format_, out)
+    return {"seconds": time.perf_counter() - start, "bytes": os.path.getsize(out)}
+
+
+def _in_child(args: list[str]) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), "--child", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        return {"error": (done.stderr.strip().splitlines() or ["failed"])[-1]}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def measure_case(db: str, report: str, period: str, work: Path) -> dict[str, Any]:
+    capture = str(work / "statements.json")
+    warmup = _in_child(["time", db, report, period, capture])
+    if "error" in warmup:
+        return {"report": report, "period": period, "error": warmup["error"]}
+    timed = _in_child(["time", db, report, period, ""])
+    floor = _in_child(["floor", db, capture])
+    streams = {
+        format_: _in_child(["stream", db, report, period, format_, str(work / f"out.{format_}")])
+        for format_ in ("csv", "json")
+    }
+    return {
+        "report": report,
+        "period": period,
+        "seconds": timed.get("seconds"),
+        "warm_seconds": timed.get("warm_seconds"),
+        "rows": timed.get("rows"),
+        "statements": warmup.get("statements"),
+        "floor_seconds": floor.get("seconds"),
+        "floor_cpu_seconds": floor.get("cpu_seconds"),
+        "warm_cpu_seconds": timed.get("warm_cpu_seconds"),
+        "streams": streams,
+        "error": timed.get("error") or floor.get("error"),
+    }
+
+
+def _met(case: dict[str, Any]) -> str:
+    """A month: its warm run under the target and within the ratio of its floor (one of at
+    least :data:`RATIO_FLOOR_MIN_S`); a year:
+    its first run under the target; both: CSV and JSON under the memory target."""
+    if case.get("error"):
+        return f"**error** ({case['error']})"
+    misses = []
+    if case["period"] == "month":
+        if case["warm_seconds"] >= MONTH_TARGET_S:
+            misses.append(f"over {MONTH_TARGET_S:g} s")
+        if (
+            case["floor_seconds"] >= RATIO_FLOOR_MIN_S
+            and case["warm_seconds"] > RATIO_TARGET * case["floor_seconds"]
+        ):
+            misses.append(f"over {RATIO_TARGET:g}x")
+    elif case["seconds"] >= YEAR_TARGET_S:
+        misses.append(f"over {YEAR_TARGET_S:g} s")
+    peaks = [s.get("peak_mb") for s in case["streams"].values()]
+    if any(p is None or p >= PEAK_TARGET_MB for p in peaks):
+        misses.append(f"memory {PEAK_TARGET_MB:g} MB")
+    return "met" if not misses else "**missed** (" + ", ".join(misses) + ")"
+
+
+def render_cases(cases: list[dict[str, Any]], *, db: str, started: str, load: float) -> str:
+    def s(value: float | None) -> str:
+        return "-" if value is None else f"{value:.3f}"
+
+    def mb(stream: dict[str, Any]) -> str:
+        return "-" if stream.get("peak_mb") is None else f"{stream['peak_mb']:.0f}"
+
+    lines = [
+        f"### Reports beside their own SQL (SQLite, {started} UTC)",
+        "",
+        f"Database `{db}`. First: the report's first run in a fresh process; warm: a "
+        "second run in it (modules loaded, statements compiled); the floor: the report's own "
+        "statements run by plain sqlite3, every row fetched, best of two. CPU: the process's "
+        "own CPU time for the same runs (on a busy machine, what the work cost, without the "
+        "waiting for a core). "
+        f"Month: {MONTH_FROM}..{MONTH_TO} (as of {MONTH_TO}); year: "
+        f"{YEAR_FROM}..{YEAR_TO} (as of {YEAR_AS_OF}). Targets: a month under "
+        f"{MONTH_TARGET_S:g} s and within {RATIO_TARGET:g}x of its floor (warm), a year under "
+        f"{YEAR_TARGET_S:g} s on its first run, CSV and JSON under {PEAK_TARGET_MB:g} MB peak. "
+        f"Load average at the start {load:.2f} (shared 2-core machine).",
+        "",
+        "| report | period | floor (raw SQL) s | clinicledger s, first | clinicledger s, warm "
+        "| ratio (warm) | CPU s floor / warm | CPU ratio | rows | peak MB CSV | peak MB JSON "
+        "| target |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for case in cases:
+        floor, first, warm = (
+            case.get("floor_seconds"),
+            case.get("seconds"),
+            case.get("warm_seconds"),
+        )
+        ratio = f"{warm / floor:.2f}x" if floor and warm else "-"
+        floor_cpu, warm_cpu = case.get("floor_cpu_seconds"), case.get("warm_cpu_seconds")
+        cpu_ratio = f"{warm_cpu / floor_cpu:.2f}x" if floor_cpu and warm_cpu else "-"
+        streams = case.get("streams", {})
+        lines.append(
+            f"| {case['report']} | {case['period']} | {s(floor)} | {s(first)} | {s(warm)} | "
+            f"{ratio} | {s(floor_cpu)} / {s(warm_cpu)} | {cpu_ratio} | "
+            f"{case.get('rows', '-')} | {mb(streams.get('csv', {}))} | "
+            f"{mb(streams.get('json', {}))} | {_met(case)} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "--child":
+        return _child(argv[1:])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", required=True, help="the bench SQLite file (only read)")
+    parser.add_argument("--out", required=True, type=Path, help="the Markdown table to write")
+    parser.add_argument("--reports", default=",".join(RANGE_REPORTS + POINT_REPORTS))
+    parser.add_argument("--periods", default="month,year")
+    parser.add_argument("--json", type=Path, help="also keep the figures as JSON here")
+    args = parser.parse_args(argv)
+    started = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M")
+    load = os.getloadavg()[0]
+    cases = []
+    with tempfile.TemporaryDirectory(prefix="reports-bench-") as work:
+        for period in args.periods.split(","):
+            for report in args.reports.split(","):
+                case = measure_case(args.db, report, period, Path(work))
+                print(json.dumps(case), file=sys.stderr, flush=True)
+                cases.append(case)
+    args.out.write_text(render_cases(cases, db=args.db, started=started, load=load))
+    if args.json:
+        args.json.write_text(json.dumps(cases, indent=2))
+    return 0
+
+
+def _child(argv: list[str]) -> int:
+    kind, db = argv[0], argv[1]
+    if kind == "time":
+        found = child_time(db, argv[2], argv[3], argv[4] or None)
+    elif kind == "floor":
+        found = child_floor(db, argv[2])
+    else:
+        found = child_stream(db, argv[2], argv[3], argv[4], argv[5])
+    found["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(found))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -6,8 +6,10 @@ from __future__ import annotations
 import csv
 import errno
 import io
+import json
 import os
 import stat
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -238,3 +240,54 @@ def test_a_long_table_keeps_its_sections(
     assert lines[6] == "totals: payments 3, amount 140.00, unallocated 110.00"
     assert lines[7:9] == ["", "retained funds"]
     assert lines[-1] == "totals: payments 0, amount 0.00, retained 0.00"
+
+
+# issue 9, target 5: income-allocation and receipts are written row by row as they are read
+
+
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("name", ["income-allocation", "receipts"])
+@pytest.mark.parametrize("format_", ["csv", "json"])
+def test_a_streamed_report_in_a_file_is_what_the_screen_shows(
+    cli: Cli, practice: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name, format_
+) -> None:
+    import clinicledger.store.ledger as ledger
+
+    monkeypatch.setattr(ledger, "STREAM_BATCH", 1)  # a batch a row: every row is streamed
+    argv = ("report", name, "--from", "2024-03-01", "--to", "2024-03-02", "--format", format_)
+    shown = cli(*argv)
+    assert shown.status == 0, shown
+    target = tmp_path / f"{name}.{format_}"
+    assert cli(*argv, "--output", str(target)).status == 0
+    assert target.read_text(encoding="utf-8") == shown.out
+    if format_ == "json":  # the totals, summed as the rows went by
+        data = json.loads(shown.out)
+        key = "payment_amount" if name == "income-allocation" else "amount"
+        total = sum(Decimal(r[key]) for r in data["rows"])
+        assert len(data["rows"]) > 1 and Decimal(data["totals"][key]) == total
+
+
+def test_a_report_failing_while_it_streams_leaves_the_output_as_it_was(
+    cli: Cli, practice: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import clinicledger.reports.income_allocation as income_allocation
+
+    made, rows = income_allocation._make_row, []
+
+    def failing(values):  # the second row: after the first was written
+        if rows:
+            raise OSError(errno.EIO, "the disk holding the ledger went away")
+        rows.append(values)
+        return made(values)
+
+    monkeypatch.setattr(income_allocation, "_make_row", failing)
+    folder = tmp_path / "out"
+    folder.mkdir()
+    target = folder / "income.csv"
+    target.write_text("last month's income\n", encoding="utf-8")
+    argv = ("report", "income-allocation", "--from", "2024-03-01", "--to", "2024-03-02")
+    result = cli(*argv, "--format", "csv", "--output", str(target), json=True)
+    assert result.status != 0
+    assert len(rows) == 1
+    assert target.read_text(encoding="utf-8") == "last month's income\n"
+    assert [p.name for p in folder.iterdir()] == ["income.csv"]

@@ -410,3 +410,36 @@ def test_receipts_split_never_changes_the_money(fresh, steps) -> None:
         assert method_total(by="service", by_provider=True) == expected
         by_provider = receipts(conn, ReportParams(options={"by_provider": True}, **everything))
         assert by_provider.totals["amount_cents"] == expected
+
+
+@pytest.mark.parametrize("interval", [1, 11, 14, 30, 41, 77])
+@pytest.mark.parametrize(
+    "as_of", [D(2024, 9, 1), D(2024, 10, 31), D(2024, 12, 31), D(2025, 1, 20), D(2025, 6, 30)]
+)
+def test_summary_summed_in_sql_is_the_detailed_listing_summed(book, engine, as_of, interval):
+    """The summary sums each debtor's portions by bracket in SQL (a bracket of ages is one
+    of dates); the detailed listing ages each portion here. Ages on a bracket's edges: the
+    intervals divide the fixture's ages (11, 30, 41, 77, 121 days at 2024-12-31)."""
+    options = {"interval_days": interval}
+    listed = run(engine, as_of=as_of, options={**options, "detail": "detailed"})
+    summed = run(engine, as_of=as_of, options=options)
+    by_debtor: dict[tuple[str, str], dict[str, int]] = {}
+    labels = ["not yet due", *(f"{k * interval}-{(k + 1) * interval - 1}" for k in range(3))]
+    labels.append(f"{3 * interval}+")
+    for row in listed.rows:
+        sums = by_debtor.setdefault((row.debtor, row.code), dict.fromkeys(labels, 0))
+        sums[row.bracket] += row.owing_cents
+    assert {
+        (r.debtor, r.code): [
+            r.not_yet_due_cents,
+            r.bracket_1_cents,
+            r.bracket_2_cents,
+            r.bracket_3_cents,
+            r.bracket_4_cents,
+        ]
+        for r in summed.rows
+    } == {key: list(sums.values()) for key, sums in by_debtor.items()}
+    assert [(r.debtor, r.code) for r in summed.rows] == list(
+        dict.fromkeys((r.debtor, r.code) for r in listed.rows)
+    )  # the same order: oldest debt first, a debtor's oldest from its portions owing
+    assert summed.totals["total_cents"] == listed.totals["owing_cents"]

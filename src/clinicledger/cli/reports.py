@@ -22,7 +22,7 @@ from clinicledger.cli.parse import parse_date, parse_instant, words
 from clinicledger.domain.choices import check_choice
 from clinicledger.domain.permissions import Action, report_action
 from clinicledger.render import FORMATS, write
-from clinicledger.reports.base import PRESETS, Report, ReportWarning
+from clinicledger.reports.base import PRESETS, Report, ReportWarning, collected
 from clinicledger.reports.registry import OPTIONS, REPORTS, OptionKind, OptionSpec, ReportSpec
 
 if TYPE_CHECKING:
@@ -185,6 +185,7 @@ def _show(
     if format_ != "pdf":
         write(_worded(report), format_, output, chart=chart)
         return
+    report = collected(report)  # a PDF and its chart read every row
     from clinicledger.render.svg import bar_chart
 
     now = settings.clock()
@@ -222,8 +223,8 @@ def _report_command(name: str, spec: ReportSpec) -> Callable[..., None]:
         format_ = _format(given.pop("format_"))
         output, chart = given.pop("output"), given.get("chart")
         request = _request(name, given)
-        report = reporting.run_request(settings.engine, request, now=settings.clock())
-        _show(report, format_, output, chart, request)
+        with reporting.streamed_request(settings.engine, request, now=settings.clock()) as report:
+            _show(report, format_, output, chart, request)
 
     doc = spec.summary + "."
     return _command(name, doc, _parameters(spec), run)
@@ -299,9 +300,12 @@ def report_run(
     ] = None,
 ) -> None:
     """Run a favourite again, for the day it is run."""
-    report, saved_format = reporting.run_favourite(settings.engine, favourite, now=settings.clock())
-    settings.authorise(report_action(report.name))  # the report is known once it is read
-    _show(report, _format(format_, saved_format), output)
+    with reporting.streamed_favourite(settings.engine, favourite, now=settings.clock()) as (
+        report,
+        saved_format,
+    ):
+        settings.authorise(report_action(report.name))  # the report is known once it is read
+        _show(report, _format(format_, saved_format), output)
 
 
 @report_app.command("favourites")

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TextIO
 
 from clinicledger.domain.errors import InvalidInput
 from clinicledger.render import formats
 from clinicledger.render.files import Output, write_whole
-from clinicledger.reports.base import Report
+from clinicledger.reports.base import Report, collected
 
 if TYPE_CHECKING:
     from clinicledger.render.pdf import Letterhead
@@ -33,7 +34,13 @@ def write(
     whole or none (:func:`files.write_whole`). A table is titled with what was asked; one of
     up to :data:`formats.LARGE_TABLE_ROWS` rows written to the screen is fitted to its
     width. A PDF is headed by ``letterhead`` and shows ``drawn`` (an SVG chart) above the
-    tables; it goes to a file or a pipe, never to a terminal."""
+    tables; it goes to a file or a pipe, never to a terminal.
+
+    CSV and JSON are written row by row as a streamed report's rows are read
+    (:attr:`Report.more`), into the file staged beside ``output``: a report of any size
+    takes the memory of a few rows, and one that fails part-way leaves no file."""
+    if chart is not None or format_ in ("table", "pdf"):
+        report = collected(report)  # a chart, a table's widths, a PDF: every row at once
     if format_ == "pdf":
         if letterhead is None:
             raise ValueError("a PDF needs its letterhead")
@@ -56,14 +63,26 @@ def write(
             sys.stdout.buffer.write(printed)
             sys.stdout.flush()
         return
+    write_text: Callable[[TextIO], None]
     if format_ == "table":
         small = formats.row_count(report) <= formats.LARGE_TABLE_ROWS
         width = screen_width() if small and output is None else None
         text = formats.to_text(report, width=width)
+
+        def write_text(out: TextIO) -> None:
+            out.write(text)
+
     elif format_ == "json":
-        text = formats.to_json(report) + "\n"
+
+        def write_text(out: TextIO) -> None:
+            formats.write_json(report, out)
+            out.write("\n")
+
     elif format_ == "csv":
-        text = formats.to_csv(report)
+
+        def write_text(out: TextIO) -> None:
+            formats.write_csv(report, out)
+
     else:
         raise ValueError(f"no renderer for the format {format_!r}")
     written = []
@@ -72,10 +91,10 @@ def write(
 
         written.append(Output(path=chart, data=aging_chart(report), field="chart"))
     if output is not None:
-        written.append(Output(path=output, data=text.encode("utf-8"), field="output"))
+        written.append(Output(path=output, text=write_text, field="output"))
     write_whole(written)
     if output is None:
-        sys.stdout.write(text)
+        write_text(sys.stdout)
 
 
 def screen_width() -> int | None:

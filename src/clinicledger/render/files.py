@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import io
 import os
 import stat
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO, TextIO
 
 from clinicledger.domain.errors import InvalidInput
 from clinicledger.domain.text import shown
@@ -26,9 +28,22 @@ from clinicledger.domain.text import shown
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Output:
+    """A file to write: its ``data``, or its ``text`` written as it is made (UTF-8) by a
+    function given the open file (a report streamed row by row)."""
+
     path: str
-    data: bytes
     field: str  # the input that named it: "output", "chart"
+    data: bytes = b""
+    text: Callable[[TextIO], None] | None = None
+
+    def write_to(self, handle: BinaryIO) -> None:
+        if self.text is None:
+            handle.write(self.data)
+            return
+        out = io.TextIOWrapper(handle, encoding="utf-8", newline="")
+        self.text(out)
+        out.flush()
+        out.detach()  # the caller closes the file
 
 
 def write_whole(outputs: Sequence[Output]) -> None:
@@ -72,12 +87,15 @@ def _stage(output: Output) -> tuple[Output, Path, str | None]:
         # the mode a plain open() would give: the file's own, else what the umask allows
         os.fchmod(descriptor, stat.S_IMODE(found.st_mode) if found else 0o666 & ~_umask())
         with os.fdopen(descriptor, "wb") as handle:
-            handle.write(output.data)
+            output.write_to(handle)
             handle.flush()
             os.fsync(handle.fileno())
     except OSError as exc:
         os.unlink(temporary)
         raise _unwritable(output, _reason(exc)) from None
+    except BaseException:  # a report failing part-way through its rows: no file is left
+        os.unlink(temporary)
+        raise
     return output, target, temporary
 
 
@@ -85,7 +103,7 @@ def _move(output: Output, target: Path, temporary: str | None) -> None:
     try:
         if temporary is None:
             with open(target, "wb") as handle:
-                handle.write(output.data)
+                output.write_to(handle)
         else:
             os.replace(temporary, target)
     except OSError as exc:

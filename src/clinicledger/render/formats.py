@@ -7,10 +7,10 @@ import datetime as dt
 import io
 import json
 import textwrap
-from typing import Any
+from typing import Any, TextIO
 
 from clinicledger.domain.money import format_cents
-from clinicledger.reports.base import Column, Report
+from clinicledger.reports.base import Column, Report, all_rows, collected
 
 
 def cell(value: Any, column: Column | None = None, *, money: bool = False) -> Any:
@@ -41,6 +41,7 @@ def totals_dict(report: Report) -> dict[str, Any]:
 
 
 def to_json_data(report: Report) -> dict[str, Any]:
+    report = collected(report)
     data: dict[str, Any] = {
         "report": report.name,
         "parameters": report.parameters,
@@ -55,7 +56,42 @@ def to_json_data(report: Report) -> dict[str, Any]:
 
 
 def to_json(report: Report) -> str:
-    return json.dumps(to_json_data(report), ensure_ascii=False)
+    out = io.StringIO()
+    write_json(report, out)
+    return out.getvalue()
+
+
+def write_json(report: Report, out: TextIO) -> None:
+    """:func:`to_json_data` as JSON text, written to ``out`` row by row as the rows are read
+    (a streamed report's rows are never all in memory); the same text as ``json.dumps`` of
+    it. The totals and the sections follow the rows, so they are complete when written."""
+
+    def dumps(value: Any) -> str:
+        return json.dumps(value, ensure_ascii=False)
+
+    head = dumps(
+        {
+            "report": report.name,
+            "parameters": report.parameters,
+            "columns": [c.key for c in report.columns],
+        }
+    )
+    out.write(head[:-1] + ', "rows": [')
+    for n, row in enumerate(all_rows(report)):
+        out.write((", " if n else "") + dumps(row_dict(report, row)))
+    tail = {
+        "totals": totals_dict(report),
+        "warnings": [warning.text for warning in report.warnings],
+    }
+    out.write("], " + dumps(tail)[1:-1])
+    if report.sections:
+        out.write(', "sections": [')
+        for n, section in enumerate(report.sections):
+            if n:
+                out.write(", ")
+            write_json(section, out)
+        out.write("]")
+    out.write("}")
 
 
 # A spreadsheet reads a cell starting with one of these as a formula (OWASP, "CSV
@@ -77,25 +113,31 @@ def csv_cell(value: Any, raw: Any, column: Column) -> Any:
 
 
 def to_csv(report: Report) -> str:
+    out = io.StringIO()
+    write_csv(report, out)
+    return out.getvalue()
+
+
+def write_csv(report: Report, out: TextIO) -> None:
     """A header row, ISO dates, plain decimals; further sections follow after a blank line,
     each with its own header, so a spreadsheet opens the file as-is. Text that a
-    spreadsheet would take for a formula is written after a ``'`` (:func:`csv_cell`)."""
-    out = io.StringIO()
+    spreadsheet would take for a formula is written after a ``'`` (:func:`csv_cell`).
+    Written to ``out`` row by row as the rows are read."""
     writer = csv.writer(out, lineterminator="\n")
     for n, part in enumerate((report, *report.sections)):
         if n:
             writer.writerow([])
             writer.writerow([f"# {part.name}"])
-        writer.writerow([c.key for c in part.columns])
-        for row in part.rows:
+        columns = part.columns
+        writer.writerow([c.key for c in columns])
+        for row in all_rows(part):
             writer.writerow(
                 [
                     csv_cell(cell(raw, c), raw, c)
-                    for c in part.columns
+                    for c in columns
                     for raw in (getattr(row, c.field),)
                 ]
             )
-    return out.getvalue()
 
 
 # Up to this many rows a table is fitted to the terminal; a longer one (the bench practice
@@ -105,7 +147,7 @@ GAP = 2  # spaces between columns
 
 
 def row_count(report: Report) -> int:
-    """Rows of the report and of all its sections."""
+    """Rows of the report and of all its sections (read: :func:`collected`)."""
     return sum(len(part.rows) for part in (report, *report.sections))
 
 
@@ -201,6 +243,7 @@ def to_text(report: Report, *, width: int | None = None) -> str:
     """The table format: each part's title (the first says what was asked), header and
     rows, and its totals line, then the warnings. Amounts, counts and ages are
     right-aligned. Within ``width`` (a terminal's), text wraps and figures never do."""
+    report = collected(report)  # every cell is measured before the first is written
     lines: list[str] = []
     for n, part in enumerate((report, *report.sections)):
         header = [c.key.replace("_", " ") for c in part.columns]

@@ -85,22 +85,26 @@ def aging_trend(conn: Connection, params: ReportParams) -> Report:
         owing = ledger.account_balances(
             conn, Account.RECEIVABLE, as_of=end, as_known_at=params.as_known_at
         )
-        portions = conn.execute(
-            select(owing.c.payer_id, base_date.label("base_date"), owing.c.amount_cents)
+        # Summed in SQL by billed-to side and debt date (a few thousand sums, not a
+        # hundred thousand portions); a date's age, and so its bracket, is worked out here.
+        to_payer = owing.c.payer_id.is_not(None)
+        sums = conn.execute(
+            select(to_payer.label("to_payer"), base_date, func.sum(owing.c.amount_cents))
             .join(t.lines, t.lines.c.id == owing.c.line_id)
             .join(t.invoices, t.invoices.c.id == t.lines.c.invoice_id)
             .where(owing.c.amount_cents > 0, *filters)
+            .group_by(to_payer, base_date)
         ).all()
         brackets = [0] * BRACKETS
         patients = payers = 0
-        for portion in portions:
-            cents = int(portion.amount_cents)
-            age_days = max(0, (end - portion.base_date).days)
+        for billed_to_payer, day, total in sums:
+            cents = int(total)
+            age_days = max(0, (end - day).days)
             brackets[min(age_days // interval, BRACKETS - 1)] += cents
-            if portion.payer_id is None:
-                patients += cents
-            else:
+            if billed_to_payer:
                 payers += cents
+            else:
+                patients += cents
         rows.append(
             AgingTrendRow(
                 month_end=end,

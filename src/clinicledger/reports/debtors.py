@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, Select, Subquery, and_, case, func, literal, select
 
 from clinicledger.domain.errors import InvalidInput
 from clinicledger.domain.ids import format_id
@@ -50,6 +50,7 @@ from clinicledger.reports.base import (
     interval_option,
     local_time,
     option_choice,
+    row_maker,
 )
 from clinicledger.reports.registry import DEBTORS_BILLED_TO, DEBTORS_DETAILS, DEBTORS_ORDERS
 from clinicledger.store import ledger, lookups
@@ -180,7 +181,10 @@ def debtors(conn: Connection, params: ReportParams) -> Report:
     if as_of is not None:
         parameters["as_of"] = as_of.isoformat()
 
-    found = _debtors(conn, params, as_of, billed_to, interval)
+    if detail == "detailed" or separate:  # each portion is listed, or put at its location
+        found = _debtors(conn, params, as_of, billed_to, interval)
+    else:
+        found = _debtor_sums(conn, params, as_of, billed_to, interval)
     if older_than is not None:
         found = {key: d for key, d in found.items() if d.oldest_days >= older_than}
     credit = _credit(conn, params, as_of, found)
@@ -249,40 +253,19 @@ def _debtors(
 
     Tens of thousands of portions on a large practice: the rows are read by position and
     the small master tables (locations, providers, payers) from dictionaries."""
-    portions = ledger.account_balances(
-        conn, Account.RECEIVABLE, as_of=as_of, as_known_at=params.as_known_at
-    )
-    query = (
-        select(
-            portions.c.line_id,
-            portions.c.payer_id,
-            portions.c.patient_id,  # a portion's patient is its line's, billed to whom it may
-            portions.c.amount_cents,
-            t.invoices.c.number,
-            func.coalesce(t.lines.c.service_date, t.invoices.c.invoice_date),
-            t.invoices.c.location_id,
-            t.lines.c.provider_id,
-            t.patients.c.name,
-            t.patients.c.code,
-        )
-        .select_from(portions)
-        .join(t.lines, t.lines.c.id == portions.c.line_id)
-        .join(t.invoices, t.invoices.c.id == t.lines.c.invoice_id)
-        .outerjoin(t.patients, t.patients.c.id == portions.c.patient_id)
-    )
-    if params.location is not None:
-        location_id = lookups.id_for_code(conn, "location", params.location)
-        query = query.where(t.invoices.c.location_id == location_id)
-    if params.provider is not None:
-        provider_id = lookups.id_for_code(conn, "provider", params.provider)
-        query = query.where(t.lines.c.provider_id == provider_id)
-    payers = {r.id: r for r in conn.execute(select(t.payers))}
-    if billed_to == "patient":
-        query = query.where(portions.c.payer_id.is_(None))
-    elif billed_to is not None:
-        query = query.where(
-            portions.c.payer_id.in_([r.id for r in payers.values() if r.kind == billed_to])
-        )
+    portions, query, payers = _portions_query(conn, params, as_of, billed_to)
+    query = query.add_columns(
+        portions.c.line_id,
+        portions.c.payer_id,
+        portions.c.patient_id,  # a portion's patient is its line's, billed to whom it may
+        portions.c.amount_cents,
+        t.invoices.c.number,
+        func.coalesce(t.lines.c.service_date, t.invoices.c.invoice_date),
+        t.invoices.c.location_id,
+        t.lines.c.provider_id,
+        t.patients.c.name,
+        t.patients.c.code,
+    ).outerjoin(t.patients, t.patients.c.id == portions.c.patient_id)
     locations = dict(conn.execute(select(t.locations.c.id, t.locations.c.code)).all())
     providers = dict(conn.execute(select(t.providers.c.id, t.providers.c.name)).all())
 
@@ -322,6 +305,113 @@ def _debtors(
                 bracket=None if age < 0 else min(age // interval, last),
                 owing_cents=int(owing_cents),
             )
+        )
+    return found
+
+
+def _portions_query(
+    conn: Connection, params: ReportParams, as_of: dt.date | None, billed_to: str | None
+) -> tuple[Subquery, Select[Any], dict[int, Any]]:
+    """Every line portion's balance at the moment (``ledger.account_balances``), joined to
+    its line and invoice, in the filters asked for; and the payers by id."""
+    portions = ledger.account_balances(
+        conn, Account.RECEIVABLE, as_of=as_of, as_known_at=params.as_known_at
+    )
+    query = (
+        select()
+        .select_from(portions)
+        .join(t.lines, t.lines.c.id == portions.c.line_id)
+        .join(t.invoices, t.invoices.c.id == t.lines.c.invoice_id)
+    )
+    if params.location is not None:
+        location_id = lookups.id_for_code(conn, "location", params.location)
+        query = query.where(t.invoices.c.location_id == location_id)
+    if params.provider is not None:
+        provider_id = lookups.id_for_code(conn, "provider", params.provider)
+        query = query.where(t.lines.c.provider_id == provider_id)
+    payers = {r.id: r for r in conn.execute(select(t.payers))}
+    if billed_to == "patient":
+        query = query.where(portions.c.payer_id.is_(None))
+    elif billed_to is not None:
+        query = query.where(
+            portions.c.payer_id.in_([r.id for r in payers.values() if r.kind == billed_to])
+        )
+    return portions, query, payers
+
+
+def _debtor_sums(
+    conn: Connection,
+    params: ReportParams,
+    as_of: dt.date | None,
+    billed_to: str | None,
+    interval: int,
+) -> dict[tuple[str, int], _Debtor]:
+    """:func:`_debtors` summed in SQL, a row per debtor rather than per portion, for the
+    summary (no portion listed, none put at its location): each portion's bracket is a
+    range of its debt date (a bracket of ages is one of dates, counted back from
+    ``as_of``), and a debtor's oldest debt is the earliest date of a portion owing more
+    than nothing."""
+    portions, query, payers = _portions_query(conn, params, as_of, billed_to)
+    debt_date = func.coalesce(t.lines.c.service_date, t.invoices.c.invoice_date)
+    cents = portions.c.amount_cents
+    patient_key = case((portions.c.payer_id.is_(None), portions.c.patient_id))
+    if as_of is None:  # nothing recorded yet: every portion is of age 0, the first bracket
+        buckets = [literal(0), func.sum(cents), *(literal(0) for _ in range(BRACKETS - 1))]
+    else:
+        # Not yet due (dated after as_of), then each bracket of ages [k*i, (k+1)*i - 1]:
+        # dated on or before as_of - k*i, and after as_of - (k+1)*i but for the last.
+        starts = [as_of - dt.timedelta(days=k * interval) for k in range(BRACKETS)]
+        bounds = [
+            and_(debt_date <= start, debt_date > start - dt.timedelta(days=interval))
+            for start in starts[:-1]
+        ]
+        conditions = [debt_date > as_of, *bounds, debt_date <= starts[-1]]
+        buckets = [func.sum(case((when, cents), else_=0)) for when in conditions]
+    sums = (
+        query.add_columns(
+            portions.c.payer_id,
+            patient_key.label("patient_key"),
+            func.sum(cents).label("owing_cents"),
+            func.min(case((cents > 0, debt_date))).label("oldest_date"),
+            *(bucket.label(f"bucket_{n}") for n, bucket in enumerate(buckets)),
+        )
+        .group_by(portions.c.payer_id, patient_key)
+        .subquery()
+    )
+    found: dict[tuple[str, int], _Debtor] = {}
+    rows = conn.execute(
+        select(sums, t.patients.c.name, t.patients.c.code).outerjoin(
+            t.patients, t.patients.c.id == sums.c.patient_key
+        )
+    ).all()
+    for (
+        payer_id,
+        patient_id,
+        owing,
+        oldest,
+        not_yet_due,
+        *brackets,
+        patient_name,
+        patient_code,
+    ) in rows:  # by position: a row per debtor, tens of thousands
+        if payer_id is not None:
+            payer = payers[payer_id]
+            key, name, code, kind = ("payer", payer_id), payer.name, payer.code, payer.kind
+        else:
+            key, name, code, kind = ("patient", patient_id), patient_name, patient_code, "patient"
+        found[key] = _Debtor(
+            key=key,
+            name=name,
+            code=code,
+            kind=kind,
+            owing_cents=int(owing),
+            not_yet_due_cents=int(not_yet_due),
+            bracket_cents=[int(cents) for cents in brackets],
+            oldest_days=NOT_OWING
+            if oldest is None
+            else (as_of - oldest).days
+            if as_of is not None
+            else 0,
         )
     return found
 
@@ -397,6 +487,10 @@ def _totals(
     return totals
 
 
+# debtor, code, kind, the four brackets, not yet due, total, credit
+_make_debtor_row = row_maker(DebtorRow)
+
+
 def _summary(
     name: str,
     parameters: dict[str, Any],
@@ -405,17 +499,16 @@ def _summary(
     credit: dict[tuple[str, int], int],
 ) -> Report:
     rows = tuple(
-        DebtorRow(
-            debtor=d.name,
-            code=d.code,
-            kind=d.kind,
-            bracket_1_cents=d.bracket_cents[0],
-            bracket_2_cents=d.bracket_cents[1],
-            bracket_3_cents=d.bracket_cents[2],
-            bracket_4_cents=d.bracket_cents[3],
-            not_yet_due_cents=d.not_yet_due_cents,
-            total_cents=d.owing_cents,
-            credit_cents=credit.get(d.key, 0),
+        _make_debtor_row(
+            (
+                d.name,
+                d.code,
+                d.kind,
+                *d.bracket_cents,
+                d.not_yet_due_cents,
+                d.owing_cents,
+                credit.get(d.key, 0),
+            )
         )
         for d in ordered
     )

@@ -30,11 +30,10 @@ Filters: ``from_date``/``to_date`` (inclusive), ``provider``, ``location`` (the 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, case, func, literal, select
+from sqlalchemy import Connection, and_, case, func, literal, select
 
 from clinicledger.domain.journal import Account, EntryKind
 from clinicledger.reports.base import Report, ReportParams, columns_of, option_choice, utc_bounds
@@ -92,21 +91,9 @@ SUM_FIELDS = (
 
 @dataclass(slots=True)
 class _Tally:
-    """The running sums of one group."""
+    """The sums of one group."""
 
     sums: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SUM_FIELDS, 0))
-
-    def add_line(self, by_kind: Mapping[str, int], deleted: bool) -> None:
-        invoiced = by_kind.get(EntryKind.CHARGE.value, 0)
-        receipted = -sum(by_kind.get(kind, 0) for kind in RECEIPTED_KINDS)
-        self.sums["services_provided"] += 1
-        self.sums["invoiced_cents"] += invoiced
-        self.sums["services_deleted"] += int(deleted)
-        self.sums["deleted_cents"] -= by_kind.get(EntryKind.LINE_DELETION.value, 0)
-        self.sums["adjusted_cents"] -= by_kind.get(EntryKind.ADJUSTMENT.value, 0)
-        self.sums["services_receipted"] += int(receipted > 0)
-        self.sums["receipted_cents"] += receipted
-        self.sums["owing_cents"] += sum(by_kind.values())
 
 
 def finance_summary(conn: Connection, params: ReportParams) -> Report:
@@ -149,47 +136,66 @@ def finance_summary(conn: Connection, params: ReportParams) -> Report:
         (t.lines.c.kind == "product", t.products.c.title),
         else_=t.items.c.description,
     )
-    line_info = conn.execute(
+
+    # Each line's sums, then each group's, in SQL (a row per group comes back, not one per
+    # line, kind and account). Every account, so that a deletion is seen even when it took
+    # nothing off the debt (a line fully written off, then deleted, has no receivable left
+    # to reverse); the amounts are the receivable postings by entry kind.
+    known = [] if params.as_known_at is None else [P.c.recorded_at <= params.as_known_at]
+    receivable = P.c.account == Account.RECEIVABLE.value
+
+    def receivable_sum(*kinds: str) -> Any:
+        return func.sum(case((and_(receivable, E.c.kind.in_(kinds)), P.c.amount_cents), else_=0))
+
+    per_line = (
         select(
-            t.lines.c.id,
-            item_label.label("item"),
-            description.label("description"),
-            t.patients.c.code.label("patient_code"),
-            t.patients.c.name.label("patient"),
+            P.c.line_id,
+            receivable_sum(EntryKind.CHARGE.value).label("invoiced"),
+            func.max(case((E.c.kind == EntryKind.LINE_DELETION.value, 1), else_=0)).label(
+                "deleted"
+            ),
+            receivable_sum(EntryKind.LINE_DELETION.value).label("deletion"),
+            receivable_sum(EntryKind.ADJUSTMENT.value).label("adjustment"),
+            receivable_sum(*sorted(RECEIPTED_KINDS)).label("receipts"),
+            func.sum(case((receivable, P.c.amount_cents), else_=0)).label("owing"),
         )
+        .join(E, E.c.id == P.c.entry_id)
+        .where(P.c.line_id.in_(charged_lines), *known)
+        .group_by(P.c.line_id)
+        .subquery()
+    )
+    keys = (
+        [item_label.label("key_1"), description.label("key_2")]
+        if group == "item"
+        else [t.patients.c.name.label("key_1"), t.patients.c.code.label("key_2")]
+    )
+    sums = conn.execute(
+        select(
+            *keys,
+            func.count().label("services_provided"),
+            func.sum(per_line.c.invoiced).label("invoiced_cents"),
+            func.sum(per_line.c.deleted).label("services_deleted"),
+            (-func.sum(per_line.c.deletion)).label("deleted_cents"),
+            (-func.sum(per_line.c.adjustment)).label("adjusted_cents"),
+            func.sum(case((per_line.c.receipts < 0, 1), else_=0)).label("services_receipted"),
+            (-func.sum(per_line.c.receipts)).label("receipted_cents"),
+            func.sum(per_line.c.owing).label("owing_cents"),
+        )
+        .select_from(per_line)
+        .join(t.lines, t.lines.c.id == per_line.c.line_id)
         .join(t.invoices, t.invoices.c.id == t.lines.c.invoice_id)
         .outerjoin(t.patients, t.patients.c.id == t.invoices.c.patient_id)
         .outerjoin(t.items, t.items.c.id == t.lines.c.item_id)
         .outerjoin(t.products, t.products.c.id == t.lines.c.product_id)
-        .where(t.lines.c.id.in_(charged_lines))
+        .group_by(*keys)
     ).all()
-
-    known = [] if params.as_known_at is None else [P.c.recorded_at <= params.as_known_at]
-    by_line: dict[int, dict[str, int]] = {row.id: {} for row in line_info}
-    deleted: set[int] = set()
-    # Every account, so that a deletion is seen even when it took nothing off the debt
-    # (a line fully written off, then deleted, has no receivable left to reverse).
-    sums = conn.execute(
-        select(P.c.line_id, E.c.kind, P.c.account, func.sum(P.c.amount_cents).label("cents"))
-        .join(E, E.c.id == P.c.entry_id)
-        .where(P.c.line_id.in_(charged_lines), *known)
-        .group_by(P.c.line_id, E.c.kind, P.c.account)
-    ).all()
-    for row in sums:
-        if row.kind == EntryKind.LINE_DELETION.value:
-            deleted.add(row.line_id)
-        if row.account == Account.RECEIVABLE.value:
-            kinds = by_line[row.line_id]
-            kinds[row.kind] = kinds.get(row.kind, 0) + int(row.cents)
 
     tallies: dict[tuple[Any, ...], _Tally] = {}
-    for info in line_info:
-        key = (
-            (info.item, info.description)
-            if group == "item"
-            else (info.patient or "", info.patient_code or "")
-        )
-        tallies.setdefault(key, _Tally()).add_line(by_line[info.id], info.id in deleted)
+    for row in sums:
+        key = (row.key_1, row.key_2) if group == "item" else (row.key_1 or "", row.key_2 or "")
+        tally = tallies.setdefault(key, _Tally())
+        for name in SUM_FIELDS:
+            tally.sums[name] += int(getattr(row, name))
 
     rows: tuple[FinanceByItemRow | FinanceByPatientRow, ...]
     if group == "item":

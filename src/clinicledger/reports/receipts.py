@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -45,13 +45,15 @@ from clinicledger.domain.journal import Account, EntryKind
 from clinicledger.reports.base import (
     Report,
     ReportParams,
+    collected,
     columns_of,
-    local_time,
+    local_clock,
     option_choice,
+    row_maker,
     utc_bounds,
 )
 from clinicledger.reports.registry import RECEIPTS_BY
-from clinicledger.store import lookups
+from clinicledger.store import ledger, lookups
 from clinicledger.store import tables as t
 
 P, E = t.postings, t.entries
@@ -102,12 +104,25 @@ class _Part:
     amount_cents: int
 
 
+_make_receipt = row_maker(ReceiptRow)
+_make_event = row_maker(_Event)
+
+
 def receipts(conn: Connection, params: ReportParams) -> Report:
+    """:func:`streamed_receipts` with every row read."""
+    return collected(streamed_receipts(conn, params))
+
+
+def streamed_receipts(conn: Connection, params: ReportParams) -> Report:
+    """The report; each payment whole, by the date entered (the default), its rows read as
+    they are written (``Report.more``)."""
     by = str(option_choice(params.options, "by", RECEIPTS_BY, "entered"))
     by_provider = _option_bool(params, "by_provider")
     zone = lookups.practice_zone(conn)
     split = by == "service" or by_provider or params.provider is not None
 
+    if by == "entered" and not split:
+        return _streamed_whole(conn, params, zone)
     if by == "entered":
         events = _events(conn, params, zone, entered_in_range=True)
         parts = _split(conn, params, events, by_date=False) if split else _whole(events)
@@ -146,6 +161,99 @@ def receipts(conn: Connection, params: ReportParams) -> Report:
         totals={"amount_cents": total},
         sections=(*sections, _by_method(params, zone, parts)),
     )
+
+
+def _streamed_whole(conn: Connection, params: ReportParams, zone: ZoneInfo) -> Report:
+    """Each receipt and reversal whole, dated when entered: read in the order recorded and
+    ordered a day at a time (a day's rows by payment, a payment before its reversal), as
+    :func:`_listing` orders them all."""
+    totals: dict[str, int | str] = {"amount_cents": 0}
+    amounts: dict[str, int] = defaultdict(int)
+    payments: dict[str, set[int]] = defaultdict(set)
+
+    def rows() -> Iterator[ReceiptRow]:
+        make, payment = _make_receipt, EntryKind.PAYMENT.value
+        total = 0
+        events = _ordered_by_day(_streamed_events(conn, params, zone))
+        try:
+            for event in events:
+                cents = event.amount_cents
+                if cents == 0:
+                    continue
+                total += cents
+                amounts[event.method] += cents
+                payments[event.method].add(event.payment_id)
+                yield make(
+                    (
+                        event.entered_date,
+                        format_id("payment", event.payment_id),
+                        "payment" if event.kind == payment else "reversal",
+                        event.received_from,
+                        event.method,
+                        event.reference,
+                        None,
+                        cents,
+                    )
+                )
+        finally:
+            events.close()  # stopped part-way: its cursor, before the transaction ends
+        totals["amount_cents"] = total
+
+    method_totals: dict[str, int | str] = {"amount_cents": 0}
+
+    def method_rows() -> Iterator[ReceiptMethodRow]:
+        """Read after the listing's rows, whose sums it shows."""
+        for method in sorted(amounts, key=_method_key):
+            yield ReceiptMethodRow(
+                method=method, payments=len(payments[method]), amount_cents=amounts[method]
+            )
+        method_totals["amount_cents"] = sum(amounts.values())
+
+    return Report(
+        name="receipts",
+        parameters=params.describe(zone),
+        columns=columns_of(ReceiptRow),
+        rows=(),
+        more=rows(),
+        totals=totals,
+        sections=(
+            Report(
+                name="receipts by method",
+                parameters=params.describe(zone),
+                columns=columns_of(ReceiptMethodRow),
+                rows=(),
+                more=method_rows(),
+                totals=method_totals,
+            ),
+        ),
+    )
+
+
+def _ordered_by_day(events: Iterable[_Event]) -> Generator[_Event, None, None]:
+    """``events`` in the order recorded, as :func:`_listing` orders them: by the date
+    entered, then payment, a payment before its reversal. A day is kept until a day two
+    later is seen: a local date never goes back more than a day as time goes on (a clock
+    put back across midnight), so no later event can come before it."""
+    days: dict[dt.date, list[_Event]] = {}
+
+    def ordered(day: dt.date) -> list[_Event]:
+        return sorted(
+            days.pop(day), key=lambda e: (e.payment_id, e.kind != EntryKind.PAYMENT.value)
+        )
+
+    for event in events:
+        day = event.entered_date
+        if day not in days:
+            for kept in sorted(d for d in days if d < day - dt.timedelta(days=1)):
+                yield from ordered(kept)
+            days[day] = []
+        days[day].append(event)
+    for kept in sorted(days):
+        yield from ordered(kept)
+
+
+def _method_key(method: str) -> tuple[int, str]:
+    return (_METHOD_ORDER.get(method, len(_METHOD_ORDER)), method)
 
 
 def _section_of(part: _Part) -> str:
@@ -205,7 +313,7 @@ def _by_method(params: ReportParams, zone: ZoneInfo, parts: Sequence[_Part]) -> 
         ReceiptMethodRow(
             method=method, payments=len(payments[method]), amount_cents=amounts[method]
         )
-        for method in sorted(amounts, key=lambda m: (_METHOD_ORDER.get(m, len(_METHOD_ORDER)), m))
+        for method in sorted(amounts, key=_method_key)
     )
     return Report(
         name="receipts by method",
@@ -236,6 +344,13 @@ def _events(
     conn: Connection, params: ReportParams, zone: ZoneInfo, *, entered_in_range: bool
 ) -> list[_Event]:
     """Receipts and reversals (their UNBANKED postings) recorded in the range."""
+    return list(_streamed_events(conn, params, zone, entered_in_range=entered_in_range))
+
+
+def _streamed_events(
+    conn: Connection, params: ReportParams, zone: ZoneInfo, *, entered_in_range: bool = True
+) -> Iterator[_Event]:
+    """:func:`_events`, read as they are iterated, in the order recorded."""
     query = (
         select(
             E.c.kind,
@@ -262,18 +377,21 @@ def _events(
     if params.as_known_at is not None:
         query = query.where(E.c.recorded_at <= params.as_known_at)
     query = _payment_filters(query, params).order_by(E.c.recorded_at, E.c.id)
-    return [
-        _Event(
-            payment_id=int(r.payment_id),
-            kind=str(r.kind),
-            entered_date=local_time(r.recorded_at, zone).date(),
-            amount_cents=int(r.amount_cents),
-            method=str(r.method),
-            reference=r.reference,
-            received_from=r.received_from,
+    make, local = _make_event, local_clock(zone)
+    for kind, recorded_at, cents, payment_id, method, reference, received_from in (
+        ledger.stream_rows(conn, query)  # by position: tens of thousands of rows a month
+    ):
+        yield make(
+            (
+                int(payment_id),
+                str(kind),
+                local(recorded_at).date(),
+                int(cents),
+                str(method),
+                reference,
+                received_from,
+            )
         )
-        for r in conn.execute(query).all()
-    ]
 
 
 def _whole(events: Sequence[_Event]) -> list[_Part]:

@@ -67,7 +67,9 @@ class OptionSpec:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ReportSpec:
-    query: str  # the function that runs it: "module:function" in clinicledger.reports
+    # The function that runs it: "module:function" in clinicledger.reports; it may leave
+    # its rows to be read as they are written (reports.base.Report.more).
+    query: str
     summary: str  # what it answers, in one line
     filters: frozenset[str]  # of FILTERS
     options: tuple[OptionSpec, ...] = ()
@@ -78,13 +80,19 @@ class ReportSpec:
     def option_names(self) -> frozenset[str]:
         return frozenset(option.name for option in self.options)
 
-    def run(self, conn: Connection, params: ReportParams) -> Report:
-        """Run the report's query (its module is loaded the first time)."""
+    def run(self, conn: Connection, params: ReportParams, *, streamed: bool = False) -> Report:
+        """Run the report's query (its module is loaded the first time). ``streamed``: its
+        rows may be left to be read while ``conn`` is open (``Report.more``); else they
+        are all read."""
         module, _, function = self.query.partition(":")
         found: Report = getattr(
             importlib.import_module(f"clinicledger.reports.{module}"), function
         )(conn, params)
-        return found
+        if streamed:
+            return found
+        from clinicledger.reports.base import collected
+
+        return collected(found)
 
 
 def _spec(
@@ -123,7 +131,7 @@ def _compare_column(key: str, default: str) -> OptionSpec:
 
 REPORTS: dict[str, ReportSpec] = {
     "income-allocation": _spec(
-        "income_allocation:income_allocation",
+        "income_allocation:streamed_income_allocation",
         "Every payment applied to a bill, and every refund, by entry time",
         "from_date to_date provider",
     ),
@@ -166,7 +174,7 @@ REPORTS: dict[str, ReportSpec] = {
         _flag("differences_only", "Only the patients whose balances differ"),
     ),
     "receipts": _spec(
-        "receipts:receipts",
+        "receipts:streamed_receipts",
         "Payments received (end of day), with totals by payment method",
         "from_date to_date location provider",
         _choice("by", RECEIPTS_BY, "The payments entered in the period, or by service"),

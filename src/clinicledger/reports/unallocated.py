@@ -26,7 +26,7 @@ from sqlalchemy import Connection, case, func, select
 from clinicledger.domain.errors import InvalidInput
 from clinicledger.domain.ids import format_id
 from clinicledger.domain.journal import Account
-from clinicledger.reports.base import Report, ReportParams, columns_of, local_time
+from clinicledger.reports.base import Report, ReportParams, columns_of, local_time, row_maker
 from clinicledger.store import ledger, lookups
 from clinicledger.store import tables as t
 
@@ -106,20 +106,27 @@ def _balances(
     return conn.execute(query).all()
 
 
+# payment, location, received, from, method, reference, amount, unallocated, age
+_make_unallocated = row_maker(UnallocatedRow)
+
+
 def unallocated(conn: Connection, params: ReportParams) -> Report:
     zone = lookups.practice_zone(conn)
     as_of = require_as_of(params)
+    make = _make_unallocated
     rows = tuple(
-        UnallocatedRow(
-            payment=format_id("payment", r.id),
-            location=r.location,
-            received_date=r.received_date,
-            received_from=r.received_from,
-            method=r.method,
-            reference=r.reference,
-            amount_cents=int(r.amount_cents),
-            unallocated_cents=int(r.balance_cents),
-            age_days=(as_of - r.received_date).days,
+        make(
+            (
+                format_id("payment", r.id),
+                r.location,
+                r.received_date,
+                r.received_from,
+                r.method,
+                r.reference,
+                int(r.amount_cents),
+                int(r.balance_cents),
+                (as_of - r.received_date).days,
+            )
         )
         for r in _balances(conn, params, as_of, Account.UNALLOCATED)
     )

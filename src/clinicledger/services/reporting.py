@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -20,7 +21,14 @@ from clinicledger.domain.dates import check_in_range
 from clinicledger.domain.errors import Conflict, InvalidInput, NotFound
 from clinicledger.domain.text import check_code, check_plain
 from clinicledger.render import FORMATS
-from clinicledger.reports.base import PRESETS, Report, ReportParams, local_time, preset_range
+from clinicledger.reports.base import (
+    PRESETS,
+    Report,
+    ReportParams,
+    collected,
+    local_time,
+    preset_range,
+)
 from clinicledger.reports.favourites import favourite_data, favourite_from_data
 from clinicledger.reports.registry import FILTERS, REPORTS, ReportSpec
 from clinicledger.store import favourites, lookups
@@ -54,13 +62,23 @@ class ReportRequest:
 
 def run_request(engine: Engine, request: ReportRequest, *, now: dt.datetime) -> Report:
     """Run what ``request`` asks, as of the practice's date at ``now``."""
+    with streamed_request(engine, request, now=now) as report:
+        return collected(report)
+
+
+@contextmanager
+def streamed_request(
+    engine: Engine, request: ReportRequest, *, now: dt.datetime
+) -> Iterator[Report]:
+    """:func:`run_request`, its rows left to be read (``Report.more``) while the block
+    runs, in the report's one reading transaction: to write them out as they are read."""
     spec = _spec(request.report)
     check_in_range(now, field="now")
     with reading(engine) as conn, cyclic_gc_paused():
         lookups.require_practice(conn)
         today = practice_date(conn, practice_instant(conn, now))
         params = _resolve(conn, spec, request, today)
-        return _run(conn, spec, request.report, params, today)
+        yield _run(conn, spec, request.report, params, today, streamed=True)
 
 
 def run_report(
@@ -68,13 +86,22 @@ def run_report(
 ) -> Report:
     """Run report ``name`` with parameters already resolved (``as_known_at`` naive UTC or
     aware); a point-in-time report without ``as_of`` runs as of ``today``."""
+    with streamed_report(engine, name, params, today=today) as report:
+        return collected(report)
+
+
+@contextmanager
+def streamed_report(
+    engine: Engine, name: str, params: ReportParams, *, today: dt.date | None = None
+) -> Iterator[Report]:
+    """:func:`run_report`, its rows read while the block runs (:func:`streamed_request`)."""
     spec = _spec(name)
     _check_applies(spec, name, params)
     if params.as_known_at is not None:
         check_in_range(params.as_known_at, field="as_known_at")
     with reading(engine) as conn, cyclic_gc_paused():
         lookups.require_practice(conn)
-        return _run(conn, spec, name, params, today)
+        yield _run(conn, spec, name, params, today, streamed=True)
 
 
 def _resolve(
@@ -156,7 +183,13 @@ def _check_dates(params: ReportParams) -> None:
 
 
 def _run(
-    conn: Connection, spec: ReportSpec, name: str, params: ReportParams, today: dt.date | None
+    conn: Connection,
+    spec: ReportSpec,
+    name: str,
+    params: ReportParams,
+    today: dt.date | None,
+    *,
+    streamed: bool = False,
 ) -> Report:
     _check_dates(params)
     if params.as_known_at is not None and params.as_known_at.tzinfo is not None:
@@ -172,7 +205,7 @@ def _run(
         code = getattr(params, kind)
         if code is not None:
             lookups.id_for_code(conn, kind, code)
-    return spec.run(conn, params)
+    return spec.run(conn, params, streamed=streamed)
 
 
 def _spec(name: str) -> ReportSpec:
@@ -246,6 +279,15 @@ def _check_free(conn: Connection, name: str, replacing: bool) -> None:
 
 def run_favourite(engine: Engine, name: str, *, now: dt.datetime) -> tuple[Report, str]:
     """Run a favourite as of the practice's date at ``now``: (the report, its format)."""
+    with streamed_favourite(engine, name, now=now) as (report, format_):
+        return collected(report), format_
+
+
+@contextmanager
+def streamed_favourite(
+    engine: Engine, name: str, *, now: dt.datetime
+) -> Iterator[tuple[Report, str]]:
+    """:func:`run_favourite`, its rows read while the block runs (:func:`streamed_request`)."""
     check_plain(name, field="name")
     with reading(engine) as conn, cyclic_gc_paused():
         lookups.require_practice(conn)
@@ -257,7 +299,7 @@ def run_favourite(engine: Engine, name: str, *, now: dt.datetime) -> tuple[Repor
         report, params = favourite_from_data(data, today=today)
         spec = _spec(report)
         _check_applies(spec, report, params)
-        return _run(conn, spec, report, params, today), format_
+        yield _run(conn, spec, report, params, today, streamed=True), format_
 
 
 def _kept(text: str) -> tuple[dict[str, Any], str]:

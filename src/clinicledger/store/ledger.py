@@ -11,7 +11,7 @@ the same sum is read as the latest closing plus the postings after it
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection
+from collections.abc import Collection, Generator
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +25,7 @@ from sqlalchemy import (
     select,
     union_all,
 )
-from sqlalchemy.sql import ColumnElement
+from sqlalchemy.sql import ColumnElement, Executable
 
 from clinicledger.domain.choices import InsuranceStatus, LineKind
 from clinicledger.domain.ids import in_id_range
@@ -42,6 +42,24 @@ MASTER_TABLES = {
     "item": t.items,
     "product": t.products,
 }
+
+
+# Rows read at a time by a report that streams its rows (SQLite: fetched in batches from
+# its cursor; PostgreSQL: a server-side cursor, so that the server sends them as asked).
+STREAM_BATCH = 2000
+
+
+def stream_rows(conn: Connection, query: Executable) -> Generator[Any, None, None]:
+    """The rows of ``query``, read :data:`STREAM_BATCH` at a time as they are iterated.
+    Its cursor is closed when the rows are all read or the generator is closed: a reader
+    that stops part-way closes it before its transaction ends (a PostgreSQL server-side
+    cursor cannot be closed after)."""
+    result = conn.execute(query.execution_options(yield_per=STREAM_BATCH))
+    try:
+        for batch in result.partitions():
+            yield from batch
+    finally:
+        result.close()
 
 
 def is_empty(conn: Connection) -> bool:
