@@ -11,6 +11,7 @@ keyed twice are deleted; a few debts go bad. The financial year 2024-25 is close
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import random
 from collections import defaultdict
@@ -30,7 +31,7 @@ from clinicledger.domain.money import divide_rounded
 from clinicledger.reports.summary import LedgerSummary, ledger_summary
 from clinicledger.services import check, invoicing, masters, payments, periods
 from clinicledger.services.invoicing import LineSpec
-from clinicledger.store import ledger, lookups
+from clinicledger.store import bulk, ledger, lookups, schema
 from clinicledger.store.engine import Engine
 from clinicledger.store.uow import UnitOfWork, reading
 
@@ -215,6 +216,9 @@ class Demo:
     fund_lines: list[tuple[int, int, str]] = field(default_factory=list)  # line, fee, patient
     medicare_lines: list[tuple[int, int]] = field(default_factory=list)
     insurer_lines: list[tuple[int, int]] = field(default_factory=list)
+    # the service date of each line billed to a payer, as it was charged: a batch picks the
+    # lines serviced before its cut-off without asking the ledger line by line
+    service_dates: dict[int, dt.date] = field(default_factory=dict)
 
     def uow(self, day: dt.date) -> UnitOfWork:
         """A unit of work stamped during ``day``'s opening hours, after the one before."""
@@ -307,12 +311,18 @@ class Demo:
             ),
         )
 
-    def run(self) -> None:
-        """Work through the agenda day by day; actions may add to later days."""
+    def run(self, progress: Callable[[str, int, int], None] | None = None) -> None:
+        """Work through the agenda day by day; actions may add to later days. ``progress``
+        is told the days done of the demo's span as it goes."""
+        days = (END - START).days + 1
         while self.agenda:
             day = min(self.agenda)
             for action in self.agenda.pop(day):
                 action(day)
+            if progress is not None:
+                progress("days", (day - START).days + 1, days)
+        if progress is not None:
+            progress("days", days, days)  # to the end of the span, busy to its last day or not
 
     # ------------------------------------------------------------------ front desk
 
@@ -344,6 +354,7 @@ class Demo:
             ),
         )
         line = invoice.lines[0]
+        self.service_dates[line.id] = day
         if rng.random() < 0.01:  # keyed twice by mistake: the copy is deleted
             copy = invoicing.create_invoice(
                 self.uow(day),
@@ -665,10 +676,7 @@ class Demo:
             )
 
     def _service_date(self, line_id: int) -> dt.date:
-        with reading(self.engine) as conn:
-            value = lookups.line_record(conn, line_id).service_date
-        assert value is not None  # the demo dates every service line
-        return value
+        return self.service_dates[line_id]
 
 
 def _abn(rng: random.Random) -> str:
@@ -690,10 +698,16 @@ def _months(start: dt.date, end: dt.date) -> list[dt.date]:
 
 
 def build(
-    engine: Engine, *, seed: int, on_building: Callable[[], None] | None = None
+    engine: Engine,
+    *,
+    seed: int,
+    on_building: Callable[[], None] | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> DemoSummary:
     """Build the demo practice in an empty ledger, or show the one already built;
-    ``on_building`` is called once it is clear that it will be built."""
+    ``on_building`` is called once it is clear that it will be built, and ``progress``
+    (a step, done, of how many) as it is built."""
+    brand_new = schema.state(engine) == "empty"  # no tables yet: nobody holds this file
     masters.init_ledger(
         engine,
         lambda: UnitOfWork(engine, now=dt.datetime.combine(START, dt.time(7)), actor=DEMO_ACTOR),
@@ -714,9 +728,13 @@ def build(
         if on_building is not None:
             on_building()
         demo = Demo(engine=engine, rng=random.Random(seed))
-        people = demo.set_up()
-        demo.schedule_sessions(people)
-        demo.run()
+        # A file made just now for the demo commits without waiting for the disk while
+        # it is built, and is synced whole after (store/bulk.py); a ledger that already
+        # existed keeps its own durability throughout.
+        with bulk.unsynced_while_new(engine) if brand_new else contextlib.nullcontext():
+            people = demo.set_up()
+            demo.schedule_sessions(people)
+            demo.run(progress)
         built = True
     with reading(engine) as conn:
         summary = ledger_summary(conn)

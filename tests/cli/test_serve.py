@@ -48,7 +48,9 @@ def test_serve_refuses_a_database_that_is_no_ledger(cli: Cli, served, tmp_path) 
     assert served == []
 
 
-def _small_demo(engine: Engine, *, seed: int, on_building: Any = None) -> demo.DemoSummary:
+def _small_demo(
+    engine: Engine, *, seed: int, on_building: Any = None, progress: Any = None
+) -> demo.DemoSummary:
     """A stand-in for the demo practice (building it takes half a minute)."""
     from clinicledger.reports.summary import ledger_summary
 

@@ -11,12 +11,22 @@ from clinicledger.services import masters
 from clinicledger.store import tables as t
 from clinicledger.store.engine import make_engine
 
+PROGRESS: list[tuple[str, int, int]] = []  # what the build told of its progress
+
 
 @pytest.fixture(scope="module")
 def demo_engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
     engine = make_engine(str(tmp_path_factory.mktemp("demo") / "demo.db"))
-    demo.build(engine, seed=1)
+    demo.build(engine, seed=1, progress=lambda *told: PROGRESS.append(told))
     return engine
+
+
+def test_the_build_tells_its_progress_day_by_day(demo_engine: Engine) -> None:
+    days = (demo.END - demo.START).days + 1
+    done = [count for _, count, _ in PROGRESS]
+    assert {(step, total) for step, _, total in PROGRESS} == {("days", days)}
+    assert done == sorted(done) and len(done) > 500  # forward, day by day (~600 busy days)
+    assert done[0] >= 1 and done[-1] == days  # to the last day of the span
 
 
 def test_seed_1_builds_exactly_this_practice(demo_engine: Engine) -> None:

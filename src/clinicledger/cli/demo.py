@@ -4,12 +4,12 @@ balances; with ``--serve``, a login for each role and the web app over it."""
 from __future__ import annotations
 
 import json
-import sys
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from clinicledger.cli.app import app, later, needs, settings
+from clinicledger.cli.progress import progress_bar
 from clinicledger.cli.serve import Host, Port, address, serve_web
 from clinicledger.domain.permissions import Action
 
@@ -41,11 +41,8 @@ def demo(
 ) -> None:
     """Build a realistic demo practice (generated people only) and print its balances."""
 
-    def building() -> None:  # a message for people waiting at a terminal, nothing in a pipe
-        if sys.stderr.isatty():
-            print("building the demo practice (about half a minute)...", file=sys.stderr)
-
-    summary = demo_module.build(settings.engine, seed=seed, on_building=building)
+    with progress_bar("building the demo practice") as tell:  # a terminal only
+        summary = demo_module.build(settings.engine, seed=seed, progress=tell)
     if settings.as_json:
         print(json.dumps(summary.as_json()))
     else:

@@ -10,6 +10,7 @@ import typer
 from clinicledger.cli.app import IdempotencyKey, app, later, needs, settings
 from clinicledger.cli.output import out
 from clinicledger.cli.parse import words
+from clinicledger.cli.progress import progress_bar
 from clinicledger.domain.permissions import Action
 from clinicledger.domain.text import shown
 from clinicledger.formats.csv_masters import ENCODINGS, KINDS, read_file
@@ -40,13 +41,16 @@ def import_command(
 ) -> None:
     """Import master data or opening balances from a CSV file, all or nothing."""
     content = read_file(file, field="file")
-    result = imports.import_file(
-        settings.uow(),
-        imports.ImportFile(
-            kind=kind, file_name=Path(file).name, content=content, encoding=encoding
-        ),
-        idempotency_key=idempotency_key,
-    )
+    uow = settings.uow()
+    with progress_bar(f"importing {shown(Path(file).name)}") as tell:
+        uow.progress = tell
+        result = imports.import_file(
+            uow,
+            imports.ImportFile(
+                kind=kind, file_name=Path(file).name, content=content, encoding=encoding
+            ),
+            idempotency_key=idempotency_key,
+        )
     out(
         shapes.imported(kind, file, result),
         f"{shown(file)}: "

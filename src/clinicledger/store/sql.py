@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 _NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
@@ -41,6 +41,16 @@ def sqlite_value(value: Any) -> Any:
         return value.isoformat()
     if kind is bool:
         return int(value)
+    return value
+
+
+def storing(conn: Db) -> Callable[[Any], Any]:
+    """How a value is given to ``conn``'s driver: :func:`sqlite_value` on SQLite, as it is
+    on PostgreSQL."""
+    return sqlite_value if conn.dialect.name == "sqlite" else _itself
+
+
+def _itself(value: Any) -> Any:
     return value
 
 
@@ -93,12 +103,29 @@ class Sql:
         driver = conn.connection.driver_connection
         assert driver is not None
         if conn.dialect.name == "sqlite":
+            as_is, kept_as = _AS_IS, sqlite_value  # most values are kept as they are
             driver.executemany(
-                self.sqlite, [{k: sqlite_value(v) for k, v in row.items()} for row in rows]
+                self.sqlite,
+                (
+                    {k: v if type(v) in as_is else kept_as(v) for k, v in row.items()}
+                    for row in rows
+                ),
             )
         else:
             with driver.cursor() as cursor:
                 cursor.executemany(self.postgresql, rows)
+
+    def many_as_stored(self, conn: Db, rows: Iterable[Sequence[Any]]) -> None:
+        """Run it once for each of ``rows``: values by position (``?`` on SQLite, ``%s`` on
+        PostgreSQL), each already as the driver takes it (:func:`storing`). For bulk
+        writing: no dictionary is made or value converted per row."""
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        if conn.dialect.name == "sqlite":
+            driver.executemany(self.sqlite, rows)
+        else:
+            with driver.cursor() as cursor:
+                cursor.executemany(self.postgresql, list(rows))
 
     def one(self, conn: Db, params: Mapping[str, Any] | None = None) -> Any:
         """The one row it returns, or None."""

@@ -14,7 +14,7 @@ import dataclasses
 import datetime as dt
 import gc
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from types import TracebackType
 from typing import Any
@@ -29,10 +29,10 @@ from clinicledger.domain.errors import Conflict, InvalidInput, InvariantBroken, 
 from clinicledger.domain.journal import POSTING_FACTS, Entry
 from clinicledger.domain.records import PracticeRecord
 from clinicledger.domain.text import check_actor
+from clinicledger.store import bulk, lookups
 from clinicledger.store import engine as store_engine
-from clinicledger.store import lookups
 from clinicledger.store.lookups import to_naive_utc
-from clinicledger.store.sql import Sql, as_instant
+from clinicledger.store.sql import Sql, as_instant, storing
 from clinicledger.store.writers import WriterQueue, writer_queue
 
 ONE_MICROSECOND = dt.timedelta(microseconds=1)
@@ -54,6 +54,10 @@ _NEXT_INVOICE_NUMBER = Sql(
     "UPDATE ledger_clock SET last_invoice_number = last_invoice_number + 1"
     " WHERE id = 1 RETURNING last_invoice_number"
 )
+_NEXT_INVOICE_NUMBERS = Sql(
+    "UPDATE ledger_clock SET last_invoice_number = last_invoice_number + :count"
+    " WHERE id = 1 RETURNING last_invoice_number"
+)
 _HIGHEST_ENTRY_ID = Sql("SELECT max(id) FROM entries")
 _RESERVE_ENTRY_ID = Sql("", postgresql="SELECT nextval(pg_get_serial_sequence('entries', 'id'))")
 _INSERT_ENTRY = Sql(
@@ -73,6 +77,23 @@ _INSERT_AUDIT = Sql(
     " entries) VALUES (:recorded_at, :actor, :action, :subject, :detail, :prev_hash, :hash,"
     " :entries)"
 )
+
+# The same rows by position, for append_many and audit_many (Sql.many_as_stored).
+_INSERT_ENTRIES = bulk.insert_statement(
+    "entries",
+    ("id", "recorded_at", "effective_date", "actor", "kind", "reason", "note", "reverses", "hash"),
+)
+_INSERT_POSTING_ROWS = bulk.insert_statement(
+    "postings", ("entry_id", "effective_date", "recorded_at", *POSTING_FACTS)
+)
+_INSERT_AUDITS = bulk.insert_statement(
+    "audit_log",
+    ("recorded_at", "actor", "action", "subject", "detail", "prev_hash", "hash", "entries"),
+)
+
+# An audit record's detail as audit() writes it, json.dumps(detail, sort_keys=True,
+# default=str), with its encoder made once for the many records of audit_many.
+_audit_detail = json.JSONEncoder(sort_keys=True, default=str).encode
 
 
 def _held(instant: dt.datetime) -> dt.datetime:
@@ -173,6 +194,9 @@ class UnitOfWork:
         self._next_id: int | None = None  # SQLite: the next entry's id (the lock is held)
         self._turn: WriterQueue | None = None  # SQLite: this writer's turn, while it works
         self.practice: PracticeRecord | None = None  # as it was when the work began
+        # Told how far long work has got (a step's name, rows done, rows in all): a door's
+        # progress bar; None, nobody.
+        self.progress: Callable[[str, int, int], None] | None = None
 
     @property
     def conn(self) -> Connection:
@@ -334,6 +358,20 @@ class UnitOfWork:
         number: int = _NEXT_INVOICE_NUMBER.scalar(self.conn)
         return number
 
+    def next_invoice_numbers(self, count: int) -> range:
+        """The next ``count`` invoice numbers at once: those ``count`` calls of
+        :meth:`next_invoice_number` would give."""
+        if count <= 0:
+            return range(0)
+        last: int = _NEXT_INVOICE_NUMBERS.scalar(self.conn, {"count": count})
+        return range(last - count + 1, last + 1)
+
+    def progressed(self, step: str, done: int, total: int) -> None:
+        """Tell :attr:`progress`, if anyone listens, that ``done`` of ``total`` rows of
+        ``step`` are done."""
+        if self.progress is not None:
+            self.progress(step, done, total)
+
     @property
     def head(self) -> Head:
         """Where both chains end, with what this unit of work has written so far."""
@@ -440,3 +478,74 @@ class UnitOfWork:
             head, audit_records=head.audit_records + 1, audit_hash=digest
         )
         self._unaudited = []
+
+    def append_many(self, entries: Sequence[Entry]) -> list[int]:
+        """:meth:`append` of each of ``entries`` in order, written with one ``executemany``
+        for the entries and one for their postings: the same ids, rows and chain of hashes
+        as appending them one by one (``tests/db/test_bulk.py``); their ids."""
+        if not entries:
+            return []
+        recorded_at = self.stamp()
+        head = self.head
+        actor = self.actor
+        if self.conn.dialect.name == "postgresql":
+            ids = bulk.reserve_ids(self.conn, "entries", len(entries))
+        else:
+            ids = [self._next_entry_id() for _ in entries]
+        store = storing(self.conn)
+        stamp = store(recorded_at)
+        digest = head.entries_hash
+        entry_rows: list[tuple[Any, ...]] = []
+        posting_rows: list[tuple[Any, ...]] = []
+        for entry_id, entry in zip(ids, entries, strict=True):
+            facts = [p.facts() for p in entry.postings]
+            kind = entry.kind.value
+            digest = entry_hash(
+                digest,
+                entry_id=entry_id,
+                recorded_at=recorded_at,
+                effective_date=entry.effective_date,
+                actor=actor,
+                kind=kind,
+                reason=entry.reason,
+                note=entry.note,
+                reverses=entry.reverses,
+                postings=facts,
+            )
+            effective = store(entry.effective_date)
+            entry_rows.append(
+                (entry_id, stamp, effective, actor, kind, entry.reason, entry.note,
+                 entry.reverses, digest)
+            )  # fmt: skip
+            posting_rows.extend((entry_id, effective, stamp, *fact) for fact in facts)
+            self._unaudited.append((entry_id, digest))
+        _INSERT_ENTRIES.many_as_stored(self.conn, entry_rows)
+        _INSERT_POSTING_ROWS.many_as_stored(self.conn, posting_rows)
+        self._head = dataclasses.replace(
+            head, entries=head.entries + len(entries), entries_hash=digest
+        )
+        return ids
+
+    def audit_many(self, records: Sequence[tuple[str, str, Mapping[str, Any]]]) -> None:
+        """:meth:`audit` of each (action, subject, detail) of ``records`` in order, with one
+        ``executemany``: the same rows and chain as auditing them one by one (the first
+        names the entries written since the last record, the others none)."""
+        if not records:
+            return
+        recorded_at = self.stamp()
+        head = self.head
+        actor = self.actor
+        stamp = storing(self.conn)(recorded_at)
+        prev = head.audit_hash
+        rows: list[tuple[Any, ...]] = []
+        for action, subject, detail in records:
+            body = _audit_detail(detail)
+            entries = entries_text(self._unaudited)
+            self._unaudited = []
+            digest = audit_hash(prev, recorded_at, actor, action, subject, body, entries)
+            rows.append((stamp, actor, action, subject, body, prev, digest, entries))
+            prev = digest
+        _INSERT_AUDITS.many_as_stored(self.conn, rows)
+        self._head = dataclasses.replace(
+            head, audit_records=head.audit_records + len(records), audit_hash=prev
+        )
