@@ -184,59 +184,66 @@ def time_pages(base: str, token: str, wanted: list[str], repeats: int) -> list[d
     return found
 
 
-def owing(db: Path, wanted: int) -> list[tuple[str, str]]:
-    """(patient, location) of patients with money owing, for the writing clients."""
+def desk(db: Path, wanted: int) -> list[dict[str, str]]:
+    """For the writing clients: patients, each with a location, an item and its provider
+    (the ledger's own codes), to invoice and be paid for."""
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    rows = conn.execute(
-        "SELECT p.code, l.code FROM postings x JOIN patients p ON p.id = x.patient_id "
-        "JOIN locations l ON l.id = (SELECT min(id) FROM locations) "
-        "WHERE x.account = 'RECEIVABLE' AND x.payer_id IS NULL "
-        "GROUP BY p.id HAVING sum(x.amount_cents) > 0 LIMIT ?",
-        (wanted,),
+    location = conn.execute("SELECT code FROM locations WHERE active ORDER BY id").fetchone()[0]
+    provider = conn.execute("SELECT code FROM providers WHERE active ORDER BY id").fetchone()[0]
+    item = conn.execute("SELECT code FROM items WHERE active ORDER BY id").fetchone()[0]
+    patients = conn.execute(
+        "SELECT code FROM patients WHERE active ORDER BY id LIMIT ?", (wanted,)
     ).fetchall()
     conn.close()
-    return [(r[0], r[1]) for r in rows]
+    return [
+        {"patient": p[0], "location": location, "provider": provider, "item": item}
+        for p in patients
+    ]
 
 
-def _client(
-    base: str, token: str, targets: list[tuple[str, str]], seconds: float, out: Any
-) -> None:
+def _client(base: str, token: str, visits: list[dict[str, str]], seconds: float, out: Any) -> None:
+    """Until ``seconds`` have passed: invoice a visit, record its payment, allocate it
+    (three POSTs, as the front desk does at the end of an appointment)."""
     api = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=60)
     times: list[float] = []
     errors: dict[str, int] = {}
     today = dt.date.today().isoformat()
     end = time.perf_counter() + seconds
+
+    def post(path: str, body: dict[str, Any]) -> dict[str, Any] | None:
+        t0 = time.perf_counter()
+        answer = api.post(path, json=body)
+        times.append(time.perf_counter() - t0)
+        if answer.status_code == 201:
+            found: dict[str, Any] = answer.json()
+            return found
+        code = answer.json().get("error", {}).get("code") if answer.content else None
+        key = f"{answer.status_code} {code}"
+        errors[key] = errors.get(key, 0) + 1
+        return None
+
     n = 0
     while time.perf_counter() < end:
-        patient, location = targets[n % len(targets)]
+        visit = visits[n % len(visits)]
         n += 1
-        body = {
-            "from": patient,
-            "amount": "1.00",
-            "method": "eftpos",
-            "received": today,
-            "location": location,
-        }
-        t0 = time.perf_counter()
-        made = api.post("/api/v1/payments", json=body)
-        t1 = time.perf_counter()
-        times.append(t1 - t0)
-        if made.status_code != 201:
-            errors[str(made.status_code)] = errors.get(str(made.status_code), 0) + 1
+        line = {"item": visit["item"], "provider": visit["provider"], "date": today}
+        made = post(
+            "/api/v1/invoices",
+            {"patient": visit["patient"], "location": visit["location"], "lines": [line]},
+        )
+        if made is None:
             continue
-        paid = made.json()["id"]
-        done = api.post(f"/api/v1/payments/{paid}/allocations", json={"auto": True})
-        times.append(time.perf_counter() - t1)
-        if done.status_code != 201:
-            key = f"{done.status_code} {done.json().get('error', {}).get('code')}"
-            errors[key] = errors.get(key, 0) + 1
+        body = {"from": visit["patient"], "amount": "10.00", "method": "eftpos"}
+        paid = post("/api/v1/payments", {**body, "received": today, "location": visit["location"]})
+        if paid is not None:
+            post(f"/api/v1/payments/{paid['id']}/allocations", {"auto": True})
     out.put({"times": times, "errors": errors})
 
 
 def clients(base: str, token: str, db: Path, processes: int, seconds: float) -> dict[str, Any]:
-    targets = owing(db, 400)
+    visits = desk(db, 50 * processes)
     out: Any = multiprocessing.Queue()
-    share = [targets[i::processes] for i in range(processes)]
+    share = [visits[i::processes] for i in range(processes)]
     workers = [
         multiprocessing.Process(target=_client, args=(base, token, share[i], seconds, out))
         for i in range(processes)
@@ -314,10 +321,11 @@ def render(found: dict[str, Any]) -> str:
     c = found.get("clients")
     if c:
         out += [
-            f"{c['clients']} API clients at once, each recording a payment and allocating it "
-            f"(two POSTs) for {c['seconds']:.0f} s: {c['requests']:,} requests, "
-            f"{c['requests_per_s']:,.1f} requests/s, median {c['median_ms']:,.0f} ms, p95 "
-            f"{c['p95_ms']:,.0f} ms, errors: {c['errors'] or 'none'}.",
+            f"{c['clients']} API clients at once, each invoicing a visit, recording its payment "
+            f"and allocating it (three POSTs) for {c['seconds']:.0f} s: "
+            f"{c['requests']:,} requests, {c['requests_per_s']:,.1f} requests/s, "
+            f"median {c['median_ms']:,.0f} ms, p95 {c['p95_ms']:,.0f} ms, "
+            f"errors: {c['errors'] or 'none'}.",
             "",
         ]
     return "\n".join(out)
