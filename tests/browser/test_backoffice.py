@@ -139,6 +139,8 @@ def test_a_manager_sets_up_imports_closes_and_checks(
 
     page.get_by_role("link", name="Check the ledger").click()
     page.wait_for_url(site + "/check")
+    page.get_by_role("button", name="Run the check").click()
+    page.wait_for_url(site + "/check?run=1&expect_head=")
     shot(page, "37-check")
     assert page.locator("[data-check]").get_attribute("data-check") == "ok"
     page.fill("#expect_head", head)

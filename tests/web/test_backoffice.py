@@ -300,15 +300,16 @@ def test_closing_a_period_shows_its_head_and_check_passes(browser, cli) -> None:
     head = cli.ok("period", "list")["periods"][0]["head"]
     assert f'data-head="{head}"' in page
 
-    checked = manager.get("/check").text
+    assert "data-check" not in manager.get("/check").text  # the form: it runs when asked
+    checked = manager.get("/check", params={"run": "1"}).text
     assert 'data-check="ok"' in checked
     assert f"Checked {cli.ok('check')['entries']} entries" in checked
-    kept = manager.get("/check", params={"expect_head": head}).text
+    kept = manager.get("/check", params={"expect_head": head, "run": "1"}).text
     assert 'data-check="ok"' in kept
-    other = manager.get("/check", params={"expect_head": "1/1:" + "0" * 64}).text
+    other = manager.get("/check", params={"expect_head": "1/1:" + "0" * 64, "run": "1"}).text
     assert 'data-check="violations"' in other
     assert "<code>" in other.split('data-check="violations"')[1]  # each violation by its code
-    bad = manager.get("/check", params={"expect_head": "nonsense"})
+    bad = manager.get("/check", params={"expect_head": "nonsense", "run": "1"})
     assert bad.status_code == 422 and "expect_head-error" in bad.text
 
 

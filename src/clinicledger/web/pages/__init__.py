@@ -17,6 +17,7 @@ class NavItem:
     summary: str  # a line for the home page
 
 
+# In the order of use: the front desk's first, the back office's last.
 NAV: tuple[NavItem, ...] = (
     NavItem(
         "Patients",
@@ -24,14 +25,6 @@ NAV: tuple[NavItem, ...] = (
         Action.PATIENT_READ,
         "Find a patient by code or name; their account, balance and payments.",
     ),
-    NavItem("Add a patient", "/patients/new", Action.PATIENT_WRITE, "A new patient's details."),
-    NavItem(
-        "Reports",
-        "/reports",
-        Action.REPORT_RUN,
-        "Every report with its filters, as a table, CSV or PDF; saved favourites.",
-    ),
-    NavItem("Users", "/users", Action.USER_MANAGE, "Who may log in, and with which role."),
     NavItem(
         "New invoice",
         "/invoices/new",
@@ -44,6 +37,13 @@ NAV: tuple[NavItem, ...] = (
         Action.PAYMENT_RECORD,
         "Money received, then allocated to the lines it pays.",
     ),
+    NavItem("Add a patient", "/patients/new", Action.PATIENT_WRITE, "A new patient's details."),
+    NavItem(
+        "Reports",
+        "/reports",
+        Action.REPORT_RUN,
+        "Every report with its filters, as a table, CSV or PDF; saved favourites.",
+    ),
     NavItem(
         "Master data",
         "/masters",
@@ -52,5 +52,6 @@ NAV: tuple[NavItem, ...] = (
     ),
     NavItem("Imports", "/imports", Action.IMPORT, "Move in from another program: CSV files."),
     NavItem("Periods", "/periods", Action.PERIOD_CLOSE, "Close a period, and check the ledger."),
+    NavItem("Users", "/users", Action.USER_MANAGE, "Who may log in, and with which role."),
     NavItem("API tokens", "/tokens", Action.USER_MANAGE, "Bearer tokens for scripts."),
 )

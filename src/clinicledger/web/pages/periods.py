@@ -58,11 +58,14 @@ def check_ledger(
     request: Request,
     clerk: Annotated[Clerk, page(Action.LEDGER_CHECK)],
     expect_head: str = "",
+    run: bool = False,
 ) -> HTMLResponse:
+    """The check's form; the check itself runs when asked (``run``): it reads the whole
+    journal, which takes a while on a large ledger."""
     typed = {"expect_head": expect_head}
     try:
         expected = parse_head(expect_head.strip()) if expect_head.strip() else None
     except UserError as error:
         return form_page(request, clerk, "periods/check.html", error, values=typed, result=None)
-    result = check.check_ledger(clerk.engine, expect=expected)
+    result = check.check_ledger(clerk.engine, expect=expected) if run else None
     return render(request, clerk, "periods/check.html", values=typed, result=result)
