@@ -2,15 +2,15 @@
 ``clinicledger serve`` over a ledger, median and p95, and 8 API clients at once recording
 and allocating payments for 30 s (requests per second, errors).
 
-    .venv/bin/python bench/web.py [--db FILE] [--repeats 20] [--clients 8] [--seconds 30]
+    .venv/bin/python bench/web.py [--db FILE ...] [--repeats 20] [--clients 8] [--seconds 30]
 
-Without ``--db`` it builds the demo practice in a temporary file (``clinicledger demo``);
-with ``--db`` (the bench practice) it times the same pages over that ledger, adding logins
-and a token to it (write on a copy). The server runs in a process of its own, as in use;
-the pages are asked for one after another by one client signed in as admin (who may see
-every page). A page whose path names a record (a patient, an invoice, a payment, a report)
-is asked for with one of the ledger's own: the patient with the most lines, the newest
-invoice and payment, each report by name.
+It builds the demo practice in a temporary file (``clinicledger demo``) and times it, with
+the writing clients; then each ``--db`` ledger (the bench practice), its pages only,
+adding logins and a token to it (write on a copy). The server runs in a process of its
+own, as in use; the pages are asked for one after another by one client signed in as admin
+(who may see every page). A page whose path names a record (a patient, an invoice, a
+payment, a report) is asked for with one of the ledger's own: the patient with the most
+lines, the newest invoice and payment, each report by name.
 """
 
 from __future__ import annotations
@@ -333,20 +333,27 @@ def render(found: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--db", type=Path, help="a ledger file (default: a new demo practice)")
+    parser.add_argument(
+        "--db",
+        type=Path,
+        nargs="*",
+        default=[],
+        help="ledger files, timed after a new demo practice (write on copies)",
+    )
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--clients", type=int, default=8, help="writing API clients (0: none)")
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--json", action="store_true", help="print the figures, not the table")
     parser.add_argument("--results", type=Path, help="also write them into this RESULTS.md")
     args = parser.parse_args(argv)
-    found = measure(args.db, args.repeats, args.clients, args.seconds)
-    print(json.dumps(found, indent=2) if args.json else render(found))
+    runs = [measure(None, args.repeats, args.clients, args.seconds)]
+    runs += [measure(db, max(3, args.repeats // 4), 0, 0) for db in args.db]  # reads only
+    print(json.dumps(runs, indent=2) if args.json else "\n".join(render(r) for r in runs))
     if args.results is not None:
         import speed
 
         heading = "## Pages and the API (issue 10): `bench/web.py`"
-        speed.replace_section(args.results, [heading, "", render(found)], "web")
+        speed.replace_section(args.results, [heading, "", *(render(r) for r in runs)], "web")
     return 0
 
 
