@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 BENCH = Path(__file__).resolve().parent
+DATA = BENCH / "data"
 MEASURES = ("startup", "writers", "postgresql", "bulk", "reports", "chaining", "tools")
 
 # (label, where in a backend's figures, target, how it is met) of each row.
@@ -198,10 +199,18 @@ def render(by_backend: dict[str, dict[str, Any]], shared: dict[str, Any]) -> lis
             *table(found),
             "",
         ]
+    for section in shared.get("sections", {}).values():
+        lines += [section.strip(), ""]
     lines += chaining_section(shared.get("chaining"))
     tools_render: Callable[[dict[str, Any]], str] | None = shared.get("tools_render")
     if shared.get("tools") and tools_render is not None:
         lines += [tools_render(shared["tools"]), ""]
+    else:
+        lines += [
+            "The tools accountants know (hledger, ledger-cli, Beancount) were not measured in "
+            "this run; `bench/tools.py` measures them (last figures: bench/tools_results.md).",
+            "",
+        ]
     return lines
 
 
@@ -216,6 +225,19 @@ def _json_of(script: str, *args: str) -> dict[str, Any]:
     )
     found: dict[str, Any] = json.loads(done.stdout)
     return found
+
+
+def _section_of(script: str, *args: str) -> str:
+    """Run ``bench/<script>``, which writes its own Markdown section (each figure beside
+    its floor) and its figures as JSON into bench/data/; the section."""
+    name = script.removesuffix(".py")
+    out, figures = DATA / f"{name}.md", DATA / f"{name}.json"
+    subprocess.run(
+        [sys.executable, str(BENCH / script), *args, "--out", str(out), "--json", str(figures)],
+        check=True,
+        cwd=BENCH,
+    )
+    return out.read_text()
 
 
 def _log(message: str) -> None:
@@ -235,12 +257,14 @@ def measure_all(args: argparse.Namespace) -> tuple[dict[str, dict[str, Any]], di
     if "writers" in wanted:
         _log("the write path on SQLite")
         sqlite["writers"] = _json_of("writers.py", "--db", str(args.sqlite_db), *writes)
-    if "bulk" in wanted and (BENCH / "bulk.py").exists():
+    sections: dict[str, str] = {}
+    if "bulk" in wanted:
         _log("bulk loads")
-        sqlite["bulk"] = _json_of("bulk.py", "--json")
-    if "reports" in wanted and (BENCH / "reports.py").exists():
+        sections["bulk"] = _section_of("bulk.py")
+    if "reports" in wanted:
         _log("reports")
-        sqlite["reports"] = _json_of("reports.py", "--db", str(args.sqlite_db), "--json")
+        sections["reports"] = _section_of("reports.py", "--db", str(args.sqlite_db))
+    shared["sections"] = sections
     if "postgresql" in wanted and args.pg_url:
         _log("the write path on PostgreSQL")
         by_backend["postgresql"] = {
@@ -277,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sqlite-db", type=Path, default=BENCH / "data" / "clinicledger_bench.db")
     parser.add_argument(
-        "--pg-url", default="postgresql://postgres@127.0.0.1:5432/clinicledger_bench"
+        "--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/clinicledger_bench"
     )
     parser.add_argument("--skip", nargs="*", choices=MEASURES, default=[])
     parser.add_argument("--pairs", type=int, default=300)
