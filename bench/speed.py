@@ -315,6 +315,10 @@ def main(argv: list[str] | None = None) -> int:
         figures = json.loads(kept.read_text())
     else:
         by_backend, shared = measure_all(args)
+        earlier = json.loads(kept.read_text())["shared"] if kept.exists() else {}
+        for name in ("chaining", "tools"):  # a measure skipped keeps its last figures
+            if name in args.skip and name in earlier:
+                shared[name] = earlier[name]
         figures = {"by_backend": by_backend, "shared": shared}
         kept.parent.mkdir(exist_ok=True)
         kept.write_text(json.dumps(figures, indent=2))
