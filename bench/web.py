@@ -278,7 +278,27 @@ def clients(base: str, token: str, db: Path, processes: int, seconds: float) -> 
     }
 
 
-def measure(db: Path | None, repeats: int, processes: int, seconds: float) -> dict[str, Any]:
+def month_reports(month: str, patient: str) -> list[str]:
+    """Every report's page for one month (``YYYY-MM``): a period's reports over it, a
+    point-in-time report as of its last day, a patient's for ``patient``."""
+    from clinicledger.reports.registry import REPORTS
+
+    first = dt.date.fromisoformat(month + "-01")
+    last = (first + dt.timedelta(days=31)).replace(day=1) - dt.timedelta(days=1)
+    wanted = []
+    for name, spec in REPORTS.items():
+        asked = {"patient": patient} if "patient" in spec.filters else {}
+        if "from_date" in spec.filters:
+            asked |= {"from": first.isoformat(), "to": last.isoformat()}
+        else:
+            asked |= {"as_of": last.isoformat()}
+        wanted.append(f"/reports/{name}?" + "&".join(f"{k}={v}" for k, v in asked.items()))
+    return wanted
+
+
+def measure(
+    db: Path | None, repeats: int, processes: int, seconds: float, month: str | None = None
+) -> dict[str, Any]:
     folder = Path(tempfile.mkdtemp(prefix="clinicledger-web-"))
     ledger = db if db is not None else build_demo(folder)
     token = add_logins(ledger)
@@ -286,7 +306,10 @@ def measure(db: Path | None, repeats: int, processes: int, seconds: float) -> di
     base = f"http://127.0.0.1:{port}"
     server = serve(ledger, port)
     try:
-        wanted, skipped = paths(base, samples(ledger))
+        values = samples(ledger)
+        wanted, skipped = paths(base, values)
+        if month is not None:
+            wanted += month_reports(month, values["patient"])
         found: dict[str, Any] = {
             "ledger": "demo practice" if db is None else str(db),
             "loadavg_before": os.getloadavg(),
@@ -352,6 +375,9 @@ def main(argv: list[str] | None = None) -> int:
         default=[],
         help="ledger files, timed after a new demo practice (write on copies)",
     )
+    parser.add_argument(
+        "--month", default="2025-03", help="YYYY-MM: every report's page over it, on --db"
+    )
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--clients", type=int, default=8, help="writing API clients (0: none)")
     parser.add_argument("--seconds", type=float, default=30.0)
@@ -361,7 +387,7 @@ def main(argv: list[str] | None = None) -> int:
     runs = [measure(None, args.repeats, args.clients, args.seconds)]
     for db in args.db:
         write(runs, args.results)  # each ledger's figures kept as soon as they are had
-        runs.append(measure(db, max(3, args.repeats // 4), 0, 0))  # reads only
+        runs.append(measure(db, max(3, args.repeats // 4), 0, 0, args.month))  # reads only
     print(json.dumps(runs, indent=2) if args.json else "\n".join(render(r) for r in runs))
     write(runs, args.results)
     return 0
