@@ -310,6 +310,9 @@ def measure(
         wanted, skipped = paths(base, values)
         if month is not None:
             wanted += month_reports(month, values["patient"])
+        # the whole-ledger check last: on a large ledger it outlives the client's timeout and
+        # goes on in the server's threads, which would slow every page asked for after it
+        wanted.sort(key=lambda path: path.endswith("/check"))
         found: dict[str, Any] = {
             "ledger": "demo practice" if db is None else str(db),
             "loadavg_before": os.getloadavg(),
