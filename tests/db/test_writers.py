@@ -125,3 +125,16 @@ def test_one_queue_per_file_per_process(tmp_path: Path) -> None:
     a = writer_queue(str(tmp_path / "ledger.db"))
     assert writer_queue(str(tmp_path / "." / "ledger.db")) is a
     assert writer_queue(str(tmp_path / "other.db")) is not a
+
+
+def test_a_relative_name_is_the_file_in_the_folder_it_was_given_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "one").mkdir()
+    (tmp_path / "two").mkdir()
+    monkeypatch.chdir(tmp_path / "one")
+    here = writer_queue("ledger.db")
+    assert writer_queue(str(tmp_path / "one" / "ledger.db")) is here
+    monkeypatch.chdir(tmp_path / "two")
+    there = writer_queue("ledger.db")
+    assert there is not here and there.path == (tmp_path / "two" / "ledger.db").resolve()

@@ -26,6 +26,7 @@ from pathlib import Path
 
 _QUEUES: dict[tuple[int, Path], WriterQueue] = {}
 _QUEUES_GUARD = threading.Lock()
+_NAMED: dict[tuple[int, str, str], WriterQueue] = {}  # by the name a caller gave
 
 
 class WriterQueue:
@@ -94,10 +95,17 @@ def _flock_within(fd: int, timeout: float) -> bool:
 
 def writer_queue(database: str) -> WriterQueue:
     """The queue of the SQLite ledger file ``database``: one per file per process (a forked
-    child has a queue, and a thread lock, of its own)."""
+    child has a queue, and a thread lock, of its own). Two names of one file share it; a
+    name is resolved once (every unit of work asks: resolving costs a system call a
+    folder), a relative one in the folder it was given in."""
+    named = (os.getpid(), database if os.path.isabs(database) else os.getcwd(), database)
+    queue = _NAMED.get(named)
+    if queue is not None:
+        return queue
     key = (os.getpid(), Path(database).resolve())
     with _QUEUES_GUARD:
         queue = _QUEUES.get(key)
         if queue is None:
             queue = _QUEUES[key] = WriterQueue(key[1])
+        _NAMED[named] = queue
         return queue
