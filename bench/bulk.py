@@ -34,6 +34,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from clinicledger.demo import FIRST_NAMES, LAST_NAMES
 from clinicledger.store.bulk import BULK_CACHE_KIB
 
 BENCH = Path(__file__).resolve().parent
@@ -58,35 +59,8 @@ TABLES = (
     "insurance_status_changes",
     "deletion_unallocations",
 )
-GIVEN = [
-    "Ava",
-    "Noah",
-    "Mia",
-    "Leo",
-    "Isla",
-    "Jack",
-    "Zoe",
-    "Liam",
-    "Ruby",
-    "Oscar",
-    "Chloe",
-    "Henry",
-    "Grace",
-    "Lucas",
-    "Ella",
-]
-FAMILY = [
-    "Ashdown",
-    "Bellamy",
-    "Carrow",
-    "Dunmore",
-    "Ellery",
-    "Fairley",
-    "Garland",
-    "Hollis",
-    "Ivers",
-    "Jessop",
-]
+# Generated people only: the demo practice's names.
+GIVEN, FAMILY = FIRST_NAMES, LAST_NAMES
 TARGETS = {"patients": 10_000, "providers": 10_000, "opening-balances": 5_000, "demo": 10_000}
 
 
