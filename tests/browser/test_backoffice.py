@@ -78,8 +78,8 @@ def test_a_manager_sets_up_imports_closes_and_checks(
     page.fill("#code", "91000")
     page.fill("#description", "Long consultation")
     page.fill("#fee", "12.345")
-    page.keyboard.press("Enter")
-    page.wait_for_load_state()
+    with page.expect_navigation():  # the form posts: wait for its answer
+        page.keyboard.press("Enter")
     shot(page, "25-add-an-item-refused")
     assert page.input_value("#description") == "Long consultation"
     assert "is not an amount" in page.inner_text("#fee-error")
@@ -108,8 +108,8 @@ def test_a_manager_sets_up_imports_closes_and_checks(
     shot(page, "32-imports")
     page.select_option("#kind", "patients")
     page.set_input_files("#file", str(bad))
-    page.get_by_role("button", name="Import").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():  # the form posts: wait for its answer
+        page.get_by_role("button", name="Import").click()
     shot(page, "33-import-refused")
     rows = page.locator("table.problems tbody tr")
     assert rows.count() == 1
@@ -120,8 +120,8 @@ def test_a_manager_sets_up_imports_closes_and_checks(
     bad.write_text("code,name\nP30,Nadia Forde\nP31,Tomas Reyes\nP32,Elio Brandt\n")
     page.select_option("#kind", "patients")
     page.set_input_files("#file", str(bad))
-    page.get_by_role("button", name="Import").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():  # the form posts: wait for its answer
+        page.get_by_role("button", name="Import").click()
     shot(page, "34-import-done")
     assert page.locator("[data-created]").get_attribute("data-created") == "3"
     assert "Tomas Reyes" in cli_json(ledger, "patient", "show", "P31")
@@ -144,8 +144,8 @@ def test_a_manager_sets_up_imports_closes_and_checks(
     shot(page, "37-check")
     assert page.locator("[data-check]").get_attribute("data-check") == "ok"
     page.fill("#expect_head", head)
-    page.keyboard.press("Enter")
-    page.wait_for_load_state()
+    with page.expect_navigation():  # the form posts: wait for its answer
+        page.keyboard.press("Enter")
     shot(page, "38-check-against-the-head")
     assert page.locator("[data-check]").get_attribute("data-check") == "ok"
     page.close()
@@ -162,8 +162,8 @@ def test_an_admin_adds_a_user_and_disables_it(chromium, site: str) -> None:
     page.select_option("#role", "billing")
     page.fill("#password", "jordan-pass-word-1")
     page.fill("#password_again", "jordan-pass-word-2")
-    page.keyboard.press("Enter")
-    page.wait_for_load_state()
+    with page.expect_navigation():  # the form posts: wait for its answer
+        page.keyboard.press("Enter")
     shot(page, "40-add-a-user-refused")
     assert "differ" in page.inner_text("#password_again-error")
     assert page.input_value("#name") == "jordan"
@@ -187,8 +187,8 @@ def test_an_admin_adds_a_user_and_disables_it(chromium, site: str) -> None:
     page.wait_for_url(site + "/tokens")
     page.fill("#name", "night-batch")
     page.select_option("#user", "manager")
-    page.get_by_role("button", name="Create the token").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():  # the form posts: wait for its answer
+        page.get_by_role("button", name="Create the token").click()
     shot(page, "43-token-created")
     secret = page.locator('[data-token="night-batch"]').inner_text()
     assert secret.startswith("clt_")
@@ -198,7 +198,7 @@ def test_an_admin_adds_a_user_and_disables_it(chromium, site: str) -> None:
     gone.goto(site + "/login")
     gone.fill("#name", "jordan")
     gone.fill("#password", "jordan-pass-word-1")
-    gone.keyboard.press("Enter")
-    gone.wait_for_load_state()
+    with gone.expect_navigation():  # the form posts: wait for its answer
+        gone.keyboard.press("Enter")
     assert gone.url.startswith(site + "/login")
     gone.close()

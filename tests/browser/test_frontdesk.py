@@ -53,8 +53,8 @@ def test_reception_invoices_takes_a_payment_and_allocates_it(chromium, site, led
     shot(page, "fd-02-new-invoice-tablet")
     page.set_viewport_size({"width": 1280, "height": 800})
     page.select_option("#line-3-charge", "cancellation")  # no provider, no fee: refused
-    page.get_by_role("button", name="Create the invoice").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():  # the form posts: wait for its answer
+        page.get_by_role("button", name="Create the invoice").click()
     assert "a cancellation line needs a provider and a date" in page.inner_text("#line-3-error")
     assert page.input_value("#line-1-charge") == "item:90801"  # kept as chosen
     assert page.input_value("#line-2-charge") == "product:Cold pack"
@@ -84,8 +84,8 @@ def test_reception_invoices_takes_a_payment_and_allocates_it(chromium, site, led
     assert page.inner_text("#left") == "($10.00)"
     assert "over" in (page.get_attribute("#left-figure", "class") or "")
     shot(page, "fd-06-allocate-too-much-typed")
-    page.get_by_role("button", name="Allocate", exact=True).click()
-    page.wait_for_load_state()
+    with page.expect_navigation():  # the form posts: wait for its answer
+        page.get_by_role("button", name="Allocate", exact=True).click()
     refusal = page.locator("#to-L-000004-error")
     assert "has 20.00 unallocated; cannot allocate 30.00 to line L-000004" in refusal.inner_text()
     assert page.input_value("#to-L-000001") == "80.00"  # kept as typed
@@ -116,8 +116,8 @@ def test_billing_refunds_part_and_writes_off_a_line(chromium, site) -> None:  # 
     page.locator("main").get_by_role("link", name="Refund").click()
     page.wait_for_url(site + "/payments/PAY-000001/refund")
     page.fill("#amount", "5.00")
-    page.get_by_role("button", name="Refund").click()  # no reason: refused beside it
-    page.wait_for_load_state()
+    with page.expect_navigation():  # the form posts: wait for its answer
+        page.get_by_role("button", name="Refund").click()  # no reason: refused beside it
     assert page.locator("#reason-error").count() == 1
     assert page.input_value("#amount") == "5.00"
     shot(page, "fd-11-refund-refused")

@@ -161,8 +161,8 @@ def test_a_rejected_form_keeps_what_was_typed(chromium, site: str) -> None:
     page.keyboard.type("new patient")  # not a code: a space
     page.keyboard.press("Tab")
     page.keyboard.type("Cleo Dunmore")
-    page.keyboard.press("Enter")
-    page.wait_for_load_state()
+    with page.expect_navigation():  # the form posts: wait for its answer
+        page.keyboard.press("Enter")
     shot(page, "06-add-a-patient-refused")
     assert page.input_value("#code") == "new patient"
     assert page.input_value("#name") == "Cleo Dunmore"
