@@ -70,12 +70,18 @@ def _moment(context: Any, value: dt.datetime | None) -> str:
     return formats.moment(value)
 
 
-FILTERS = {"money": _money, "day": _day, "moment": _moment}
+def _abn(abn: str) -> str:
+    """An ABN as it is printed: 11 digits in groups of 2, 3, 3 and 3."""
+    return f"{abn[:2]} {abn[2:5]} {abn[5:8]} {abn[8:]}"
+
+
+FILTERS = {"money": _money, "day": _day, "moment": _moment, "abn": _abn}
 
 
 def environment(*folders: Path) -> jinja2.Environment:
     """An autoescaped environment over ``folders`` then :data:`TEMPLATES`, with the
-    ``money``, ``day`` and ``moment`` filters (each reads ``formats`` from the context)."""
+    ``money``, ``day`` and ``moment`` filters (each reads ``formats`` from the context) and
+    ``abn``."""
     made = jinja2.Environment(
         loader=jinja2.FileSystemLoader([*folders, TEMPLATES]),
         autoescape=True,
