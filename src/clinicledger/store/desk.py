@@ -9,7 +9,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, and_, case, func, select
+from sqlalchemy import Connection, Join, and_, case, func, select
 
 from clinicledger.domain.choices import InsuranceStatus, LineKind, PaymentMethod
 from clinicledger.domain.journal import Account
@@ -60,6 +60,16 @@ class LineLabel:
     provider_code: str | None
     service_date: dt.date | None
     fee_cents: int
+
+
+def _lines_labelled() -> Join:
+    """Lines with what names them: their invoice, item or product, and provider."""
+    return (
+        t.lines.join(t.invoices, t.invoices.c.id == t.lines.c.invoice_id)
+        .outerjoin(t.items, t.items.c.id == t.lines.c.item_id)
+        .outerjoin(t.products, t.products.c.id == t.lines.c.product_id)
+        .outerjoin(t.providers, t.providers.c.id == t.lines.c.provider_id)
+    )
 
 
 def _description(kind: str, item_code: str | None, item_text: str | None, title: str | None) -> str:
@@ -137,11 +147,7 @@ def invoice_lines(conn: Connection, invoice_id: int) -> tuple[AccountLine, ...]:
             t.lines.c.deleted_at,
             t.invoices.c.number,
         )
-        .select_from(t.lines)
-        .join(t.invoices, t.invoices.c.id == t.lines.c.invoice_id)
-        .outerjoin(t.items, t.items.c.id == t.lines.c.item_id)
-        .outerjoin(t.products, t.products.c.id == t.lines.c.product_id)
-        .outerjoin(t.providers, t.providers.c.id == t.lines.c.provider_id)
+        .select_from(_lines_labelled())
         .where(t.lines.c.invoice_id == invoice_id)
         .order_by(t.lines.c.id)
     ).all()
@@ -240,12 +246,9 @@ def line_labels(conn: Connection, line_ids: Iterable[int]) -> dict[int, LineLabe
                 t.lines.c.service_date,
                 t.lines.c.fee_cents,
             )
-            .select_from(t.lines)
-            .join(t.invoices, t.invoices.c.id == t.lines.c.invoice_id)
-            .outerjoin(t.patients, t.patients.c.id == t.invoices.c.patient_id)
-            .outerjoin(t.items, t.items.c.id == t.lines.c.item_id)
-            .outerjoin(t.products, t.products.c.id == t.lines.c.product_id)
-            .outerjoin(t.providers, t.providers.c.id == t.lines.c.provider_id)
+            .select_from(
+                _lines_labelled().outerjoin(t.patients, t.patients.c.id == t.invoices.c.patient_id)
+            )
             .where(t.lines.c.id.in_(wanted[start : start + 500]))
         ).all()
         for row in rows:
