@@ -102,6 +102,12 @@ _INSERT_AUDITS = bulk.insert_statement(
 _audit_detail = json.JSONEncoder(sort_keys=True, default=str).encode
 
 
+def _cause(exc: BaseException) -> str:
+    """The name of the database's own error behind ``exc`` (never its text: it may quote
+    values)."""
+    return type(getattr(exc, "orig", None) or exc).__name__
+
+
 def _held(instant: dt.datetime) -> dt.datetime:
     """``instant`` (naive UTC, as stored) if its date is one the ledger holds: the clock is
     checked as given (before a time zone could overflow it) and again as it is stored, so
@@ -310,32 +316,42 @@ class UnitOfWork:
                 f"{len(self._unaudited)} entries would be committed without their audit record"
             )
         head = self.head
+        kept = {
+            "last_recorded_at": self._last_recorded_at,
+            "entries_count": head.entries,
+            "entries_hash": head.entries_hash,
+            "audit_count": head.audit_records,
+            "audit_hash": head.audit_hash,
+        }
+        failed = (DBAPIError, self.conn.dialect.loaded_dbapi.Error)
+        postgresql = self.conn.dialect.name == "postgresql"
         try:
-            _KEEP_HEAD.run(
-                self.conn,
-                {
-                    "last_recorded_at": self._last_recorded_at,
-                    "entries_count": head.entries,
-                    "entries_hash": head.entries_hash,
-                    "audit_count": head.audit_records,
-                    "audit_hash": head.audit_hash,
-                },
-            )
-            postgresql = self.conn.dialect.name == "postgresql"
             if postgresql:
-                _COMMIT_WITHOUT_WAITING.run(self.conn)
+                self._commit_without_waiting(kept)
+            else:
+                _KEEP_HEAD.run(self.conn, kept)
             self.conn.commit()
-        except DBAPIError as exc:
-            raise InvariantBroken(f"commit failed: {type(exc.orig).__name__}") from exc
+        except failed as exc:
+            raise InvariantBroken(f"commit failed: {_cause(exc)}") from exc
         self._committed = True
         if postgresql:
             try:
                 self._wait_for_disk()
-            except DBAPIError as exc:
+            except failed as exc:
                 raise InvariantBroken(
                     "committed, but the database did not confirm that the commit reached its "
-                    f"disk: {type(exc.orig).__name__}"
+                    f"disk: {_cause(exc)}"
                 ) from exc
+
+    def _commit_without_waiting(self, kept: dict[str, Any]) -> None:
+        """PostgreSQL: keep the head and commit, sent at once (one round trip while the
+        ledger's lock is held), without waiting for the disk (:meth:`_wait_for_disk`)."""
+        driver = self.conn.connection.driver_connection
+        assert driver is not None
+        with driver.pipeline():
+            _KEEP_HEAD.run(self.conn, kept)
+            _COMMIT_WITHOUT_WAITING.run(self.conn)
+            driver.commit()
 
     def _wait_for_disk(self) -> None:
         """PostgreSQL: return once this unit of work's commit is on disk, having let the
