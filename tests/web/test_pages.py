@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import re
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from clinicledger.services import accounts, masters, users
 from clinicledger.store import tables as t
 from clinicledger.store.uow import UnitOfWork
 from clinicledger.web import pages
+from clinicledger.web.pages import masters as masters_pages
 
 from .harness import NOW, password
 
@@ -245,3 +247,22 @@ def test_the_navigation_shows_only_what_the_role_may_do(browser) -> None:
     assert 'href="/users"' not in reception and 'href="/users"' in admin
     assert 'href="/patients"' in reception
     assert browser(R).get("/users").status_code == 403
+
+
+def _current(page: str) -> list[tuple[str, str]]:
+    """The menu items marked as where the page is: (path, aria-current)."""
+    return re.findall(r'<a href="([^"]+)" aria-current="(page|true)">', page)
+
+
+def test_the_menu_marks_the_page_and_the_part_a_sub_page_is_under(browser) -> None:
+    manager = browser(Role.MANAGER)
+    assert _current(manager.get("/masters").text) == [("/masters", "page")]
+    for kind in masters_pages.KINDS.values():
+        assert _current(manager.get(kind.path).text) == [("/masters", "true")], kind.path
+    assert _current(manager.get("/locations/MAIN").text) == [("/masters", "true")]
+    assert _current(manager.get("/practice").text) == [("/masters", "true")]
+    reception = browser(R)
+    # "Add a patient" is an item of its own, though under "Patients"
+    assert _current(reception.get("/patients/new").text) == [("/patients/new", "page")]
+    assert _current(reception.get("/patients/P1").text) == [("/patients", "true")]
+    assert _current(reception.get("/").text) == []

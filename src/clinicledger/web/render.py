@@ -43,6 +43,11 @@ def render(
     formats = Formats(locale=shown.locale, currency=shown.currency, zone=ZoneInfo(shown.timezone))
     caller = clerk.caller if clerk is not None else None
     nav = [item for item in NAV if caller is not None and may(caller.role, item.action)]
+    # the menu item this page is, or is under (a location's page: "Master data"); of two,
+    # the nearer ("Add a patient", /patients/new, rather than "Patients")
+    here = request.url.path
+    covering = [(len(found), item.path) for item in nav if (found := item.covers(here))]
+    under = max(covering)[1] if covering else None
     return templates.TemplateResponse(
         request,
         name,
@@ -52,6 +57,7 @@ def render(
             "practice": shown,
             "formats": formats,
             "nav": nav,
+            "nav_under": under,
             "csrf_field": CSRF_FIELD,
             "csrf_token": caller.csrf_token if caller is not None else None,
             "error": None,

@@ -15,6 +15,15 @@ class NavItem:
     path: str
     action: Action
     summary: str  # a line for the home page
+    also: tuple[str, ...] = ()  # other paths whose pages are part of it
+
+    def covers(self, path: str) -> str | None:
+        """The longest of its paths that ``path`` is, or is a page under; None if none."""
+        return max(
+            (p for p in (self.path, *self.also) if path == p or path.startswith(p + "/")),
+            key=len,
+            default=None,
+        )
 
 
 # In the order of use: the front desk's first, the back office's last.
@@ -49,6 +58,7 @@ NAV: tuple[NavItem, ...] = (
         "/masters",
         Action.MASTER_READ,
         "The practice, locations, providers, payers, items and products.",
+        also=("/practice", "/locations", "/providers", "/payers", "/items", "/products"),
     ),
     NavItem("Imports", "/imports", Action.IMPORT, "Move in from another program: CSV files."),
     NavItem("Periods", "/periods", Action.PERIOD_CLOSE, "Close a period, and check the ledger."),
