@@ -292,6 +292,31 @@ def test_a_favourite_saved_on_the_page_is_the_command_lines(browser, cli) -> Non
     assert page_totals(page)["Amount"] == Decimal(from_cli["totals"]["amount"])
 
 
+def test_a_favourite_can_open_as_its_download(browser, cli) -> None:
+    manager = browser(M)
+    form = manager.get("/reports/debtors").text
+    assert '<option value="pdf">A PDF download</option>' in form
+    saved = manager.post(
+        "/reports/debtors/favourites",
+        {"name": "owing-csv", "as_of": "2024-03-01", "format": "csv"},
+    )
+    assert saved.status_code == 303
+    listed = {f["name"]: f["format"] for f in cli.ok("report", "favourites")["favourites"]}
+    assert listed == {"owing-csv": "csv"}
+    opened = manager.get("/reports/favourites/owing-csv")
+    assert opened.headers["location"].startswith("/reports/debtors.csv?")
+    download = manager.get(opened.headers["location"])
+    assert download.headers["content-type"].startswith("text/csv")
+    assert download.text == manager.get("/reports/debtors.csv?as_of=2024-03-01").text
+    # an unknown way of opening is refused beside its list, and nothing is kept
+    refused = manager.post(
+        "/reports/debtors/favourites", {"name": "owing-odd", "as_of": "2024-03-01", "format": "x"}
+    )
+    assert refused.status_code == 422
+    assert 'aria-describedby="format-error"' in refused.text
+    assert [f["name"] for f in cli.ok("report", "favourites")["favourites"]] == ["owing-csv"]
+
+
 def test_a_favourites_name_taken_or_malformed_is_refused_beside_it(browser) -> None:
     billing = browser(B)
     assert billing.post("/reports/debtors/favourites", {"name": "owing"}).status_code == 303

@@ -29,12 +29,21 @@ from clinicledger.reports.registry import REPORTS, OptionKind, ReportSpec
 from clinicledger.services import charts, masters, reporting
 from clinicledger.services.report_requests import FIELDS, NOT_ASKED, asked_request
 from clinicledger.web.errors import form_page
+from clinicledger.web.pages.invoices import Choice
 from clinicledger.web.render import render
 from clinicledger.web.security import Clerk, page
 
 router = APIRouter(include_in_schema=False)
 
 # The filters of the registry as a form names them (the command line's flags).
+# How a favourite saved from a page opens: the page, or its download (the command line's
+# `report run NAME` prints it the same way).
+OPENS_AS = (
+    Choice("table", "This page"),
+    Choice("csv", "A CSV download"),
+    Choice("pdf", "A PDF download"),
+)
+
 FILTER_FIELDS = {
     "as_of": ("as_of", "As of", "YYYY-MM-DD; today if left empty"),
     "provider": ("provider", "Provider", "A provider's code"),
@@ -114,7 +123,8 @@ def run_favourite(
             value = f"{value}+00:00"
         values[field] = "true" if value is True else str(value)
     values["favourite"] = favourite
-    return RedirectResponse(f"/reports/{quote(found.report)}?{_query(values)}", 303)
+    download = f".{found.format}" if found.format in ("csv", "pdf") else ""
+    return RedirectResponse(f"/reports/{quote(found.report)}{download}?{_query(values)}", 303)
 
 
 @router.get("/reports/{name}.csv")
@@ -173,6 +183,7 @@ def _shown(
     saved: str | None = None,
     refused: UserError | None = None,
     favourite: str = "",
+    format: str = "table",
 ) -> HTMLResponse:
     practice = masters.practice(clerk.engine)
     formats = _formats(practice)
@@ -191,6 +202,7 @@ def _shown(
         "favourites": favourites,
         "saved": saved,
         "favourite_name": favourite,
+        "opens_as": OPENS_AS,
         "query": _query(values),
         "view": None,
         "chart": None,
@@ -215,7 +227,7 @@ def _shown(
             clerk,
             "reports/report.html",
             refused,
-            values={**values, "name": favourite},
+            values={**values, "name": favourite, "format": format},
             practice=practice,
             **context,
         )
@@ -230,8 +242,10 @@ async def save_favourite(
     report: str,
     clerk: Annotated[Clerk, page(Action.REPORT_RUN)],
     name: Annotated[str, Form()] = "",
+    format: Annotated[str, Form()] = "table",
 ) -> Response:
-    """Keep the filters shown under a name (a favourite must run: it is run once)."""
+    """Keep the filters shown under a name, opening as the page or as a download (a
+    favourite must run: it is run once)."""
     spec = _spec(report)
     require(clerk.caller.role, report_action(report))
     form = await request.form()
@@ -240,10 +254,14 @@ async def save_favourite(
         reporting.save_favourite(
             clerk.uow(),
             reporting.SaveFavourite(
-                name=name.strip(), request=asked_request(report, values), format="table"
+                name=name.strip(),
+                request=asked_request(report, values),
+                format=format,
             ),
         )
     except UserError as error:
-        return _shown(request, clerk, report, spec, values, refused=error, favourite=name)
+        return _shown(
+            request, clerk, report, spec, values, refused=error, favourite=name, format=format
+        )
     values["saved"] = name.strip()
     return RedirectResponse(f"/reports/{quote(report)}?{_query(values)}", 303)
