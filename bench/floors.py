@@ -1,6 +1,7 @@
 """Floors: the same work as the application's hot paths, done by hand-written ``sqlite3``
-on the same file, so that each of the application's figures stands beside the best that
-SQLite can do on this machine in the same run (issue 9).
+on the same file (or ``psycopg`` on the same PostgreSQL database: :func:`connect_pg`), so
+that each of the application's figures stands beside the best that the database can do on
+this machine in the same run (issue 9).
 
 A floor runs the same statements as the application (read under the write lock, the same
 checks, the same rows written, the entries and audit records hash-chained with the same
@@ -15,6 +16,7 @@ import datetime as dt
 import json
 import sqlite3
 from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from clinicledger.domain.chain import audit_hash, entries_text, entry_hash
@@ -28,8 +30,9 @@ def sqlite_instant(value: dt.datetime) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
-def read_instant(text: str | None) -> dt.datetime | None:
-    return None if text is None else dt.datetime.fromisoformat(text)
+def read_instant(value: str | dt.datetime | None) -> dt.datetime | None:
+    """An instant read back: SQLite gives its text, PostgreSQL a datetime."""
+    return dt.datetime.fromisoformat(value) if isinstance(value, str) else value
 
 
 def connect(path: str) -> sqlite3.Connection:
@@ -46,11 +49,45 @@ def connect(path: str) -> sqlite3.Connection:
     return conn
 
 
+class PgConnection:
+    """A psycopg connection that takes the floor's statements as they are written for
+    ``sqlite3``: ``?`` parameters, BEGIN and COMMIT said by hand (autocommit otherwise)."""
+
+    postgresql = True
+
+    def __init__(self, url: str) -> None:
+        import psycopg
+
+        self._conn = psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"))
+        self._conn.autocommit = True
+
+    def execute(self, sql: str, params: tuple = ()) -> Any:
+        return self._conn.execute(sql.replace("?", "%s"), params)
+
+    def executemany(self, sql: str, rows: list[tuple]) -> None:
+        with self._conn.cursor() as cursor:
+            cursor.executemany(sql.replace("?", "%s"), rows)
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+def connect_pg(url: str) -> PgConnection:
+    """A connection to the PostgreSQL ledger at ``url``, set up as the application's."""
+    conn = PgConnection(url)
+    conn.execute("SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL READ COMMITTED")
+    return conn
+
+
+def _postgresql(conn: Any) -> bool:
+    return getattr(conn, "postgresql", False)
+
+
 @dataclass
 class _Work:
     """One transaction's clock: as ``UnitOfWork`` keeps it."""
 
-    conn: sqlite3.Connection
+    conn: Any
     stamp: dt.datetime
     zone: ZoneInfo
     closed_through: str | None
@@ -62,13 +99,14 @@ class _Work:
     unaudited: list[tuple[int, str]] | None = None
 
     @classmethod
-    def begin(cls, conn: sqlite3.Connection, now: dt.datetime) -> _Work:
-        conn.execute("BEGIN IMMEDIATE")
+    def begin(cls, conn: Any, now: dt.datetime) -> _Work:
+        pg = _postgresql(conn)
+        conn.execute("BEGIN" if pg else "BEGIN IMMEDIATE")
         row = conn.execute(
             "SELECT c.last_recorded_at, c.entries_count, c.entries_hash, c.audit_count, "
             "c.audit_hash, p.name, p.abn, p.gst_registered, p.timezone, p.currency, "
             "p.closed_through FROM ledger_clock AS c LEFT OUTER JOIN practice AS p "
-            "ON p.id = 1 WHERE c.id = 1"
+            "ON p.id = 1 WHERE c.id = 1" + (" FOR UPDATE OF c" if pg else "")
         ).fetchone()
         last = read_instant(row[0])
         stamp = now if last is None or now > last else last + dt.timedelta(microseconds=1)
@@ -76,7 +114,7 @@ class _Work:
             conn=conn,
             stamp=stamp,
             zone=ZoneInfo(row[8]),
-            closed_through=row[10],
+            closed_through=None if row[10] is None else str(row[10]),
             entries_count=row[1],
             entries_hash=row[2],
             audit_count=row[3],
@@ -85,11 +123,16 @@ class _Work:
         )
 
     def append(self, kind: str, effective_date: dt.date, postings: list[tuple]) -> int:
-        if self.next_id is None:
-            highest = self.conn.execute("SELECT max(entries.id) FROM entries").fetchone()[0]
-            self.next_id = int(highest or 0) + 1
-        entry_id = self.next_id
-        self.next_id += 1
+        if _postgresql(self.conn):
+            entry_id = self.conn.execute(
+                "SELECT nextval(pg_get_serial_sequence('entries', 'id'))"
+            ).fetchone()[0]
+        else:
+            if self.next_id is None:
+                highest = self.conn.execute("SELECT max(entries.id) FROM entries").fetchone()[0]
+                self.next_id = int(highest or 0) + 1
+            entry_id = self.next_id
+            self.next_id += 1
         digest = entry_hash(
             self.entries_hash,
             entry_id=entry_id,
@@ -146,14 +189,21 @@ class _Work:
                 self.audit_hash,
             ),
         )
+        if not _postgresql(self.conn):
+            self.conn.execute("COMMIT")
+            return
+        # as the application commits on PostgreSQL (store/uow.py, _wait_for_disk): the lock
+        # goes with the commit, and the wait for the disk comes after it
+        self.conn.execute("SET LOCAL synchronous_commit = off")
         self.conn.execute("COMMIT")
+        self.conn.execute("SELECT pg_logical_emit_message(true, 'clinicledger', 'on disk')")
 
     def today(self) -> dt.date:
         return self.stamp.replace(tzinfo=dt.UTC).astimezone(self.zone).date()
 
 
 def record_payment(
-    conn: sqlite3.Connection,
+    conn: Any,
     now: dt.datetime,
     *,
     party_code: str,
@@ -182,7 +232,7 @@ def record_payment(
         payment_id = conn.execute(
             "INSERT INTO payments (patient_id, payer_id, location_id, method, amount_cents, "
             "received_date, reference, processor_fee_cents, note, recorded_at, opening) "
-            "VALUES (?, ?, ?, 'eftpos', ?, ?, NULL, NULL, NULL, ?, 0) RETURNING id",
+            "VALUES (?, ?, ?, 'eftpos', ?, ?, NULL, NULL, NULL, ?, FALSE) RETURNING id",
             (
                 patient_id,
                 payer_id,
@@ -215,7 +265,7 @@ def record_payment(
 
 
 def allocate(
-    conn: sqlite3.Connection, now: dt.datetime, *, payment_id: int, line_id: int, amount_cents: int
+    conn: Any, now: dt.datetime, *, payment_id: int, line_id: int, amount_cents: int
 ) -> int:
     """``services.payments.allocate`` of one amount to one line, by hand."""
     work = _Work.begin(conn, now)
