@@ -657,3 +657,23 @@ def test_favourites_module_refuses(
         field,
         message,
     )
+
+
+def test_a_pdf_longer_than_its_most_rows_is_refused(
+    engine: Engine, practice: None, cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from clinicledger.render import pdf
+
+    printed = tmp_path / "debtors.pdf"
+    shown = cli("report", "debtors", "--format", "csv", json=False)
+    rows = len(shown.out.strip().splitlines()) - 1
+    assert rows >= 1
+    monkeypatch.setattr(pdf, "PDF_ROWS_MAX", rows - 1)
+    before = snapshot(engine)
+
+    result = cli("report", "debtors", "--format", "pdf", "--output", str(printed), json=True)
+
+    assert (result.status, result.error()["code"]) == (2, "pdf_too_long")
+    assert result.error()["field"] == "format"
+    assert f"this report has {rows:,}" in result.error()["message"]
+    assert not printed.exists() and snapshot(engine) == before

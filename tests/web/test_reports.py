@@ -219,6 +219,16 @@ def test_the_pdf_holds_the_pages_totals_under_a_header(browser) -> None:
         assert re.search(rf"{re.escape(label)}\s+{re.escape(figure)}", text), (label, figure)
 
 
+def test_a_pdf_of_more_rows_than_paper_holds_is_refused_in_words(browser, monkeypatch) -> None:
+    from clinicledger.render import pdf
+
+    monkeypatch.setattr(pdf, "PDF_ROWS_MAX", 1)  # debtors as of 2024-03-02: P1 and FUND1
+    answer = browser(B).get("/reports/debtors.pdf?as_of=2024-03-02")
+    assert answer.status_code == 422
+    assert answer.headers["content-type"].startswith("text/html")
+    assert "a PDF holds at most 1 rows and this report has 2" in html.unescape(answer.text)
+
+
 @pytest.mark.parametrize(
     ("name", "asked", "title", "legend"),
     [

@@ -234,7 +234,7 @@ ERRORS: dict[str, ErrorSpec] = {
         invalid_input item_missing line_incomplete line_malformed line_missing line_of_other_patient
         locale_unknown
         name_missing nothing_to_change now_in_future now_in_past option_malformed output_unwritable
-        party_ambiguous password_length password_mismatch
+        party_ambiguous password_length password_mismatch pdf_too_long
         patient_missing period_missing product_missing range_conflict range_missing
         range_reversed range_too_long reason_missing report_missing report_unknown
         subject_missing target_malformed text_too_long timestamp_malformed timezone_unknown

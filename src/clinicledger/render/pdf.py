@@ -14,7 +14,9 @@ from typing import Any
 
 from markupsafe import Markup
 
+from clinicledger.domain.errors import InvalidInput
 from clinicledger.domain.records import PracticeRecord
+from clinicledger.render.formats import row_count
 from clinicledger.render.html import (
     TEMPLATES,
     Formats,
@@ -23,11 +25,14 @@ from clinicledger.render.html import (
     heading,
     report_view,
 )
-from clinicledger.reports.base import Report
+from clinicledger.reports.base import Report, collected
 
 STYLESHEET = TEMPLATES / "pdf" / "print.css"
 WIDE_COLUMNS = 8  # a report with more columns than this is printed across the page
 MEDIA_TYPE = "application/pdf"
+# The most rows a report's PDF is printed with: some 140 pages, and WeasyPrint takes about
+# 10 ms a row (a 3,000-row report took over a minute); a longer one is for CSV.
+PDF_ROWS_MAX = 2_000
 
 _environment = environment()
 
@@ -61,7 +66,19 @@ def render_html(template: str, letterhead: Letterhead, **context: Any) -> str:
 
 
 def report_html(report: Report, letterhead: Letterhead, *, chart: str | None = None) -> str:
-    """The report's page for paper: its tables (as on its web page) under a header."""
+    """The report's page for paper: its tables (as on its web page) under a header. One
+    of more than :data:`PDF_ROWS_MAX` rows is refused (read in full first)."""
+    report = collected(report)
+    rows = row_count(report)
+    if rows > PDF_ROWS_MAX:
+        raise InvalidInput(
+            "format",
+            f"a PDF holds at most {PDF_ROWS_MAX:,} rows and this report has {rows:,}: "
+            "narrow its dates or filters, or take it as CSV",
+            code="pdf_too_long",
+            rows=rows,
+            most=PDF_ROWS_MAX,
+        )
     asked = dict(report.parameters)
     given_known_at = asked.pop("as_known_at", None)
     known_at = (
