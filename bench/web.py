@@ -76,6 +76,9 @@ def add_logins(db: Path) -> str:
     return made.secret
 
 
+MASTER_TABLES = ("locations", "providers", "payers", "items", "products")  # patients: the busiest
+
+
 def samples(db: Path) -> dict[str, str]:
     """A value for each path parameter the pages and endpoints take."""
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
@@ -86,8 +89,13 @@ def samples(db: Path) -> dict[str, str]:
     invoice = conn.execute("SELECT max(number) FROM invoices").fetchone()[0]
     payment = conn.execute("SELECT max(id) FROM payments").fetchone()[0]
     line = conn.execute("SELECT max(id) FROM lines").fetchone()[0]
+    codes = {  # a record's code on each kind of record's pages ({code} in their paths)
+        f"code:{table}": conn.execute(f"SELECT min(code) FROM {table}").fetchone()[0]
+        for table in MASTER_TABLES
+    }
     conn.close()
     return {
+        **codes,
         "code": patient,
         "patient": patient,
         "number": str(invoice),
@@ -150,8 +158,10 @@ def paths(base: str, values: dict[str, str]) -> tuple[list[str], list[str]]:
         ):
             continue
         names = _PARAM.findall(template)
-        if all(n in values for n in names):
-            wanted.append(_PARAM.sub(lambda m: values[m[1]], template))
+        table = next((t for t in MASTER_TABLES if f"/{t}/" in template), None)
+        given = values if table is None else {**values, "code": values[f"code:{table}"]}
+        if all(n in given for n in names):
+            wanted.append(_PARAM.sub(lambda m, given=given: given[m[1]], template))
         else:
             skipped.append(template)
     return wanted, skipped
