@@ -138,6 +138,22 @@ def rows(found: dict[str, Any]) -> list[tuple[str, str, str, str, str, str]]:
                 ),
             )
         )
+        many_floor = writes.get("many_floor")
+        if many_floor:
+            out.append(
+                (
+                    f"the same, {many['processes']} processes, beside the floor with as many "
+                    "(pairs/s)",
+                    f"{_rate(many_floor['pairs_per_s'], 'pairs')} "
+                    f"({_x(many_floor['pairs_per_s'] / floor_w['pairs_per_s'])} its 1 process)"
+                    if floor_w
+                    else _rate(many_floor["pairs_per_s"], "pairs"),
+                    _rate(many["pairs_per_s"], "pairs"),
+                    _x(many["pairs_per_s"] / many_floor["pairs_per_s"]),
+                    "-",
+                    "",
+                )
+            )
     for extra in found.get("extra_rows", []):
         out.append(tuple(extra))
     return out

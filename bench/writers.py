@@ -12,12 +12,14 @@ its code (there must be none).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import multiprocessing
 import os
 import random
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import floors
@@ -30,8 +32,9 @@ from clinicledger.services.payments import (
     allocate,
     record_payment,
 )
-from clinicledger.store.engine import make_engine
+from clinicledger.store.engine import SQLITE_BUSY_TIMEOUT_MS, make_engine
 from clinicledger.store.uow import UnitOfWork
+from clinicledger.store.writers import WriterQueue, writer_queue
 
 
 def _now() -> dt.datetime:
@@ -59,25 +62,42 @@ def _pair(engine: Any, target: dict[str, Any], today: dt.date) -> tuple[float, f
     return t1 - t0, time.perf_counter() - t1
 
 
-def _floor_pair(conn: Any, target: dict[str, Any], today: dt.date) -> tuple[float, float]:
+def _floor_pair(
+    conn: Any, target: dict[str, Any], today: dt.date, turns: WriterQueue | None = None
+) -> tuple[float, float]:
+    """The floor's pair; with ``turns``, each transaction waits for the ledger's turn as
+    the application's unit of work does (several processes at once)."""
     t0 = time.perf_counter()
-    payment_id = floors.record_payment(
-        conn,
-        _now().replace(tzinfo=None),
-        party_code=target["patient"],
-        amount_cents=int(target["owing"]),
-        received_date=today,
-        location_code=target["location"],
-    )
+    with _turn(turns):
+        payment_id = floors.record_payment(
+            conn,
+            _now().replace(tzinfo=None),
+            party_code=target["patient"],
+            amount_cents=int(target["owing"]),
+            received_date=today,
+            location_code=target["location"],
+        )
     t1 = time.perf_counter()
-    floors.allocate(
-        conn,
-        _now().replace(tzinfo=None),
-        payment_id=payment_id,
-        line_id=int(target["line_id"]),
-        amount_cents=int(target["owing"]),
-    )
+    with _turn(turns):
+        floors.allocate(
+            conn,
+            _now().replace(tzinfo=None),
+            payment_id=payment_id,
+            line_id=int(target["line_id"]),
+            amount_cents=int(target["owing"]),
+        )
     return t1 - t0, time.perf_counter() - t1
+
+
+@contextlib.contextmanager
+def _turn(turns: WriterQueue | None) -> Iterator[None]:
+    if turns is not None and not turns.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
+        raise TimeoutError("no turn")
+    try:
+        yield
+    finally:
+        if turns is not None:
+            turns.release()
 
 
 def _today() -> dt.date:
@@ -86,26 +106,64 @@ def _today() -> dt.date:
     return _now().astimezone(ZoneInfo("Australia/Sydney")).date()
 
 
-def _worker(url: str, targets: list[dict[str, Any]], deadline: float, out: Any) -> None:
-    """One clerk: pairs until the deadline or the targets run out."""
-    engine = make_engine(url)
+def _worker(
+    url: str,
+    floor: bool,
+    targets: list[dict[str, Any]],
+    seconds: float,
+    ready: Any,
+    out: Any,
+) -> None:
+    """One clerk: pairs for ``seconds`` from the moment every clerk is ready (connected,
+    its modules imported), or until its targets run out. ``floor``: the floor's pairs,
+    each transaction in the ledger's turn as the application's (store/writers.py)."""
     today = _today()
+    if floor:
+        raw = floors.connect(url)
+        turns = writer_queue(url)
+
+        def pair(target: dict[str, Any]) -> tuple[float, float]:
+            return _floor_pair(raw, target, today, turns)
+
+    else:
+        engine = make_engine(url)
+        engine.connect().close()
+
+        def pair(target: dict[str, Any]) -> tuple[float, float]:
+            return _pair(engine, target, today)
+
     times: list[float] = []
     refused: dict[str, int] = {}
     failed: dict[str, int] = {}
     pairs = 0
+    ready.wait()
+    started = time.perf_counter()
+    deadline = started + seconds
     for target in targets:
         if time.perf_counter() > deadline:
             break
         try:
-            times += _pair(engine, target, today)
+            times += pair(target)
             pairs += 1
         except UserError as exc:
             refused[exc.code] = refused.get(exc.code, 0) + 1
         except Exception as exc:
             failed[type(exc).__name__] = failed.get(type(exc).__name__, 0) + 1
-    engine.dispose()
-    out.put({"pairs": pairs, "times": times, "refused": refused, "failed": failed})
+    ended = time.perf_counter()
+    if floor:
+        raw.close()
+    else:
+        engine.dispose()
+    out.put(
+        {
+            "pairs": pairs,
+            "times": times,
+            "refused": refused,
+            "failed": failed,
+            "started": started,
+            "ended": ended,
+        }
+    )
 
 
 def _summary(times: list[float]) -> dict[str, float]:
@@ -161,17 +219,23 @@ def one_process(url: str, targets: list[dict[str, Any]], rounds: int = 4) -> dic
 
 
 def many_processes(
-    url: str, targets: list[dict[str, Any]], processes: int, seconds: float
+    url: str, targets: list[dict[str, Any]], processes: int, seconds: float, *, floor: bool
 ) -> dict[str, Any]:
-    """``processes`` clerks at once for ``seconds``, each on its own lines."""
+    """``processes`` clerks at once for ``seconds``, each on its own lines. The rate counts
+    the pairs committed from the moment every clerk is ready (a barrier: each has imported
+    its modules and connected) to the end of the last pair, so that starting the
+    processes on a busy machine is not counted as the clerks' writing; the rate from the
+    first process's start is kept too (``pairs_per_s_from_spawn``). ``floor``: the
+    floor's clerks (``url`` is then the SQLite file)."""
     context = multiprocessing.get_context("spawn")
     out = context.Queue()
+    ready = context.Barrier(processes)
     share = len(targets) // processes
-    start = time.perf_counter()
-    deadline = start + seconds
+    spawned = time.perf_counter()
     workers = [
         context.Process(
-            target=_worker, args=(url, targets[n * share : (n + 1) * share], deadline, out)
+            target=_worker,
+            args=(url, floor, targets[n * share : (n + 1) * share], seconds, ready, out),
         )
         for n in range(processes)
     ]
@@ -180,9 +244,9 @@ def many_processes(
     results = [out.get() for _ in workers]
     for w in workers:
         w.join()
-    elapsed = time.perf_counter() - start
+    started = min(r["started"] for r in results)
+    ended = max(r["ended"] for r in results)
     pairs = sum(r["pairs"] for r in results)
-    times = [t for r in results for t in r["times"]]
     refused: dict[str, int] = {}
     failed: dict[str, int] = {}
     for r in results:
@@ -193,30 +257,80 @@ def many_processes(
     return {
         "processes": processes,
         "pairs": pairs,
-        "pairs_per_s": pairs / elapsed,
+        "seconds": ended - started,
+        "seconds_from_spawn": ended - spawned,
         "refused": refused,
         "failed": failed,
-        "waits_over_1s": sum(1 for t in times if t > 1.0),
-        **_summary(times),
+        "times": [t for r in results for t in r["times"]],
     }
 
 
+def many_side_by_side(
+    url: str, targets: list[dict[str, Any]], processes: int, seconds: float, rounds: int = 2
+) -> dict[str, Any]:
+    """The services' clerks and (on SQLite) the floor's, taking turns in ``rounds`` rounds
+    of ``seconds / rounds`` each, so that both meet the same load."""
+    engine = make_engine(url)
+    path = str(engine.url.database) if engine.dialect.name == "sqlite" else None
+    engine.dispose()
+    kinds = ("services", *(("floor",) if path is not None else ()))
+    share = len(targets) // (rounds * len(kinds))
+    runs: dict[str, list[dict[str, Any]]] = {kind: [] for kind in kinds}
+    queue = iter(range(rounds * len(kinds)))
+    for _ in range(rounds):
+        for kind in kinds:
+            n = next(queue)
+            mine = targets[n * share : (n + 1) * share]
+            floor = kind == "floor"
+            runs[kind].append(
+                many_processes(
+                    path if floor and path else url, mine, processes, seconds / rounds, floor=floor
+                )
+            )
+    result: dict[str, Any] = {}
+    for kind, found in runs.items():
+        pairs = sum(r["pairs"] for r in found)
+        times = [t for r in found for t in r["times"]]
+        refused: dict[str, int] = {}
+        failed: dict[str, int] = {}
+        for r in found:
+            for key, n in r["refused"].items():
+                refused[key] = refused.get(key, 0) + n
+            for key, n in r["failed"].items():
+                failed[key] = failed.get(key, 0) + n
+        result[kind] = {
+            "processes": processes,
+            "pairs": pairs,
+            "pairs_per_s": pairs / sum(r["seconds"] for r in found),
+            "pairs_per_s_from_spawn": pairs / sum(r["seconds_from_spawn"] for r in found),
+            "refused": refused,
+            "failed": failed,
+            "waits_over_1s": sum(1 for t in times if t > 1.0),
+            **_summary(times),
+        }
+    return result
+
+
 def measure_writers(
-    url: str, *, pairs: int, processes: int, seconds: float, seed: int = 7
+    url: str, *, pairs: int, processes: int, seconds: float, only: str = "", seed: int = 7
 ) -> dict[str, Any]:
     rng = random.Random(seed)
     engine = make_engine(url)
-    wanted = pairs + int(seconds * 500)  # more than 8 clerks get through
+    wanted = pairs + int(seconds * 1200)  # more than 8 clerks get through, twice
     targets = measure.owing_patient_lines(engine, wanted, rng)
     engine.dispose()
     first = targets[:pairs]
     rest = targets[pairs:]
-    return {
-        "loadavg_before": os.getloadavg(),
-        "one": one_process(url, first),
-        "many": many_processes(url, rest, processes, seconds),
-        "loadavg_after": os.getloadavg(),
-    }
+    found: dict[str, Any] = {"loadavg_before": os.getloadavg()}
+    if only != "many":
+        found["one"] = one_process(url, first)
+    if only != "one":
+        many = many_side_by_side(url, rest, processes, seconds)
+        found["many"] = many["services"]
+        if "floor" in many:
+            found["many_floor"] = many["floor"]
+    found["loadavg_after"] = os.getloadavg()
+    return found
 
 
 def main() -> int:
@@ -225,9 +339,14 @@ def main() -> int:
     parser.add_argument("--pairs", type=int, default=300)
     parser.add_argument("--processes", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--only", choices=("one", "many"), default="")
     args = parser.parse_args()
     found = measure_writers(
-        args.db, pairs=args.pairs, processes=args.processes, seconds=args.seconds
+        args.db,
+        pairs=args.pairs,
+        processes=args.processes,
+        seconds=args.seconds,
+        only=args.only,
     )
     print(json.dumps(found, indent=2))
     return 0

@@ -292,12 +292,18 @@ class UnitOfWork:
         self._close()
 
     def _close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        # The turn is given back before the connection goes back to its pool (which takes
+        # a few hundredths of a millisecond the next writer need not wait for), unless a
+        # transaction is still open on it: its rollback lets SQLite's own lock go first.
+        conn, self._conn = self._conn, None
+        if conn is not None and conn.in_transaction():
+            conn.close()
+            conn = None
         if self._turn is not None:
             self._turn.release()
             self._turn = None
+        if conn is not None:
+            conn.close()
 
     def _take_turn(self) -> None:
         """On SQLite, wait for this writer's turn in the ledger's queue (store/writers.py)
