@@ -294,7 +294,10 @@ class SqliteSink:
         for pragma in (
             # checked once, after the load (finish), rather than for every row
             "PRAGMA foreign_keys = OFF",
-            "PRAGMA journal_mode = WAL",
+            # a new file nobody else opens: no journal while it is loaded (a WAL would
+            # take every page once more, and again at each checkpoint); WAL after (close)
+            "PRAGMA locking_mode = EXCLUSIVE",
+            "PRAGMA journal_mode = OFF",
             "PRAGMA synchronous = OFF",
             f"PRAGMA cache_size = -{cache_mib * 1024}",
             "PRAGMA temp_store = MEMORY",
@@ -350,7 +353,9 @@ class SqliteSink:
         self.conn.execute("COMMIT")
 
     def close(self) -> None:
-        self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        # as the application keeps it (its engine asks for WAL on every connection anyway)
+        self.conn.execute("PRAGMA locking_mode = NORMAL")
+        self.conn.execute("PRAGMA journal_mode = WAL")
         self.conn.close()
 
 
