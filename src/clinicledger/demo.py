@@ -32,8 +32,8 @@ from clinicledger.reports.summary import LedgerSummary, ledger_summary
 from clinicledger.services import check, invoicing, masters, payments, periods
 from clinicledger.services.invoicing import LineSpec
 from clinicledger.store import bulk, ledger, lookups, schema
-from clinicledger.store.engine import Engine
-from clinicledger.store.uow import UnitOfWork, reading
+from clinicledger.store.engine import Connection, Engine
+from clinicledger.store.uow import SharedTransaction, UnitOfWork, reading
 
 START = dt.date(2024, 11, 1)
 END = dt.date(2026, 10, 30)
@@ -209,6 +209,8 @@ class Patient:
 class Demo:
     engine: Engine
     rng: random.Random
+    # every unit of work of the build, and every read between them (see build)
+    shared: SharedTransaction
     now: dt.datetime = field(default_factory=lambda: dt.datetime.combine(START, dt.time(7)))
     agenda: dict[dt.date, list[Callable[[dt.date], object]]] = field(
         default_factory=lambda: defaultdict(list)
@@ -223,7 +225,14 @@ class Demo:
     def uow(self, day: dt.date) -> UnitOfWork:
         """A unit of work stamped during ``day``'s opening hours, after the one before."""
         self.now = max(dt.datetime.combine(day, dt.time(8)), self.now + dt.timedelta(minutes=1))
-        return UnitOfWork(self.engine, now=self.now, actor=DEMO_ACTOR, strict_clock=True)
+        return UnitOfWork(
+            self.engine, now=self.now, actor=DEMO_ACTOR, strict_clock=True, within=self.shared
+        )
+
+    @property
+    def conn(self) -> Connection:
+        """For reading between units of work: it sees what they wrote."""
+        return self.shared.conn
 
     def later(self, day: dt.date, action: Callable[[dt.date], object]) -> None:
         if day <= END:
@@ -428,14 +437,12 @@ class Demo:
             )
 
     def owing(self, p: Patient, line_ids: list[int]) -> int:
-        with reading(self.engine) as conn:
-            return sum(lookups.line_owing_cents(conn, line_id, None) for line_id in line_ids)
+        conn = self.conn
+        return sum(lookups.line_owing_cents(conn, line_id, None) for line_id in line_ids)
 
     def credit(self, p: Patient) -> int:
-        with reading(self.engine) as conn:
-            found = lookups.party_balance(
-                conn, patient_id=lookups.id_for_code(conn, "patient", p.code)
-            )
+        conn = self.conn
+        found = lookups.party_balance(conn, patient_id=lookups.id_for_code(conn, "patient", p.code))
         return found.unallocated_cents
 
     def settle(self, p: Patient, day: dt.date, lines: list[int]) -> None:
@@ -460,10 +467,10 @@ class Demo:
             self.pay_owing(p, day, self.method())
 
     def pay_owing(self, p: Patient, day: dt.date, method: PaymentMethod) -> None:
-        with reading(self.engine) as conn:
-            owing = lookups.party_balance(
-                conn, patient_id=lookups.id_for_code(conn, "patient", p.code)
-            ).charges_cents
+        conn = self.conn
+        owing = lookups.party_balance(
+            conn, patient_id=lookups.id_for_code(conn, "patient", p.code)
+        ).charges_cents
         if owing <= 0:
             return
         extra = 500 if self.rng.random() < 0.03 else 0  # rounded up; left as credit
@@ -503,8 +510,8 @@ class Demo:
         self.pay_owing(p, day, PaymentMethod.EFTPOS)
 
     def refund_credit(self, p: Patient, day: dt.date) -> None:
-        with reading(self.engine) as conn:
-            credit = ledger.credit_payments(conn, lookups.id_for_code(conn, "patient", p.code))
+        conn = self.conn
+        credit = ledger.credit_payments(conn, lookups.id_for_code(conn, "patient", p.code))
         for payment_id, amount in credit:
             if amount > 0:
                 payments.refund(
@@ -593,8 +600,8 @@ class Demo:
             )
 
     def return_overpayment(self, payment_id: int, day: dt.date) -> None:
-        with reading(self.engine) as conn:
-            over = lookups.payment_unallocated_cents(conn, payment_id)
+        conn = self.conn
+        over = lookups.payment_unallocated_cents(conn, payment_id)
         payments.refund(
             self.uow(day),
             payments.Refund(
@@ -727,11 +734,16 @@ def build(
     else:
         if on_building is not None:
             on_building()
-        demo = Demo(engine=engine, rng=random.Random(seed))
         # A file made just now for the demo commits without waiting for the disk while
         # it is built, and is synced whole after (store/bulk.py); a ledger that already
-        # existed keeps its own durability throughout.
-        with bulk.unsynced_while_new(engine) if brand_new else contextlib.nullcontext():
+        # existed keeps its own durability throughout. Its units of work share one
+        # transaction (each still whole or nothing): the demo is built whole or not at all.
+        with (
+            bulk.unsynced_while_new(engine) if brand_new else contextlib.nullcontext(),
+            SharedTransaction(engine) as shared,
+            bulk.roomy_cache(shared.conn),
+        ):
+            demo = Demo(engine=engine, rng=random.Random(seed), shared=shared)
             people = demo.set_up()
             demo.schedule_sessions(people)
             demo.run(progress)

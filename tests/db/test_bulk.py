@@ -19,7 +19,7 @@ from clinicledger.services import check, imports, masters
 from clinicledger.store import bulk
 from clinicledger.store import tables as t
 from clinicledger.store.engine import make_engine
-from clinicledger.store.uow import UnitOfWork, reading
+from clinicledger.store.uow import SharedTransaction, UnitOfWork, reading
 from conftest import Clock
 
 NOTES = (None, "moved in", 'a "quoted" note, with a \\ and a comma', "é ü — 中文 \u2028 line")
@@ -249,3 +249,73 @@ def test_the_demo_relaxes_only_a_file_it_made_itself(
             demo.build(engine, seed=1)
         engine.dispose()
     assert relaxed == [str(tmp_path / "new.db")]
+
+
+def some_work(uows: Callable[[], UnitOfWork]) -> None:
+    """A few use cases, as a front desk would run them one after another."""
+    masters.add_location(uows(), code="MAIN", name="Main Street Rooms")
+    masters.add_patient(uows(), code="P1", name="Patient One")
+    for made in entries(1)[:4]:
+        with uows() as uow:
+            uow.append(made)
+            uow.audit("entry.add", "ledger", {"note": made.note})
+            uow.commit()
+
+
+def test_units_of_work_sharing_a_transaction_write_what_they_write_alone(
+    fresh: Callable[[], tuple[Engine, Clock]],
+) -> None:
+    alone_engine, alone = fresh()
+    some_work(alone.uow)
+    masters.add_patient(alone.uow(), code="P2", name="Patient Two")
+    expected = snapshot(alone_engine)  # before the next ledger (on PostgreSQL: the same one)
+    shared_engine, clock = fresh()
+    with SharedTransaction(shared_engine) as shared:
+
+        def within() -> UnitOfWork:
+            made = clock.uow()
+            return UnitOfWork(
+                shared_engine, now=made.now, actor=made.actor, strict_clock=True, within=shared
+            )
+
+        some_work(within)
+        shared.commit()  # what is done so far is kept; the work goes on
+        masters.add_patient(within(), code="P2", name="Patient Two")
+    assert snapshot(shared_engine) == expected
+    assert check.check_ledger(shared_engine).violations == ()
+
+
+def test_a_unit_of_work_failing_in_a_shared_transaction_leaves_nothing_of_itself(
+    clock: Clock, engine: Engine
+) -> None:
+    before = snapshot(engine)
+    with SharedTransaction(engine) as shared:
+        with (
+            pytest.raises(_Stop),
+            UnitOfWork(engine, now=clock.now, actor="system", within=shared) as uow,
+        ):
+            uow.append(
+                Entry(
+                    kind=EntryKind.OPENING_BALANCE,
+                    effective_date=dt.date(2018, 1, 1),
+                    postings=(
+                        Posting(account=Account.UNBANKED, amount_cents=100),
+                        Posting(account=Account.OPENING_BALANCE, amount_cents=-100),
+                    ),
+                )
+            )
+            uow.audit("entry.add", "ledger", {})
+            raise _Stop
+        with UnitOfWork(engine, now=clock.now, actor="system", within=shared) as uow:
+            uow.commit()  # nothing written: the clock row alone
+    assert snapshot(engine) == before
+    with pytest.raises(_Stop), SharedTransaction(engine) as shared:
+        masters.add_location(
+            UnitOfWork(engine, now=clock.now, actor="system", within=shared),
+            code="MAIN",
+            name="Main Street Rooms",
+        )
+        raise _Stop  # the block fails: nothing of it is kept
+    assert snapshot(engine) == before
+    with reading(engine) as conn:
+        assert conn.execute(select(t.locations)).all() == []

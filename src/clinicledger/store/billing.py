@@ -139,6 +139,13 @@ def insert_payment(
     return new_id
 
 
+_SET_INSURANCE_STATUS = Sql("UPDATE lines SET insurance_status = :status WHERE id = :line_id")
+_KEEP_INSURANCE_STATUS_CHANGE = Sql(
+    "INSERT INTO insurance_status_changes (line_id, status, previous, recorded_at)"
+    " VALUES (:line_id, :status, :previous, :recorded_at)"
+)
+
+
 def set_insurance_status(
     conn: Connection,
     line_id: int,
@@ -148,13 +155,15 @@ def set_insurance_status(
     recorded_at: dt.datetime,
 ) -> None:
     """Change a line's insurance status, and keep the change in its history."""
-    conn.execute(
-        update(t.lines).where(t.lines.c.id == line_id).values(insurance_status=status.value)
-    )
-    conn.execute(
-        insert(t.insurance_status_changes).values(
-            line_id=line_id, status=status.value, previous=previous.value, recorded_at=recorded_at
-        )
+    _SET_INSURANCE_STATUS.run(conn, {"status": status.value, "line_id": line_id})
+    _KEEP_INSURANCE_STATUS_CHANGE.run(
+        conn,
+        {
+            "line_id": line_id,
+            "status": status.value,
+            "previous": previous.value,
+            "recorded_at": recorded_at,
+        },
     )
 
 

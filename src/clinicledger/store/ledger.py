@@ -18,7 +18,6 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     Subquery,
-    and_,
     case,
     func,
     literal,
@@ -31,6 +30,7 @@ from clinicledger.domain.choices import InsuranceStatus, LineKind
 from clinicledger.domain.ids import in_id_range
 from clinicledger.domain.journal import Account, EntryKind, Posting
 from clinicledger.store import tables as t
+from clinicledger.store.sql import Sql
 
 P = t.postings
 
@@ -287,27 +287,31 @@ def account_balances(
     return balances_since(closing, account, as_of=as_of, as_known_at=as_known_at)
 
 
+def _owing_lines(party: str) -> Sql:
+    return Sql(
+        "SELECT p.line_id, sum(p.amount_cents) FROM postings AS p"
+        " JOIN lines AS l ON l.id = p.line_id JOIN invoices AS i ON i.id = l.invoice_id"
+        f" WHERE {party} AND p.account = '{Account.RECEIVABLE.value}' AND l.deleted_at IS NULL"
+        " GROUP BY p.line_id, l.service_date, i.invoice_date HAVING sum(p.amount_cents) > 0"
+        " ORDER BY coalesce(l.service_date, i.invoice_date), p.line_id"
+    )
+
+
+# As SQL text: an automatic allocation asks it on the write path (store/sql.py says why).
+_PAYER_OWING_LINES = _owing_lines("p.payer_id = :payer_id")
+_PATIENT_OWING_LINES = _owing_lines("p.patient_id = :patient_id AND p.payer_id IS NULL")
+
+
 def owing_lines(
     conn: Connection, *, patient_id: int | None, payer_id: int | None
 ) -> tuple[tuple[int, int], ...]:
     """(line id, owing) of a party's live lines with money owing, oldest service first: a
     payer's portions, or (``payer_id`` None) the patient's own."""
-    party = (
-        P.c.payer_id == payer_id
-        if payer_id is not None
-        else and_(P.c.patient_id == patient_id, P.c.payer_id.is_(None))
-    )
-    owing = func.sum(P.c.amount_cents)
-    rows = conn.execute(
-        select(P.c.line_id, owing.label("owing_cents"))
-        .join(t.lines, t.lines.c.id == P.c.line_id)
-        .join(t.invoices, t.invoices.c.id == t.lines.c.invoice_id)
-        .where(party, P.c.account == Account.RECEIVABLE.value, t.lines.c.deleted_at.is_(None))
-        .group_by(P.c.line_id, t.lines.c.service_date, t.invoices.c.invoice_date)
-        .having(owing > 0)
-        .order_by(func.coalesce(t.lines.c.service_date, t.invoices.c.invoice_date), P.c.line_id)
-    ).all()
-    return tuple((int(r.line_id), int(r.owing_cents)) for r in rows)
+    if payer_id is not None:
+        cursor = _PAYER_OWING_LINES.run(conn, {"payer_id": payer_id})
+    else:
+        cursor = _PATIENT_OWING_LINES.run(conn, {"patient_id": patient_id})
+    return tuple((int(line_id), int(owing)) for line_id, owing in cursor.fetchall())
 
 
 def credit_payments(conn: Connection, patient_id: int) -> tuple[tuple[int, int], ...]:
