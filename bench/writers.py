@@ -119,8 +119,9 @@ def _worker(
     each transaction in the ledger's turn as the application's (store/writers.py)."""
     today = _today()
     if floor:
-        raw = floors.connect(url)
-        turns = writer_queue(url)
+        postgresql = url.startswith("postgresql")
+        raw = floors.connect_pg(url) if postgresql else floors.connect(url)
+        turns = None if postgresql else writer_queue(url)  # PostgreSQL: the clock row's lock
 
         def pair(target: dict[str, Any]) -> tuple[float, float]:
             return _floor_pair(raw, target, today, turns)
@@ -178,15 +179,18 @@ def _summary(times: list[float]) -> dict[str, float]:
 
 
 def one_process(url: str, targets: list[dict[str, Any]], rounds: int = 4) -> dict[str, Any]:
-    """The services and the floor (SQLite only) taking turns on the same file, a block of
-    pairs each per round, so that both meet the same disk and the same load."""
+    """The services and the floor taking turns on the same ledger, a block of pairs each
+    per round, so that both meet the same disk and the same load."""
     engine = make_engine(url)
     today = _today()
-    sqlite = url.startswith("sqlite") or "://" not in url
-    raw = floors.connect(str(engine.url.database)) if sqlite else None
+    raw: Any = (
+        floors.connect(str(engine.url.database))
+        if engine.dialect.name == "sqlite"
+        else floors.connect_pg(url)
+    )
     found: dict[str, dict[str, Any]] = {
         name: {"seconds": 0.0, "cpu": 0.0, "pairs": 0, "times": []}
-        for name in ("services", *(("floor",) if raw is not None else ()))
+        for name in ("services", "floor")
     }
     block = max(1, len(targets) // (rounds * len(found)))
     queue = iter(targets)
@@ -203,6 +207,7 @@ def one_process(url: str, targets: list[dict[str, Any]], rounds: int = 4) -> dic
             run["seconds"] += time.perf_counter() - t0
             run["cpu"] += time.process_time() - c0
     engine.dispose()
+    raw.close()
     result = {}
     for name, run in found.items():
         result[name] = {
@@ -268,12 +273,12 @@ def many_processes(
 def many_side_by_side(
     url: str, targets: list[dict[str, Any]], processes: int, seconds: float, rounds: int = 2
 ) -> dict[str, Any]:
-    """The services' clerks and (on SQLite) the floor's, taking turns in ``rounds`` rounds
-    of ``seconds / rounds`` each, so that both meet the same load."""
+    """The services' clerks and the floor's, taking turns in ``rounds`` rounds of
+    ``seconds / rounds`` each, so that both meet the same load."""
     engine = make_engine(url)
-    path = str(engine.url.database) if engine.dialect.name == "sqlite" else None
+    path = str(engine.url.database) if engine.dialect.name == "sqlite" else url
     engine.dispose()
-    kinds = ("services", *(("floor",) if path is not None else ()))
+    kinds = ("services", "floor")
     share = len(targets) // (rounds * len(kinds))
     runs: dict[str, list[dict[str, Any]]] = {kind: [] for kind in kinds}
     queue = iter(range(rounds * len(kinds)))
@@ -284,7 +289,7 @@ def many_side_by_side(
             floor = kind == "floor"
             runs[kind].append(
                 many_processes(
-                    path if floor and path else url, mine, processes, seconds / rounds, floor=floor
+                    path if floor else url, mine, processes, seconds / rounds, floor=floor
                 )
             )
     result: dict[str, Any] = {}
