@@ -247,6 +247,6 @@ async def line_status(
             clerk.uow(), invoicing.SetInsuranceStatus(line_id=line_id, status=insurance)
         )
     except UserError as error:
-        return _invoice_page(request, clerk, desk.line_invoice(clerk.engine, line_id)[0], error)
+        return _invoice_page(request, clerk, found, error)  # nothing was written
     label = format_id("invoice", found.header.number)
     return RedirectResponse(f"/invoices/{label}#{format_id('line', line_id)}", 303)
