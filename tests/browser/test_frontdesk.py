@@ -145,3 +145,28 @@ def test_billing_refunds_part_and_writes_off_a_line(chromium, site) -> None:  # 
     assert owing.inner_text() == "$0.00"
     shot(page, "fd-15-written-off")
     page.close()
+
+
+def test_billing_applies_credit_and_opens_a_line_to_insurance(chromium, site) -> None:  # noqa: F811
+    page = log_in(chromium, site, "billing")
+    page.goto(site + "/patients/P1")
+    page.locator("main").get_by_role("link", name="Apply credit").click()
+    page.wait_for_url(site + "/patients/P1/credit")
+    page.locator("input.amount").first.fill("9999.00")  # more than the credit, as typed
+    assert page.locator("#left-figure.over").count() == 1
+    assert "more than the credit held" in page.inner_text("#left-note")
+    shot(page, "fd-16-credit-over")
+    page.locator("input.amount").first.fill("")
+    page.get_by_role("button", name="Apply automatically, oldest first").click()
+    page.wait_for_url(site + "/patients/P1?done=credit-applied")
+    assert "The credit was applied" in page.inner_text("main")
+    shot(page, "fd-17-credit-applied")
+
+    page.goto(site + "/invoices/INV-000001")
+    page.get_by_role("button", name="Open L-000001 to insurance").click()
+    page.wait_for_url(site + "/invoices/INV-000001#L-000001")
+    line = page.locator("tr[data-line='L-000001']")
+    assert line.get_by_role("button", name="Close L-000001 to insurance").count() == 1
+    assert "open to insurance" in line.inner_text()
+    shot(page, "fd-18-open-to-insurance")
+    page.close()

@@ -249,10 +249,78 @@ def test_every_money_moving_post_takes_an_idempotency_key(app) -> None:
     posts = {
         path: operations["post"]
         for path, operations in document["paths"].items()
-        if "post" in operations and path.startswith(("/api/v1/invoices", "/api/v1/payments",
-                                                     "/api/v1/lines"))
+        if "post" in operations and (path.startswith(("/api/v1/invoices", "/api/v1/payments",
+                                                      "/api/v1/lines"))
+                                     or path.endswith("/credit/apply"))
     }  # fmt: skip
-    assert len(posts) == 9
+    assert len(posts) == 11
     for path, operation in posts.items():
         headers = [p["name"] for p in operation.get("parameters", []) if p["in"] == "header"]
         assert headers == ["Idempotency-Key"], path
+
+
+def test_credit_applied_answers_as_credit_apply(api, cli, desk) -> None:
+    """P1 holds 50.00 of credit: 10.00 of PAY-000001 and 40.00 of PAY-000002, used oldest
+    first."""
+    key = {"Idempotency-Key": "credit-1"}
+    to = {"to": [{"line": "L-000002", "amount": "25.00"}]}
+    before = entries_count(desk)
+    applied = api(R).post("/api/v1/patients/P1/credit/apply", json=to, headers=key)
+    assert applied.status_code == 201, applied.text
+    made = applied.json()["allocations"]
+    assert [(a["payment"], a["line"], a["amount"]) for a in made] == [
+        ("PAY-000001", "L-000002", "10.00"),
+        ("PAY-000002", "L-000002", "15.00"),
+    ]
+    again = api(R).post("/api/v1/patients/P1/credit/apply", json=to, headers=key)
+    assert (again.status_code, again.json()) == (201, applied.json())
+    assert entries_count(desk) == before + 2
+    from_cli = cli.ok("credit", "apply", "P1", "--to", "L-000001=5.00")
+    assert [{**a, "id": "AL"} for a in from_cli["allocations"]] == [
+        {**made[1], "id": "AL", "line": "L-000001", "amount": "5.00"}
+    ]
+    auto = api(R).post("/api/v1/patients/P1/credit/apply", json={"auto": True})
+    assert auto.status_code == 201, auto.text
+    assert [(a["line"], a["amount"]) for a in auto.json()["allocations"]] == [("L-000001", "20.00")]
+    assert cli.ok("patient", "account", "P1")["balance"]["unallocated"] == "0.00"
+
+
+@pytest.mark.parametrize(
+    ("code", "body", "status", "refused"),
+    [
+        ("P1", {"to": [{"line": "L-000001", "amount": "50.01"}]}, 409, ("credit_exceeded", "to")),
+        ("P1", {"to": [{"line": "L-000002", "amount": "26.00"}]}, 409,
+         ("allocation_exceeds_line", "to")),
+        ("P1", {"to": [{"line": "L-000001", "amount": "x"}]}, 422, ("amount_malformed", "to")),
+        ("P1", {}, 422, ("allocation_target_missing", "to")),
+        ("P7", {"auto": True}, 404, ("not_found", "patient")),
+    ],
+)  # fmt: skip
+def test_credit_over_applied_is_refused_and_posts_nothing(api, desk, code, body, status, refused):
+    before = entries_count(desk)
+    answer = api(R).post(f"/api/v1/patients/{code}/credit/apply", json=body)
+    assert answer.status_code == status, answer.text
+    assert (answer.json()["error"]["code"], answer.json()["error"]["field"]) == refused
+    assert entries_count(desk) == before
+
+
+def test_a_line_opened_to_insurance_answers_as_line_status(api, cli) -> None:
+    opened = api(B).post("/api/v1/lines/L-000001/status", json={"insurance": "open"})
+    assert opened.status_code == 200, opened.text
+    assert opened.json() == {"id": "L-000001", "insurance": "open"}
+    assert cli.ok("line", "status", "L-000002", "--insurance", "open") == {
+        **opened.json(),
+        "id": "L-000002",
+    }
+    lines = cli.ok("invoice", "show", "INV-000001")["lines"]
+    assert [line["insurance"] for line in lines] == ["open", "open"]
+    closed = api(B).post("/api/v1/lines/L-000001/status", json={"insurance": "closed"})
+    assert closed.json() == {"id": "L-000001", "insurance": "closed"}
+    assert cli.ok("invoice", "show", "INV-000001")["lines"][0]["insurance"] == "closed"
+    assert (
+        api(R).post("/api/v1/lines/L-000001/status", json={"insurance": "open"}).status_code == 403
+    )
+    bad = api(B).post("/api/v1/lines/L-000001/status", json={"insurance": "maybe"})
+    assert (bad.status_code, bad.json()["error"]["field"]) == (422, "insurance")
+    missing = api(B).post("/api/v1/lines/L-000099/status", json={"insurance": "open"})
+    assert (missing.status_code, missing.json()["error"]["field"]) == (404, "line")

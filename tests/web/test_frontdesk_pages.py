@@ -327,3 +327,84 @@ def test_a_refusal_is_shown_at_the_row_typed_not_the_lines_position(browser) -> 
     beside = page.split('id="line-4-error"')[1].split("</p>")[0]
     assert "provider 'DR9' not found" in beside  # the invoice's second line, the form's fourth
     assert 'id="line-2-error"' not in page
+
+
+def test_credit_applied_from_the_patients_account(browser, desk) -> None:
+    """P1 holds 50.00 of credit (10.00 of PAY-000001, 40.00 of PAY-000002)."""
+    signed = browser(R)
+    account = signed.get("/patients/P1").text
+    assert 'href="/patients/P1/credit"' in account
+    page = signed.get("/patients/P1/credit").text
+    assert 'id="unallocated" data-cents="5000"' in page
+    assert 'data-owing="8000"' in page and 'data-owing="2500"' in page
+    key = key_of(page)
+    before = entries_count(desk)
+
+    over_line = signed.post(
+        "/patients/P1/credit",
+        {"to-L-000001": "20.00", "to-L-000002": "26.00", "action": "allocate",
+         "idempotency_key": key},
+    )  # fmt: skip
+    assert over_line.status_code == 409
+    shown = html.unescape(over_line.text)
+    beside = shown.split('id="to-L-000002-error"')[1].split("</p>")[0]
+    assert "L-000002" in beside and "25.00" in beside
+    assert 'value="20.00"' in shown and 'value="26.00"' in shown  # kept as typed
+    assert 'id="left" data-cents="400"' in shown  # 50.00 - 46.00
+
+    over_credit = signed.post(
+        "/patients/P1/credit",
+        {"to-L-000001": "30.00", "to-L-000002": "25.00", "action": "allocate",
+         "idempotency_key": key},
+    )  # fmt: skip
+    assert over_credit.status_code == 409
+    shown = html.unescape(over_credit.text)
+    assert 'data-refused="credit_exceeded"' in shown and "has 50.00 credit" in shown
+    assert 'id="left" data-cents="-500"' in shown
+    assert entries_count(desk) == before  # nothing written
+
+    applied = {"to-L-000001": "25.00", "to-L-000002": "25.00", "action": "allocate",
+               "idempotency_key": key}  # fmt: skip
+    done = signed.post("/patients/P1/credit", applied)
+    assert done.status_code == 303
+    assert done.headers["location"] == "/patients/P1?done=credit-applied"
+    twice = signed.post("/patients/P1/credit", applied)  # a double click
+    assert twice.headers["location"] == done.headers["location"]
+    assert entries_count(desk) == before + 3  # 10.00 + 15.00 to L-000001, 25.00 to L-000002
+    account = signed.get(done.headers["location"]).text
+    assert "The credit was applied" in account
+    assert 'data-balance="5500"' in account  # 105.00 - 50.00 applied
+    assert 'href="/patients/P1/credit"' not in account  # no credit left to apply
+    empty = signed.get("/patients/P1/credit").text
+    assert "holds no credit" in empty and 'id="allocate-form"' not in empty
+
+
+def test_credit_auto_applied_oldest_first(browser, desk) -> None:
+    signed = browser(R)
+    key = key_of(signed.get("/patients/P1/credit").text)
+    done = signed.post("/patients/P1/credit", {"action": "auto", "idempotency_key": key})
+    assert done.status_code == 303
+    owing = [line.patient_owing_cents for line in desk_reads.show_invoice(desk, 1).lines]
+    assert owing == [3000, 2500]  # 80.00 - 50.00 on the oldest line
+    assert browser(R).get("/patients/P7/credit").status_code == 404
+
+
+def test_a_line_opened_and_closed_to_insurance_from_the_invoice(browser, desk) -> None:
+    signed = browser(B)
+    page = signed.get("/invoices/INV-000001").text
+    assert 'action="/lines/L-000001/status"' in page
+    assert '<input type="hidden" name="insurance" value="open">' in page
+    opened = signed.post("/lines/L-000001/status", {"insurance": "open"})
+    assert opened.status_code == 303
+    assert opened.headers["location"] == "/invoices/INV-000001#L-000001"
+    page = signed.get("/invoices/INV-000001").text
+    assert "open to insurance" in page and "Close to insurance" in page
+    assert desk_reads.show_invoice(desk, 1).lines[0].insurance_status.value == "open"
+    signed.post("/lines/L-000001/status", {"insurance": "closed"})
+    assert desk_reads.show_invoice(desk, 1).lines[0].insurance_status.value == "closed"
+    bad = signed.post("/lines/L-000001/status", {"insurance": "maybe"})
+    assert bad.status_code == 422 and 'data-refused="' in bad.text
+    assert 'action="/lines/L-000001/status"' in bad.text  # the invoice, again
+    reception = browser(R)
+    assert 'action="/lines/L-000001/status"' not in reception.get("/invoices/INV-000001").text
+    assert reception.post("/lines/L-000001/status", {"insurance": "open"}).status_code == 403

@@ -401,3 +401,77 @@ def test_a_favourite_keeps_its_moment_and_its_flags(browser, api) -> None:
     assert "as known at 2024-03-01T10:00:00+11:00" in page
     assert 'name="separate_locations" value="true" checked' in page
     assert page_totals(page)["Total"] == Decimal(direct["totals"]["total"])
+
+
+def test_the_apis_favourites_are_the_command_lines(api, cli) -> None:
+    billing = api(B)
+    asked = {"preset": "this-month", "by": "entered", "location": "MAIN"}
+    saved = billing.post(
+        "/api/v1/reports/favourites",
+        json={"name": "month-receipts", "report": "receipts", "parameters": asked},
+    )
+    assert saved.status_code == 201, saved.text
+    from_cli = cli.ok(
+        "report", "save", "cli-receipts", "receipts",
+        "--preset", "this-month", "--by", "entered", "--location", "MAIN",
+    )  # fmt: skip
+    assert saved.json() == {**from_cli, "saved": "month-receipts"}
+    listed = billing.get("/api/v1/reports/favourites")
+    assert listed.status_code == 200
+    assert listed.json() == cli.ok("report", "favourites")
+    assert [f["name"] for f in listed.json()["favourites"]] == ["cli-receipts", "month-receipts"]
+    run = billing.get("/api/v1/reports/favourites/month-receipts")
+    assert run.status_code == 200, run.text
+    assert run.json() == cli.ok("report", "run", "month-receipts", "--format", "json")
+    assert run.json() == billing.get("/api/v1/reports/receipts", params=asked).json()
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "refused"),
+    [
+        ({"name": "owing", "report": "debtors"}, 409, ("favourite_taken", "name")),
+        ({"name": "two words", "report": "debtors"}, 422, ("code_malformed", "name")),
+        ({"name": "x", "report": "debtors", "parameters": {"as_of": "1/3/24"}}, 422,
+         ("date_malformed", "as_of")),
+        ({"name": "x", "report": "debtors", "format": "odd"}, 422, ("choice_unknown", "format")),
+        ({"name": "x", "report": "nothing"}, 422, ("report_unknown", "report")),
+        ({"name": "x", "report": "income-by-provider"}, 403, ("forbidden", None)),
+    ],
+)  # fmt: skip
+def test_a_favourite_refused_by_the_api_is_not_kept(api, body, status, refused) -> None:
+    assert (
+        api(B)
+        .post("/api/v1/reports/favourites", json={"name": "owing", "report": "debtors"})
+        .status_code
+        == 201
+    )
+    answer = api(B).post("/api/v1/reports/favourites", json=body)
+    assert answer.status_code == status, answer.text
+    assert (answer.json()["error"]["code"], answer.json()["error"]["field"]) == refused
+    kept = api(B).get("/api/v1/reports/favourites").json()["favourites"]
+    assert [f["name"] for f in kept] == ["owing"]
+
+
+def test_a_favourite_run_by_the_api_needs_its_reports_action(api) -> None:
+    saved = api(M).post(
+        "/api/v1/reports/favourites",
+        json={"name": "by-provider", "report": "income-by-provider",
+              "parameters": {"from": "2024-03-01", "to": "2024-03-31"}},
+    )  # fmt: skip
+    assert saved.status_code == 201, saved.text
+    assert api(M).get("/api/v1/reports/favourites/by-provider").status_code == 200
+    refused = api(B).get("/api/v1/reports/favourites/by-provider")
+    assert (refused.status_code, refused.json()["error"]["code"]) == (403, "forbidden")
+    missing = api(B).get("/api/v1/reports/favourites/nothing")
+    assert (missing.status_code, missing.json()["error"]["field"]) == (404, "name")
+
+
+def test_the_debtors_credit_warning_points_to_the_patients_accounts(browser, api) -> None:
+    page = browser(B).get("/reports/debtors").text
+    warning = page.split('<p class="warning" role="note">')[1].split("</p>")[0]
+    assert "of unapplied credit" in warning
+    assert '<a href="/patients">account page</a>: Apply credit' in warning
+    assert "clinicledger" not in warning  # the command line's hint is the command line's
+    answer = api(B).get("/api/v1/reports/debtors").json()
+    assert len(answer["warnings"]) == 1 and "of unapplied credit" in answer["warnings"][0]
+    assert "account page" not in answer["warnings"][0]  # the report names no door

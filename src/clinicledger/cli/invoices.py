@@ -113,7 +113,7 @@ def line_status(
         settings.uow(), invoicing.SetInsuranceStatus(line_id=line_id, status=status)
     )
     out(
-        {"id": format_id("line", line_id), "insurance": status.value},
+        shapes.insurance_status(line_id, status.value),
         f"line {format_id('line', line_id)} is {status.value} to insurance",
     )
 

@@ -24,6 +24,7 @@ from clinicledger.domain.permissions import Action, report_action
 from clinicledger.render import FORMATS, write
 from clinicledger.reports.base import PRESETS, Report, ReportWarning, collected
 from clinicledger.reports.registry import OPTIONS, REPORTS, OptionKind, OptionSpec, ReportSpec
+from clinicledger.shapes import reports as shapes
 
 if TYPE_CHECKING:
     from clinicledger.services import charts, documents, reporting
@@ -245,7 +246,7 @@ def _save(favourite: str, report: str, replace: bool | None, **given: Any) -> No
             replace=bool(replace),
         ),
     )
-    out({"saved": favourite, "report": report}, f"saved {report} as '{favourite}'")
+    out(shapes.saved(favourite, report), f"saved {report} as '{favourite}'")
 
 
 report_app.command("save")(
@@ -314,12 +315,7 @@ def report_favourites() -> None:
     """List the saved favourites."""
     found = reporting.list_favourites(settings.engine)
     out(
-        {
-            "favourites": [
-                {"name": f.name, "report": f.report, "format": f.format, "settings": f.settings}
-                for f in found
-            ]
-        },
+        shapes.favourites(found),
         "\n".join(
             f"{f.name}: {f.report}"
             + "".join(f" {key}={value}" for key, value in sorted(f.settings.items()))

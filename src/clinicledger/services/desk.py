@@ -2,7 +2,8 @@
 show``; the invoice and payment screens): an invoice's lines with their fee, GST, what is
 paid and what each still owes; a payment, where its money went (each allocation still
 standing), and the open lines of whoever paid, with what each still owes that party, for
-allocating what is left. Each is one read, in one consistent view of the ledger."""
+allocating what is left; a patient's credit and the patient's open lines, for applying
+it. Each is one read, in one consistent view of the ledger."""
 
 from __future__ import annotations
 
@@ -23,12 +24,14 @@ OPEN_LINES_MAX = 500  # the open lines a payment lists, oldest first
 
 __all__ = [
     "AppliedLine",
+    "CreditView",
     "InvoiceView",
     "LineLabel",
     "OpenLine",
     "PaymentView",
     "allocation_payment",
     "line_invoice",
+    "patient_credit",
     "show_invoice",
     "show_payment",
 ]
@@ -165,7 +168,7 @@ def show_payment(engine: Engine, payment_id: int) -> PaymentView:
             if header.reversed
             else ledger.owing_lines(conn, patient_id=record.patient_id, payer_id=record.payer_id)
         )
-        listed = owing[:OPEN_LINES_MAX]
+        listed = _listed(owing)
         labels = desk.line_labels(
             conn, [a.line_id for a in live] + [line_id for line_id, _ in listed]
         )
@@ -178,6 +181,39 @@ def show_payment(engine: Engine, payment_id: int) -> PaymentView:
                 AppliedLine(allocation_id=a.id, line=labels[a.line_id], amount_cents=a.amount_cents)
                 for a in live
             ),
+            open_lines=tuple(
+                OpenLine(line=labels[line_id], owing_cents=cents) for line_id, cents in listed
+            ),
+            open_more=len(owing) - len(listed),
+        )
+
+
+def _listed(owing: tuple[tuple[int, int], ...]) -> tuple[tuple[int, int], ...]:
+    """The open lines a form lists: the oldest :data:`OPEN_LINES_MAX`."""
+    return owing[:OPEN_LINES_MAX]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CreditView:
+    """A patient's credit (unallocated money of the patient's own payments) and the lines
+    the patient still owes on, for applying it."""
+
+    patient_code: str
+    credit_cents: int
+    open_lines: tuple[OpenLine, ...]  # oldest service first, at most OPEN_LINES_MAX
+    open_more: int
+
+
+def patient_credit(engine: Engine, code: str) -> CreditView:
+    """The credit patient ``code`` holds, and the lines it could go to."""
+    with reading(engine) as conn:
+        patient_id = lookups.id_for_code(conn, "patient", code)
+        owing = ledger.owing_lines(conn, patient_id=patient_id, payer_id=None)
+        listed = _listed(owing)
+        labels = desk.line_labels(conn, [line_id for line_id, _ in listed])
+        return CreditView(
+            patient_code=code,
+            credit_cents=sum(cents for _, cents in ledger.credit_payments(conn, patient_id)),
             open_lines=tuple(
                 OpenLine(line=labels[line_id], owing_cents=cents) for line_id, cents in listed
             ),

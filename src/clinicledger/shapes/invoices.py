@@ -66,3 +66,8 @@ def invoice(found: InvoiceView) -> dict[str, Any]:
             for a in found.allocations
         ],
     }
+
+
+def insurance_status(line_id: int, status: str) -> dict[str, Any]:
+    """A line opened to insurance or closed (``line status``)."""
+    return {"id": format_id("line", line_id), "insurance": status}

@@ -1,6 +1,6 @@
-"""``/api/v1/lines/{line}/...``: the corrections of a line (adjust, transfer the gap to
-the patient, delete); the same objects as ``clinicledger --json line
-adjust|transfer|delete``. Every POST takes an ``Idempotency-Key`` header, as the
+"""``/api/v1/lines/{line}/...``: a line's insurance status and its corrections (adjust,
+transfer the gap to the patient, delete); the same objects as ``clinicledger --json line
+status|adjust|transfer|delete``. Every POST takes an ``Idempotency-Key`` header, as the
 payments' do."""
 
 from __future__ import annotations
@@ -10,17 +10,42 @@ from typing import Annotated, Any
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict
 
-from clinicledger.domain.choices import AdjustmentReason, parse_choice
+from clinicledger.domain.choices import AdjustmentReason, InsuranceStatus, parse_choice
 from clinicledger.domain.ids import parse_id
 from clinicledger.domain.money import cents_from_text, format_cents
 from clinicledger.domain.permissions import Action
 from clinicledger.services import invoicing
 from clinicledger.shapes import entries
+from clinicledger.shapes import invoices as shapes
 from clinicledger.web.api import ERRORS
 from clinicledger.web.api.invoices import IdempotencyKey
 from clinicledger.web.security import Clerk, api
 
 router = APIRouter(prefix="/lines", tags=["lines"], responses=ERRORS)
+
+
+class Status(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    insurance: str  # open|closed
+
+
+@router.post("/{line}/status")
+def status(
+    line: str,
+    body: Status,
+    clerk: Annotated[Clerk, api(Action.LINE_STATUS)],
+    idempotency_key: IdempotencyKey = None,
+) -> dict[str, Any]:
+    """Open a line to insurance (a claim is pending on it), or close it."""
+    line_id = parse_id("line", line)
+    insurance = parse_choice(InsuranceStatus, body.insurance, field="insurance", either=True)
+    invoicing.set_insurance_status(
+        clerk.uow(),
+        invoicing.SetInsuranceStatus(line_id=line_id, status=insurance),
+        idempotency_key=idempotency_key,
+    )
+    return shapes.insurance_status(line_id, insurance.value)
 
 
 class Adjustment(BaseModel):

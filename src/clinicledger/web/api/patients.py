@@ -1,5 +1,7 @@
-"""``/api/v1/patients``: find, show, add a patient, and a patient's account; the same
-objects as ``clinicledger --json patient list|show|add|account``."""
+"""``/api/v1/patients``: find, show, add a patient, a patient's account, and applying a
+patient's credit; the same objects as ``clinicledger --json patient
+list|show|add|account`` and ``credit apply``. The POST of credit takes an
+``Idempotency-Key`` header, as the payments' do."""
 
 from __future__ import annotations
 
@@ -10,10 +12,13 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
 from clinicledger.domain.permissions import Action
-from clinicledger.services import accounts, masters
+from clinicledger.services import accounts, masters, payments
 from clinicledger.shapes import accounts as account_shapes
 from clinicledger.shapes import masters as shapes
+from clinicledger.shapes import payments as payment_shapes
 from clinicledger.web.api import ERRORS
+from clinicledger.web.api.invoices import IdempotencyKey
+from clinicledger.web.api.payments import NewAllocations
 from clinicledger.web.security import Clerk, api
 
 router = APIRouter(prefix="/patients", tags=["patients"], responses=ERRORS)
@@ -50,6 +55,23 @@ def patient_account(code: str, clerk: Annotated[Clerk, api(Action.PATIENT_READ)]
     """A patient's invoices and what each line owes, payments and where they went, credit,
     the balance, and the ledger balance beside the statement balance."""
     return account_shapes.account(accounts.patient_account(clerk.engine, code, now=clerk.now))
+
+
+@router.post("/{code:path}/credit/apply", status_code=201)
+def apply_credit(
+    code: str,
+    new: NewAllocations,
+    clerk: Annotated[Clerk, api(Action.PAYMENT_ALLOCATE)],
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Apply a patient's credit (unallocated money of earlier payments, oldest first) to
+    the lines named, or (``auto``) to the patient's oldest owing."""
+    made = payments.apply_credit(
+        clerk.uow(),
+        payments.ApplyCredit(patient_code=code, targets=new.targets(), auto=new.auto),
+        idempotency_key=idempotency_key,
+    )
+    return JSONResponse(payment_shapes.allocations(made), status_code=201)
 
 
 @router.get("/{code:path}")

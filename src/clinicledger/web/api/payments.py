@@ -88,6 +88,12 @@ class NewAllocations(BaseModel):
     to: list[Target] = []
     auto: bool = False
 
+    def targets(self) -> tuple[payments.Target, ...]:
+        return tuple(
+            (parse_id("line", t.line, field="to"), cents_from_text(t.amount, field="to"))
+            for t in self.to
+        )
+
 
 @router.post("/{payment}/allocations", status_code=201)
 def allocate(
@@ -98,12 +104,7 @@ def allocate(
 ) -> JSONResponse:
     """Apply a payment to the lines named, or (``auto``) to the oldest owing."""
     command = payments.Allocate(
-        payment_id=parse_id("payment", payment),
-        targets=tuple(
-            (parse_id("line", t.line, field="to"), cents_from_text(t.amount, field="to"))
-            for t in new.to
-        ),
-        auto=new.auto,
+        payment_id=parse_id("payment", payment), targets=new.targets(), auto=new.auto
     )
     made = payments.allocate(clerk.uow(), command, idempotency_key=idempotency_key)
     return JSONResponse(shapes.allocations(made), status_code=201)

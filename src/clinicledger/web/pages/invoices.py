@@ -1,6 +1,7 @@
 """Invoices: create one of several lines (services, products, cancellation fees; a fee
 left blank is the item's or product's), and an invoice's page (each line with its fee,
-GST, what is paid and what is owing; its corrections, its tax invoice as PDF).
+GST, what is paid and what is owing; its corrections, a button opening it to insurance or
+closing it, its tax invoice as PDF).
 
 The form works without JavaScript: it has :data:`ROWS` line rows and a row left without
 a charge is ignored. It carries a one-time idempotency key, so that a form submitted
@@ -17,7 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.datastructures import FormData
 
-from clinicledger.domain.choices import LineKind
+from clinicledger.domain.choices import InsuranceStatus, LineKind, parse_choice
 from clinicledger.domain.errors import IdempotencyConflict, InvalidInput, UserError
 from clinicledger.domain.ids import format_id, parse_id
 from clinicledger.domain.money import cents_from_text
@@ -198,24 +199,54 @@ async def create_invoice(
     return RedirectResponse(f"/invoices/{format_id('invoice', made.number)}", 303)
 
 
-@router.get("/invoices/{number:ledger_id}")
-def invoice_page(
-    request: Request, number: str, clerk: Annotated[Clerk, page(Action.PATIENT_READ)]
+def _invoice_page(
+    request: Request, clerk: Clerk, found: desk.InvoiceView, error: UserError | None = None
 ) -> HTMLResponse:
-    found = desk.show_invoice(clerk.engine, parse_id("invoice", number))
     role = clerk.caller.role
-    return render(
-        request,
-        clerk,
-        "invoices/show.html",
-        invoice=found,
-        label=format_id("invoice", found.header.number),
-        may_correct={
+    context: dict[str, Any] = {
+        "invoice": found,
+        "label": format_id("invoice", found.header.number),
+        "may_correct": {
             "adjust": may(role, Action.LINE_ADJUST),
             "transfer": may(role, Action.LINE_TRANSFER),
             "delete": may(role, Action.LINE_DELETE),
             "unallocate": may(role, Action.PAYMENT_UNALLOCATE),
+            "status": may(role, Action.LINE_STATUS),
         },
-        may_pay=may(role, Action.PAYMENT_RECORD),
-        may_invoice=may(role, Action.INVOICE_CREATE),
+        "may_pay": may(role, Action.PAYMENT_RECORD),
+        "may_invoice": may(role, Action.INVOICE_CREATE),
+    }
+    if error is not None:
+        return form_page(request, clerk, "invoices/show.html", error, values={}, **context)
+    return render(request, clerk, "invoices/show.html", **context)
+
+
+@router.get("/invoices/{number:ledger_id}")
+def invoice_page(
+    request: Request, number: str, clerk: Annotated[Clerk, page(Action.PATIENT_READ)]
+) -> HTMLResponse:
+    return _invoice_page(
+        request, clerk, desk.show_invoice(clerk.engine, parse_id("invoice", number))
     )
+
+
+@router.post("/lines/{line:ledger_id}/status")
+async def line_status(
+    request: Request, line: str, clerk: Annotated[Clerk, page(Action.LINE_STATUS)]
+) -> Response:
+    """Open a line to insurance or close it; back to its invoice's page, where a refusal
+    is shown above the lines."""
+    line_id = parse_id("line", line)
+    found, _ = desk.line_invoice(clerk.engine, line_id)
+    values = typed(await request.form())
+    try:
+        insurance = parse_choice(
+            InsuranceStatus, values.get("insurance", ""), field="insurance", either=True
+        )
+        invoicing.set_insurance_status(
+            clerk.uow(), invoicing.SetInsuranceStatus(line_id=line_id, status=insurance)
+        )
+    except UserError as error:
+        return _invoice_page(request, clerk, found, error)  # nothing was written
+    label = format_id("invoice", found.header.number)
+    return RedirectResponse(f"/invoices/{label}#{format_id('line', line_id)}", 303)

@@ -1,10 +1,12 @@
-"""Patients: find one (by code, name or part of a name), add one, and a patient's account
+"""Patients: find one (by code, name or part of a name), add one, a patient's account
 (invoices and what each line owes, payments and where they went, credit, the balance, and
-the ledger beside the statement with the difference explained)."""
+the ledger beside the statement with the difference explained), and applying a patient's
+credit to the patient's open lines (the payment allocation's form: amounts typed or
+applied oldest first, a refusal beside the line it is about, a one-time key)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
@@ -12,8 +14,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from clinicledger.domain.errors import UserError
 from clinicledger.domain.permissions import Action, may
-from clinicledger.services import accounts, masters
+from clinicledger.services import accounts, desk, masters, payments
 from clinicledger.web.errors import form_page
+from clinicledger.web.pages.invoices import KEY_FIELD, one_time_key, renew_key, typed
+from clinicledger.web.pages.payments import refused_at, typed_targets, typed_total
 from clinicledger.web.render import render
 from clinicledger.web.security import Clerk, page
 
@@ -76,9 +80,56 @@ def add_patient(
     return RedirectResponse(f"/patients/{quote(code.strip(), safe='/')}", 303)
 
 
+def _credit_form(
+    request: Request,
+    clerk: Clerk,
+    code: str,
+    values: dict[str, str],
+    error: UserError | None = None,
+) -> HTMLResponse:
+    context: dict[str, Any] = {
+        "credit": desk.patient_credit(clerk.engine, code),
+        "typed_cents": typed_total(values),
+        "error_at": None if error is None else refused_at(error),
+    }
+    if error is not None:
+        return form_page(request, clerk, "patients/credit.html", error, values=values, **context)
+    return render(request, clerk, "patients/credit.html", values=values, **context)
+
+
+@router.get("/patients/{code:path}/credit")
+def credit_page(
+    request: Request, code: str, clerk: Annotated[Clerk, page(Action.PAYMENT_ALLOCATE)]
+) -> HTMLResponse:
+    return _credit_form(request, clerk, code, {KEY_FIELD: one_time_key()})
+
+
+@router.post("/patients/{code:path}/credit")
+async def apply_credit(
+    request: Request, code: str, clerk: Annotated[Clerk, page(Action.PAYMENT_ALLOCATE)]
+) -> Response:
+    values = typed(await request.form())
+    auto = values.get("action") == "auto"
+    try:
+        payments.apply_credit(
+            clerk.uow(),
+            payments.ApplyCredit(
+                patient_code=code, targets=() if auto else typed_targets(values), auto=auto
+            ),
+            idempotency_key=values.get(KEY_FIELD) or None,
+        )
+    except UserError as error:
+        renew_key(values, error)
+        return _credit_form(request, clerk, code, values, error)
+    return RedirectResponse(f"/patients/{quote(code, safe='/')}?done=credit-applied", 303)
+
+
 @router.get("/patients/{code:path}")
 def patient_account(
-    request: Request, code: str, clerk: Annotated[Clerk, page(Action.PATIENT_READ)]
+    request: Request,
+    code: str,
+    clerk: Annotated[Clerk, page(Action.PATIENT_READ)],
+    done: str = "",
 ) -> HTMLResponse:
     found = accounts.patient_account(clerk.engine, code, now=clerk.now)
     shown = found.statement
@@ -95,5 +146,7 @@ def patient_account(
         reasons=reasons,
         may_invoice=may(clerk.caller.role, Action.INVOICE_CREATE),
         may_pay=may(clerk.caller.role, Action.PAYMENT_RECORD),
+        may_apply=may(clerk.caller.role, Action.PAYMENT_ALLOCATE),
+        credit_applied=done == "credit-applied",
         may_edit=may(clerk.caller.role, Action.PATIENT_WRITE),
     )

@@ -112,7 +112,7 @@ def payment_page(
     )
 
 
-def _typed_total(values: dict[str, str]) -> int:
+def typed_total(values: dict[str, str]) -> int:
     """What the typed amounts add up to (those that are amounts)."""
     total = 0
     for name, text in values.items():
@@ -122,6 +122,22 @@ def _typed_total(values: dict[str, str]) -> int:
             except InvalidInput:
                 continue
     return total
+
+
+def typed_targets(values: dict[str, str]) -> tuple[payments.Target, ...]:
+    """The amounts typed beside the lines (fields ``to-L-...``)."""
+    return tuple(
+        (parse_id("line", name.removeprefix("to-"), field=name), cents_from_text(text, field=name))
+        for name, text in values.items()
+        if name.startswith("to-") and text.strip()
+    )
+
+
+def refused_at(error: UserError) -> str | None:
+    """Where a refusal of the allocation form is shown: beside the line it is about."""
+    if isinstance(error, OverAllocation) and error.line_id is not None:
+        return f"to-{format_id('line', error.line_id)}"
+    return error.field
 
 
 def _allocation_form(
@@ -135,7 +151,7 @@ def _allocation_form(
     context: dict[str, Any] = {
         "payment": found,
         "label": format_id("payment", found.header.id),
-        "typed_cents": _typed_total(values),
+        "typed_cents": typed_total(values),
         "error_at": error_at,
     }
     if error is not None:
@@ -159,24 +175,15 @@ async def allocate(
     values = typed(await request.form())
     auto = values.get("action") == "auto"
     try:
-        targets = tuple(
-            (
-                parse_id("line", name.removeprefix("to-"), field=name),
-                cents_from_text(text, field=name),
-            )
-            for name, text in values.items()
-            if name.startswith("to-") and text.strip() and not auto
-        )
         payments.allocate(
             clerk.uow(),
-            payments.Allocate(payment_id=payment_id, targets=targets, auto=auto),
+            payments.Allocate(
+                payment_id=payment_id, targets=() if auto else typed_targets(values), auto=auto
+            ),
             idempotency_key=values.get(KEY_FIELD) or None,
         )
     except UserError as error:
         renew_key(values, error)
-        at = error.field
-        if isinstance(error, OverAllocation) and error.line_id is not None:
-            at = f"to-{format_id('line', error.line_id)}"
         found = desk.show_payment(clerk.engine, payment_id)
-        return _allocation_form(request, clerk, found, values, error, at)
+        return _allocation_form(request, clerk, found, values, error, refused_at(error))
     return RedirectResponse(f"/payments/{format_id('payment', payment_id)}", 303)

@@ -9,13 +9,14 @@ the manager's. The page checks it once the name is known; the route declares the
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from clinicledger.domain.errors import NotFound, UserError
 from clinicledger.domain.permissions import Action, may, report_action, require
@@ -24,7 +25,7 @@ from clinicledger.render import formats as plain
 from clinicledger.render.html import Formats, heading, report_view
 from clinicledger.render.pdf import MEDIA_TYPE, Letterhead, report_pdf
 from clinicledger.render.svg import bar_chart
-from clinicledger.reports.base import PRESETS, Report
+from clinicledger.reports.base import PRESETS, Report, ReportWarning
 from clinicledger.reports.registry import REPORTS, OptionKind, ReportSpec
 from clinicledger.services import charts, masters, reporting
 from clinicledger.services.report_requests import FIELDS, NOT_ASKED, asked_request
@@ -50,6 +51,13 @@ FILTER_FIELDS = {
     "location": ("location", "Location", "A location's code"),
     "patient": ("patient", "Patient", "A patient's code"),
     "payer": ("payer", "Payer", "A payer's code"),
+}
+# The web's way out of a report's warning, by the warning's code (a report names no door;
+# the command line words its own hints).
+WARNING_HINTS = {
+    "unapplied_credit": Markup(
+        'from each patient\'s <a href="/patients">account page</a>: Apply credit'
+    )
 }
 DEFAULT_PRESET = "this-month"  # a report of a period opens on this month
 PAGE_ROWS = 500  # rows of each part shown on a page; the downloads hold them all
@@ -84,6 +92,19 @@ def _run(clerk: Clerk, name: str, values: dict[str, str]) -> tuple[reporting.Rep
     require(clerk.caller.role, report_action(name))
     asked = asked_request(name, values)
     return asked, reporting.run_request(clerk.engine, asked, now=clerk.now)
+
+
+def _worded(report: Report) -> Report:
+    """``report`` with the web's hints (links) added to its warnings, for its page."""
+    return dataclasses.replace(
+        report,
+        warnings=tuple(
+            ReportWarning(w.code, escape(w.text) + Markup(" (%s)") % WARNING_HINTS[w.code])
+            if w.code in WARNING_HINTS
+            else w
+            for w in report.warnings
+        ),
+    )
 
 
 def _form(spec: ReportSpec) -> dict[str, Any]:
@@ -217,7 +238,7 @@ def _shown(
     else:
         chart = charts.report_chart(clerk.engine, asked, report, now=clerk.now)
         context.update(
-            view=report_view(report, formats, limit=PAGE_ROWS),
+            view=report_view(_worded(report), formats, limit=PAGE_ROWS),
             report=report,
             chart=None if chart is None else Markup(bar_chart(chart, formats.money)),
         )

@@ -1,6 +1,7 @@
 // The allocation form: "Left to allocate" follows the amounts as they are typed (the
 // page shows it again after a submit without this script), and says so when they add up
-// to more than the payment has. Amounts are read as cents, never as floats.
+// to more than there is to apply (a payment's, or a patient's credit: the note's words
+// are the page's). Amounts are read as cents, never as floats.
 "use strict";
 (function () {
   var form = document.getElementById("allocate-form");
@@ -36,7 +37,7 @@
     left.setAttribute("data-cents", String(rest));
     left.classList.toggle("negative", rest < 0);
     figure.classList.toggle("over", rest < 0);
-    note.textContent = rest < 0 ? "more than the payment has: take some off" : "after the amounts typed below";
+    note.textContent = note.getAttribute(rest < 0 ? "data-over" : "data-under");
   }
 
   form.addEventListener("input", update);
