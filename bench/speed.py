@@ -8,7 +8,8 @@ that opens bench/RESULTS.md.
 ``URL`` a PostgreSQL database holding a bench practice (``bench/run.py --backend
 postgresql``). Each measure runs as a process of its own, one after another: start-up and
 reads (bench/startup.py), the write path with 1 and 8 processes (bench/writers.py) on each
-backend, the bulk loads (bench/bulk.py), the reports (bench/reports.py), the cost of the
+backend, the bulk loads (bench/bulk.py), the generator loading the 1M-line practice anew
+(bench/generate.py, into a file removed after), the reports (bench/reports.py), the cost of the
 chained journal (bench/chaining.py) and the tools accountants know (bench/tools.py). The
 figures are kept in ``bench/data/speed.json``; the section between the ``speed`` markers of
 RESULTS.md is replaced, the rest of the file kept.
@@ -33,7 +34,16 @@ from typing import Any
 
 BENCH = Path(__file__).resolve().parent
 DATA = BENCH / "data"
-MEASURES = ("startup", "writers", "postgresql", "bulk", "reports", "chaining", "tools")
+MEASURES = (
+    "startup",
+    "writers",
+    "postgresql",
+    "bulk",
+    "generator",
+    "reports",
+    "chaining",
+    "tools",
+)
 
 # (label, where in a backend's figures, target, how it is met) of each row.
 Row = tuple[str, str, str, str]
@@ -154,6 +164,21 @@ def rows(found: dict[str, Any]) -> list[tuple[str, str, str, str, str, str]]:
                     "",
                 )
             )
+    generated = found.get("generator")
+    if generated:
+        out.append(
+            (
+                f"`bench/generate.py --scale {generated['scale']:g}`: the bench practice "
+                f"({generated['lines']:,} lines, {generated['rows']:,} rows) into a new SQLite "
+                "file",
+                "-",
+                f"{_s(generated['wall_s'])} ({generated['rows'] / generated['wall_s']:,.0f} "
+                f"rows/s; {generated['cpu_s']:.0f} s CPU)",
+                "-",
+                "under 3 minutes",
+                _met(generated["wall_s"] < 180 and not generated["problems"]),
+            )
+        )
     for extra in found.get("extra_rows", []):
         out.append(tuple(extra))
     return out
@@ -256,6 +281,28 @@ def _section_of(script: str, *args: str) -> str:
     return out.read_text()
 
 
+def _generated(scale: float) -> dict[str, Any]:
+    """``bench/generate.py`` loading the bench practice into a new file (removed after)."""
+    DATA.mkdir(exist_ok=True)
+    target, figures = DATA / "generated.db", DATA / "generator.json"
+    figures.unlink(missing_ok=True)
+    try:
+        subprocess.run(
+            [
+                *(sys.executable, str(BENCH / "generate.py"), "--scale", f"{scale:g}"),
+                *("--sqlite", str(target), "--json", str(figures)),
+            ],
+            check=False,  # a plan not met exits 1, and its JSON names the problems
+            cwd=BENCH,
+            stdout=subprocess.DEVNULL,
+        )
+    finally:
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(f"{target}{suffix}").unlink(missing_ok=True)
+    found: dict[str, Any] = json.loads(figures.read_text())
+    return found
+
+
 def _log(message: str) -> None:
     print(f"speed: {message} (load {os.getloadavg()[0]:.1f})", file=sys.stderr, flush=True)
 
@@ -277,6 +324,9 @@ def measure_all(args: argparse.Namespace) -> tuple[dict[str, dict[str, Any]], di
     if "bulk" in wanted:
         _log("bulk loads")
         sections["bulk"] = _section_of("bulk.py")
+    if "generator" in wanted:
+        _log("the bench generator")
+        sqlite["generator"] = _generated(args.scale)
     if "reports" in wanted:
         _log("reports")
         sections["reports"] = _section_of("reports.py", "--db", str(args.sqlite_db))
@@ -320,6 +370,7 @@ def main(argv: list[str] | None = None) -> int:
         "--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/clinicledger_bench"
     )
     parser.add_argument("--skip", nargs="*", choices=MEASURES, default=[])
+    parser.add_argument("--scale", type=float, default=1.0, help="the generator's practice")
     parser.add_argument("--pairs", type=int, default=300)
     parser.add_argument("--processes", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=30.0)

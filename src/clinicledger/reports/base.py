@@ -1,11 +1,13 @@
 """What every report shares: its parameters, its result, and the columns of its rows.
 
-A report is a query function returning a :class:`Report`: frozen row dataclasses, totals
-and warnings. A report whose rows grow with its period may leave them to be read as they
-are written (:attr:`Report.more`, :func:`collected`), so that a year of them never sits in
-memory at once. Money fields end in ``_cents`` and are integer cents; renderers show them as
-decimals under the field's name without the suffix (``payment_amount_cents`` ->
-``payment_amount``), so CSV, JSON and the terminal table show the same numbers.
+A report is a query function returning a :class:`Report`: rows, totals and warnings. A
+row is a frozen row dataclass, or a ``NamedTuple`` where a report makes tens of thousands of
+them (:func:`row_maker`): both are read by attribute, and neither changes once made. A
+report whose rows grow with its period may leave them to be read as they are written
+(:attr:`Report.more`, :func:`collected`), so that a year of them never sits in memory at
+once. Money fields end in ``_cents`` and are integer cents; renderers show them as decimals
+under the field's name without the suffix (``payment_amount_cents`` -> ``payment_amount``),
+so CSV, JSON and the terminal table show the same numbers.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields, is_dataclass, replace
+from functools import partial
 from typing import Any, TypeVar, cast
 from zoneinfo import ZoneInfo
 
@@ -143,13 +146,17 @@ def collected(report: Report) -> Report:
 
 
 def columns_of(row_type: type) -> tuple[Column, ...]:
-    if not is_dataclass(row_type):
-        raise TypeError(f"{row_type!r} is not a row dataclass")
+    """The columns of a row dataclass or ``NamedTuple``, in its fields' order."""
+    names: tuple[str, ...]
+    if is_dataclass(row_type):
+        names = tuple(f.name for f in fields(row_type))
+    elif issubclass(row_type, tuple) and hasattr(row_type, "_fields"):
+        names = row_type._fields
+    else:
+        raise TypeError(f"{row_type!r} is not a row dataclass or NamedTuple")
     return tuple(
-        Column(
-            key=f.name.removesuffix(MONEY_SUFFIX), field=f.name, money=f.name.endswith(MONEY_SUFFIX)
-        )
-        for f in fields(row_type)
+        Column(key=name.removesuffix(MONEY_SUFFIX), field=name, money=name.endswith(MONEY_SUFFIX))
+        for name in names
     )
 
 
@@ -159,46 +166,40 @@ def local_time(instant: dt.datetime, zone: ZoneInfo) -> dt.datetime:
 
 
 def local_clock(zone: ZoneInfo) -> Callable[[dt.datetime], dt.datetime]:
-    """:func:`local_time` for the rows of one report: the zone's offset is looked up once
-    per hour of UTC time (the rows of a large report fall in a few hundred hours) and
-    added, rather than converted row by row. An hour with a change of offset in it is
-    converted instant by instant; the result is the same either way."""
-    hours: dict[dt.datetime, tuple[dt.timedelta, int] | None] = {}
+    """:func:`local_time` for the rows of one report, read in the order recorded: the zone's
+    offset is looked up once per hour of UTC time and added, rather than converted row by
+    row (the hour of the row before is kept, and rows in order mostly share it). An hour
+    with a change of offset in it is converted instant by instant; the result is the same
+    either way."""
     hour = dt.timedelta(hours=1)
+    # [start, end) of the hour last looked up, its offset (None: it changes within the
+    # hour) and its fold
+    known: list[Any] = [dt.datetime.max, dt.datetime.min, None, 0]
 
     def convert(instant: dt.datetime) -> dt.datetime:
-        start = instant.replace(minute=0, second=0, microsecond=0)
-        if start in hours:
-            known = hours[start]
-        else:
+        if not known[0] <= instant < known[1]:
+            start = instant.replace(minute=0, second=0, microsecond=0)
             first = start.replace(tzinfo=dt.UTC).astimezone(zone)
             last = (start + hour).replace(tzinfo=dt.UTC).astimezone(zone)
             offset = first.utcoffset()
             steady = offset == last.utcoffset() and first.fold == last.fold
-            known = hours[start] = (offset, first.fold) if steady and offset is not None else None
-        if known is None:
+            known[:] = [start, start + hour, offset if steady else None, first.fold]
+        offset = known[2]
+        if offset is None:
             return local_time(instant, zone)
-        offset, fold = known
-        return (instant + offset).replace(microsecond=0, tzinfo=zone, fold=fold)
+        local: dt.datetime = (instant + offset).replace(microsecond=0, tzinfo=zone, fold=known[3])
+        return local
 
     return convert
 
 
 def row_maker(row_type: type[RowT]) -> Callable[[Iterable[Any]], RowT]:
-    """A maker of ``row_type`` (a frozen, slotted row dataclass) from its fields' values in
-    order: the same row as its keyword constructor makes, in less than half the time (a
-    frozen dataclass sets each field through ``object.__setattr__``), for reports of tens
-    of thousands of rows. Its fields have no defaults and no checks to run."""
-    setters = tuple(getattr(row_type, f.name).__set__ for f in fields(cast(Any, row_type)))
-    new = object.__new__
-
-    def make(values: Iterable[Any]) -> RowT:
-        row: RowT = new(row_type)
-        for set_field, value in zip(setters, values, strict=True):
-            set_field(row, value)
-        return row
-
-    return make
+    """A maker of ``row_type``, a ``NamedTuple``, from its fields' values in order: the same
+    row as its constructor makes, without the call's argument handling, for reports of
+    tens of thousands of rows (a frozen dataclass takes ten times as long to make)."""
+    if not (issubclass(row_type, tuple) and hasattr(row_type, "_fields")):
+        raise TypeError(f"{row_type!r} is not a NamedTuple")
+    return cast(Callable[[Iterable[Any]], RowT], partial(tuple.__new__, row_type))
 
 
 PRESETS = (

@@ -30,7 +30,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Select, Subquery, and_, case, func, literal, select
@@ -60,8 +60,7 @@ BRACKETS = 4
 NOT_YET_DUE = "not yet due"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DebtorRow:
+class DebtorRow(NamedTuple):
     """One debtor. The bracket fields are shown under keys naming their days
     (``days_0_29``...): see :func:`bracket_keys`."""
 

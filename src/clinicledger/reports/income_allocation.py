@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from sqlalchemy import Connection, and_, case, literal, select, union_all
 
@@ -42,8 +42,7 @@ PAYMENT_TYPES = {
 }
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class IncomeAllocationRow:
+class IncomeAllocationRow(NamedTuple):
     time: dt.datetime
     practitioner: str | None
     client: str | None

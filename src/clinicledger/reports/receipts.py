@@ -33,7 +33,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Select, and_, case, func, select
@@ -63,8 +63,7 @@ NO_PROVIDER = "lines without a provider"
 _METHOD_ORDER = {method.value: n for n, method in enumerate(PaymentMethod)}
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ReceiptRow:
+class ReceiptRow(NamedTuple):
     date: dt.date  # entered (local) or service date, per ``by``
     payment: str
     kind: str  # "payment" or "reversal"
@@ -82,8 +81,7 @@ class ReceiptMethodRow:
     amount_cents: int
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class _Event:
+class _Event(NamedTuple):
     """A payment's receipt (+) or reversal (-), as recorded."""
 
     payment_id: int

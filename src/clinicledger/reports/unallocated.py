@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, case, func, select
 
@@ -33,8 +33,7 @@ from clinicledger.store import tables as t
 P = t.postings
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class UnallocatedRow:
+class UnallocatedRow(NamedTuple):
     payment: str
     location: str
     received_date: dt.date
