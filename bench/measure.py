@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 import random
 import statistics
 import time
@@ -308,8 +309,8 @@ def check_ledger_time(engine: Engine) -> dict[str, Any]:
         for name, function in originals.items():
             setattr(integrity, name, function)
     for name, function in originals.items():
-        if name in stages:
-            continue
+        if name in stages or list(inspect.signature(function).parameters) != ["conn"]:
+            continue  # timed already, or a check of the expected head, run only with one
         t0 = time.perf_counter()
         try:
             with reading_conn(engine) as conn:
