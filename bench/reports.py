@@ -7,7 +7,8 @@ For each report and period (a month, a year) four fresh processes, one after ano
 1. the report through ``services.reporting.run_report`` (query and row objects, first run
    in the process), the statements it sends to SQLite captured as they are sent;
 2. the floor: those statements, with the same parameters, run by plain ``sqlite3`` in a
-   process that imports nothing else, every row fetched (best of two);
+   process that imports nothing else, with the same page cache as the application's
+   connections, every row fetched (best of two);
 3. and 4. the report streamed to a CSV and to a JSON file through ``render.write``, each
    process's peak resident memory (``ru_maxrss``).
 
@@ -293,6 +294,7 @@ def child_floor(db: str, capture: str) -> dict[str, Any]:
     with open(capture) as handle:
         statements = json.load(handle)
     conn = sqlite3.connect(db)
+    conn.execute("PRAGMA cache_size = -65536")  # the application's (store/engine.py)
     best = best_cpu = float("inf")
     rows = 0
     for _ in range(2):
@@ -400,9 +402,9 @@ def render_cases(cases: list[dict[str, Any]], *, db: str, started: str, load: fl
         "",
         f"Database `{db}`. First: the report's first run in a fresh process; warm: a "
         "second run in it (modules loaded, statements compiled); the floor: the report's own "
-        "statements run by plain sqlite3, every row fetched, best of two. CPU: the process's "
-        "own CPU time for the same runs (on a busy machine, what the work cost, without the "
-        "waiting for a core). "
+        "statements run by plain sqlite3 (the application's page cache size), every row "
+        "fetched, best of two. CPU: the process's own CPU time for the same runs (on a busy "
+        "machine, what the work cost, without the waiting for a core). "
         f"Month: {MONTH_FROM}..{MONTH_TO} (as of {MONTH_TO}); year: "
         f"{YEAR_FROM}..{YEAR_TO} (as of {YEAR_AS_OF}). Targets: a month under "
         f"{MONTH_TARGET_S:g} s and within {RATIO_TARGET:g}x of its floor (warm), a year under "

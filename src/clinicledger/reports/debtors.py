@@ -436,11 +436,11 @@ def _credit(
         .group_by(pay.c.payer_id, pay.c.patient_id)
     ).all()
     credit: dict[tuple[str, int], int] = defaultdict(int)
-    for r in rows:
-        if r.payer_id is not None:
-            credit[("payer", int(r.payer_id))] += int(r.credit_cents)
-        elif r.patient_id is not None:
-            credit[("patient", int(r.patient_id))] += int(r.credit_cents)
+    for payer_id, patient_id, cents in rows:  # by position: a row per party holding credit
+        if payer_id is not None:
+            credit[("payer", int(payer_id))] += int(cents)
+        elif patient_id is not None:
+            credit[("patient", int(patient_id))] += int(cents)
     return dict(credit)
 
 
@@ -470,13 +470,10 @@ def _columns(row_type: type, interval: int) -> tuple[Column, ...]:
 def _totals(
     debtors: Sequence[_Debtor], interval: int, credit_cents: int, total_key: str
 ) -> dict[str, int | str]:
-    brackets = [0] * BRACKETS
-    not_yet_due = owing = 0
-    for d in debtors:
-        for n, cents in enumerate(d.bracket_cents):
-            brackets[n] += cents
-        not_yet_due += d.not_yet_due_cents
-        owing += d.owing_cents
+    columns = zip(*(d.bracket_cents for d in debtors), strict=True)  # a bracket's column
+    brackets = [sum(column) for column in columns] or [0] * BRACKETS
+    not_yet_due = sum(d.not_yet_due_cents for d in debtors)
+    owing = sum(d.owing_cents for d in debtors)
     totals: dict[str, int | str] = {
         f"{key}_cents": cents for key, cents in zip(bracket_keys(interval), brackets, strict=True)
     }

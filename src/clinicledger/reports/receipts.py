@@ -33,6 +33,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -227,6 +228,11 @@ def _streamed_whole(conn: Connection, params: ReportParams, zone: ZoneInfo) -> R
     )
 
 
+# A payment before its reversal: "payment" sorts before "payment_reversal"
+_by_payment = itemgetter(0, 1)  # payment_id, kind
+assert EntryKind.PAYMENT.value < EntryKind.PAYMENT_REVERSAL.value
+
+
 def _ordered_by_day(events: Iterable[_Event]) -> Generator[_Event, None, None]:
     """``events`` in the order recorded, as :func:`_listing` orders them: by the date
     entered, then payment, a payment before its reversal. A day is kept until a day two
@@ -235,9 +241,7 @@ def _ordered_by_day(events: Iterable[_Event]) -> Generator[_Event, None, None]:
     days: dict[dt.date, list[_Event]] = {}
 
     def ordered(day: dt.date) -> list[_Event]:
-        return sorted(
-            days.pop(day), key=lambda e: (e.payment_id, e.kind != EntryKind.PAYMENT.value)
-        )
+        return sorted(days.pop(day), key=_by_payment)
 
     for event in events:
         day = event.entered_date

@@ -116,18 +116,20 @@ def unallocated(conn: Connection, params: ReportParams) -> Report:
     rows = tuple(
         make(
             (
-                format_id("payment", r.id),
-                r.location,
-                r.received_date,
-                r.received_from,
-                r.method,
-                r.reference,
-                int(r.amount_cents),
-                int(r.balance_cents),
-                (as_of - r.received_date).days,
+                format_id("payment", payment_id),
+                location,
+                received,
+                received_from,
+                method,
+                reference,
+                int(amount),
+                int(balance),
+                (as_of - received).days,
             )
         )
-        for r in _balances(conn, params, as_of, Account.UNALLOCATED)
+        for payment_id, location, received, received_from, method, reference, amount, balance in (
+            _balances(conn, params, as_of, Account.UNALLOCATED)  # by position: tens of thousands
+        )
     )
     retained = tuple(
         RetainedRow(

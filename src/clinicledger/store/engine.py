@@ -31,6 +31,11 @@ __all__ = [
 ]
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# Each connection's page cache, in KiB (SQLite's default is 2 MiB). A report of a large
+# practice looks up its rows' lines, invoices and payments at random: with 64 MiB those
+# pages stay in the cache rather than being read from the operating system's again (a year
+# of income allocation: a fifth faster). It is taken as pages are read, not beforehand.
+SQLITE_CACHE_KIB = 65_536
 # Rows sampled per index by ANALYZE: SQLite's advice is 100-1000; on the bench practice
 # (6M postings) the whole ANALYZE then takes some 20 ms.
 SQLITE_ANALYSIS_LIMIT = 400
@@ -124,6 +129,7 @@ def _sqlite_engine(url: str) -> Engine:
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = FULL")
         cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
         # REPLACE (INSERT OR REPLACE, an UPSERT's replace) deletes the row it replaces:
         # with recursive triggers the DELETE triggers refuse that too (belt and braces:
         # migration 0014's BEFORE INSERT triggers refuse it for any client)
