@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from clinicledger.domain.errors import InvalidInput
 from clinicledger.domain.text import check_plain
@@ -30,6 +31,11 @@ _ID = re.compile("(?:(?P<prefix>[A-Za-z]+)-)?0*(?P<number>[0-9]{1,18})")
 
 def format_id(kind: str, number: int) -> str:
     return f"{PREFIXES[kind]}-{number:06d}"
+
+
+def id_formatter(kind: str) -> Callable[[int], str]:
+    """:func:`format_id` of one kind, for a report's tens of thousands of rows."""
+    return f"{PREFIXES[kind]}-{{:06d}}".format
 
 
 def parse_id(kind: str, text: str, *, field: str | None = None) -> int:

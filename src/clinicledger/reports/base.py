@@ -140,7 +140,7 @@ def collected(report: Report) -> Report:
     own rows first, then each section's (a section may be built from the rows)."""
     if report.more is None and not report.sections:
         return report
-    rows = tuple(all_rows(report)) if report.more is not None else report.rows
+    rows = (*report.rows, *report.more) if report.more is not None else report.rows
     sections = tuple(collected(section) for section in report.sections)
     return replace(report, rows=rows, sections=sections, more=None)
 

@@ -30,6 +30,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter, itemgetter
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -470,10 +471,11 @@ def _columns(row_type: type, interval: int) -> tuple[Column, ...]:
 def _totals(
     debtors: Sequence[_Debtor], interval: int, credit_cents: int, total_key: str
 ) -> dict[str, int | str]:
-    columns = zip(*(d.bracket_cents for d in debtors), strict=True)  # a bracket's column
-    brackets = [sum(column) for column in columns] or [0] * BRACKETS
-    not_yet_due = sum(d.not_yet_due_cents for d in debtors)
-    owing = sum(d.owing_cents for d in debtors)
+    # by column, in C (tens of thousands of debtors)
+    bracket_lists = list(map(attrgetter("bracket_cents"), debtors))
+    brackets = [sum(map(itemgetter(n), bracket_lists)) for n in range(BRACKETS)]
+    not_yet_due = sum(map(attrgetter("not_yet_due_cents"), debtors))
+    owing = sum(map(attrgetter("owing_cents"), debtors))
     totals: dict[str, int | str] = {
         f"{key}_cents": cents for key, cents in zip(bracket_keys(interval), brackets, strict=True)
     }

@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 from sqlalchemy import Connection, and_, case, literal, select, union_all
 
-from clinicledger.domain.ids import format_id
+from clinicledger.domain.ids import id_formatter
 from clinicledger.domain.journal import Account, EntryKind
 from clinicledger.reports.base import (
     Report,
@@ -134,7 +134,7 @@ def streamed_income_allocation(conn: Connection, params: ReportParams) -> Report
     totals: dict[str, int | str] = {"payment_amount_cents": 0}
 
     def rows() -> Iterator[IncomeAllocationRow]:
-        make, local = _make_row, local_clock(zone)
+        make, local, invoice_id = _make_row, local_clock(zone), id_formatter("invoice")
         refund, allocation = EntryKind.REFUND.value, EntryKind.ALLOCATION.value
         total = 0
         try:
@@ -159,7 +159,7 @@ def streamed_income_allocation(conn: Connection, params: ReportParams) -> Report
                         local(recorded_at),
                         practitioner,
                         client,
-                        None if bill is None else format_id("invoice", bill),
+                        None if bill is None else invoice_id(bill),
                         None,
                         "Refund" if kind == refund else PAYMENT_TYPES[method],
                         amount,

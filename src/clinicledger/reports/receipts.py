@@ -41,7 +41,7 @@ from sqlalchemy import Connection, Select, and_, case, func, select
 
 from clinicledger.domain.choices import PaymentMethod
 from clinicledger.domain.errors import InvalidInput
-from clinicledger.domain.ids import format_id
+from clinicledger.domain.ids import format_id, id_formatter
 from clinicledger.domain.journal import Account, EntryKind
 from clinicledger.reports.base import (
     Report,
@@ -171,7 +171,7 @@ def _streamed_whole(conn: Connection, params: ReportParams, zone: ZoneInfo) -> R
     payments: dict[str, set[int]] = defaultdict(set)
 
     def rows() -> Iterator[ReceiptRow]:
-        make, payment = _make_receipt, EntryKind.PAYMENT.value
+        make, payment, payment_id = _make_receipt, EntryKind.PAYMENT.value, id_formatter("payment")
         total = 0
         events = _ordered_by_day(_streamed_events(conn, params, zone))
         try:
@@ -185,7 +185,7 @@ def _streamed_whole(conn: Connection, params: ReportParams, zone: ZoneInfo) -> R
                 yield make(
                     (
                         event.entered_date,
-                        format_id("payment", event.payment_id),
+                        payment_id(event.payment_id),
                         "payment" if event.kind == payment else "reversal",
                         event.received_from,
                         event.method,

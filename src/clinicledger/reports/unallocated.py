@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection, case, func, select
 
 from clinicledger.domain.errors import InvalidInput
-from clinicledger.domain.ids import format_id
+from clinicledger.domain.ids import format_id, id_formatter
 from clinicledger.domain.journal import Account
 from clinicledger.reports.base import Report, ReportParams, columns_of, local_time, row_maker
 from clinicledger.store import ledger, lookups
@@ -112,11 +112,11 @@ _make_unallocated = row_maker(UnallocatedRow)
 def unallocated(conn: Connection, params: ReportParams) -> Report:
     zone = lookups.practice_zone(conn)
     as_of = require_as_of(params)
-    make = _make_unallocated
+    make, payment_id = _make_unallocated, id_formatter("payment")
     rows = tuple(
         make(
             (
-                format_id("payment", payment_id),
+                payment_id(payment),
                 location,
                 received,
                 received_from,
@@ -127,7 +127,7 @@ def unallocated(conn: Connection, params: ReportParams) -> Report:
                 (as_of - received).days,
             )
         )
-        for payment_id, location, received, received_from, method, reference, amount, balance in (
+        for payment, location, received, received_from, method, reference, amount, balance in (
             _balances(conn, params, as_of, Account.UNALLOCATED)  # by position: tens of thousands
         )
     )
