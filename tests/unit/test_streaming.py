@@ -184,8 +184,8 @@ def event(payment_id: int, day: int, kind: str = "payment") -> _Event:
 def test_receipts_are_ordered_a_day_at_a_time_as_the_whole_listing_orders_them() -> None:
     recorded = [
         event(5, 5),
+        event(3, 5, "payment_reversal"),  # however read, a payment comes before its reversal
         event(3, 5),
-        event(3, 5, "payment_reversal"),
         event(2, 6),
         event(9, 5),  # a clock put back across midnight: entered on the 5th again
         event(1, 7),
@@ -195,6 +195,10 @@ def test_receipts_are_ordered_a_day_at_a_time_as_the_whole_listing_orders_them()
     ordered = list(_ordered_by_day(recorded))
     whole = sorted(recorded, key=lambda e: (e.entered_date, e.payment_id, e.kind != "payment"))
     assert ordered == whole
+    assert [(e.entered_date.day, e.payment_id, e.kind) for e in ordered][:2] == [
+        (5, 3, "payment"),
+        (5, 3, "payment_reversal"),
+    ]
     assert [(e.entered_date.day, e.payment_id) for e in ordered][:4] == [
         (5, 3),
         (5, 3),

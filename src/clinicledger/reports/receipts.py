@@ -33,7 +33,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from operator import itemgetter
+from operator import attrgetter
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -229,8 +229,7 @@ def _streamed_whole(conn: Connection, params: ReportParams, zone: ZoneInfo) -> R
 
 
 # A payment before its reversal: "payment" sorts before "payment_reversal"
-_by_payment = itemgetter(0, 1)  # payment_id, kind
-assert EntryKind.PAYMENT.value < EntryKind.PAYMENT_REVERSAL.value
+_by_payment = attrgetter("payment_id", "kind")
 
 
 def _ordered_by_day(events: Iterable[_Event]) -> Generator[_Event, None, None]:
