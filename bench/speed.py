@@ -377,6 +377,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--results", type=Path, default=BENCH / "RESULTS.md")
     parser.add_argument("--render-only", action="store_true", help="from bench/data/speed.json")
     args = parser.parse_args(argv)
+    args.sqlite_db = args.sqlite_db.resolve()  # each measure runs in bench/
     kept = BENCH / "data" / "speed.json"
     if args.render_only:
         figures = json.loads(kept.read_text())
