@@ -216,10 +216,10 @@ def test_local_clock_is_local_time_across_every_change_of_offset(zone: str) -> N
     offset and fold."""
     from zoneinfo import ZoneInfo
 
-    from clinicledger.reports.base import local_clock, local_time
+    from clinicledger.reports.base import local_clock, local_dates, local_time
 
     tz = ZoneInfo(zone)
-    local = local_clock(tz)
+    local, local_date = local_clock(tz), local_dates(tz)
     instant = dt.datetime(2024, 3, 30)
     checked = 0
     while instant < dt.datetime(2025, 4, 10):
@@ -232,8 +232,29 @@ def test_local_clock_is_local_time_across_every_change_of_offset(zone: str) -> N
                 expected.fold,
                 expected.isoformat(),
             ), instant
+            assert local_date(instant) == expected.date(), instant
             checked += 1
             instant += dt.timedelta(minutes=7, seconds=13, microseconds=500_000)
         else:
             instant += dt.timedelta(days=1)
     assert checked > 5_000
+
+
+def test_local_clock_is_the_same_whatever_order_instants_come_in() -> None:
+    """The clock keeps the hour it last looked up; instants back and forth across a change
+    of offset (Sydney, 6 April 2025, 03:00 back to 02:00) are each converted whole."""
+    import random
+    from zoneinfo import ZoneInfo
+
+    from clinicledger.reports.base import local_clock, local_dates, local_time
+
+    tz = ZoneInfo("Australia/Sydney")
+    start = dt.datetime(2025, 4, 5, 14)  # UTC: 01:00 local, an hour before the change
+    instants = [start + dt.timedelta(minutes=13 * n, seconds=n % 60) for n in range(40)]
+    random.Random(7).shuffle(instants)
+    local, local_date = local_clock(tz), local_dates(tz)
+    for instant in instants:
+        expected = local_time(instant, tz)
+        got = local(instant)
+        assert (got, got.utcoffset(), got.fold) == (expected, expected.utcoffset(), expected.fold)
+        assert local_date(instant) == expected.date()

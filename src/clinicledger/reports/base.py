@@ -165,30 +165,53 @@ def local_time(instant: dt.datetime, zone: ZoneInfo) -> dt.datetime:
     return instant.replace(tzinfo=dt.UTC).astimezone(zone).replace(microsecond=0)
 
 
+_HOUR = dt.timedelta(hours=1)
+
+
+def _hour_of(instant: dt.datetime, zone: ZoneInfo) -> list[Any]:
+    """[start, end) of the UTC hour ``instant`` is in, the zone's offset throughout it
+    (None: it changes within the hour) and its fold."""
+    start = instant.replace(minute=0, second=0, microsecond=0)
+    first = start.replace(tzinfo=dt.UTC).astimezone(zone)
+    last = (start + _HOUR).replace(tzinfo=dt.UTC).astimezone(zone)
+    offset = first.utcoffset()
+    steady = offset == last.utcoffset() and first.fold == last.fold
+    return [start, start + _HOUR, offset if steady else None, first.fold]
+
+
 def local_clock(zone: ZoneInfo) -> Callable[[dt.datetime], dt.datetime]:
     """:func:`local_time` for the rows of one report, read in the order recorded: the zone's
     offset is looked up once per hour of UTC time and added, rather than converted row by
     row (the hour of the row before is kept, and rows in order mostly share it). An hour
     with a change of offset in it is converted instant by instant; the result is the same
     either way."""
-    hour = dt.timedelta(hours=1)
-    # [start, end) of the hour last looked up, its offset (None: it changes within the
-    # hour) and its fold
-    known: list[Any] = [dt.datetime.max, dt.datetime.min, None, 0]
+    known: list[Any] = [dt.datetime.max, dt.datetime.min, None, 0]  # as _hour_of gives
 
     def convert(instant: dt.datetime) -> dt.datetime:
         if not known[0] <= instant < known[1]:
-            start = instant.replace(minute=0, second=0, microsecond=0)
-            first = start.replace(tzinfo=dt.UTC).astimezone(zone)
-            last = (start + hour).replace(tzinfo=dt.UTC).astimezone(zone)
-            offset = first.utcoffset()
-            steady = offset == last.utcoffset() and first.fold == last.fold
-            known[:] = [start, start + hour, offset if steady else None, first.fold]
+            known[:] = _hour_of(instant, zone)
         offset = known[2]
         if offset is None:
             return local_time(instant, zone)
         local: dt.datetime = (instant + offset).replace(microsecond=0, tzinfo=zone, fold=known[3])
         return local
+
+    return convert
+
+
+def local_dates(zone: ZoneInfo) -> Callable[[dt.datetime], dt.date]:
+    """The local date of each of a report's instants, as :func:`local_clock` (its
+    ``.date()``), without making the local time."""
+    known: list[Any] = [dt.datetime.max, dt.datetime.min, None, 0]  # as _hour_of gives
+
+    def convert(instant: dt.datetime) -> dt.date:
+        if not known[0] <= instant < known[1]:
+            known[:] = _hour_of(instant, zone)
+        offset = known[2]
+        if offset is None:
+            return local_time(instant, zone).date()
+        day: dt.date = (instant + offset).date()
+        return day
 
     return convert
 

@@ -48,7 +48,7 @@ from clinicledger.reports.base import (
     ReportParams,
     collected,
     columns_of,
-    local_clock,
+    local_dates,
     option_choice,
     row_maker,
     utc_bounds,
@@ -378,20 +378,12 @@ def _streamed_events(
     if params.as_known_at is not None:
         query = query.where(E.c.recorded_at <= params.as_known_at)
     query = _payment_filters(query, params).order_by(E.c.recorded_at, E.c.id)
-    make, local = _make_event, local_clock(zone)
+    make, local_date = _make_event, local_dates(zone)
     for kind, recorded_at, cents, payment_id, method, reference, received_from in (
         ledger.stream_rows(conn, query)  # by position: tens of thousands of rows a month
     ):
         yield make(
-            (
-                int(payment_id),
-                str(kind),
-                local(recorded_at).date(),
-                int(cents),
-                str(method),
-                reference,
-                received_from,
-            )
+            (payment_id, kind, local_date(recorded_at), cents, method, reference, received_from)
         )
 
 

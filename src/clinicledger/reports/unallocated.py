@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, case, func, select
@@ -122,8 +123,8 @@ def unallocated(conn: Connection, params: ReportParams) -> Report:
                 received_from,
                 method,
                 reference,
-                int(amount),
-                int(balance),
+                amount,
+                int(balance),  # a sum: a Decimal on PostgreSQL
                 (as_of - received).days,
             )
         )
@@ -152,8 +153,8 @@ def unallocated(conn: Connection, params: ReportParams) -> Report:
         rows=rows,
         totals={
             "payments": len(rows),
-            "amount_cents": sum(r.amount_cents for r in rows),
-            "unallocated_cents": sum(r.unallocated_cents for r in rows),
+            "amount_cents": sum(map(attrgetter("amount_cents"), rows)),
+            "unallocated_cents": sum(map(attrgetter("unallocated_cents"), rows)),
         },
         sections=(
             Report(
