@@ -231,6 +231,13 @@ def render(by_backend: dict[str, dict[str, Any]], shared: dict[str, Any]) -> lis
     """The opening section of RESULTS.md: a table per backend, then the chaining and the
     tools' side by side."""
     lines = ["## Speed at every door (issue 9): each figure beside its floor", ""]
+    if shared.get("kept"):
+        lines += [
+            "Measured in one run of `bench/speed.py`, but for "
+            + ", ".join(shared["kept"])
+            + ", kept from the run before (`--skip`).",
+            "",
+        ]
     for backend, found in by_backend.items():
         load = found.get("loadavg")
         lines += [
@@ -348,6 +355,35 @@ def measure_all(args: argparse.Namespace) -> tuple[dict[str, dict[str, Any]], di
     return by_backend, shared
 
 
+# Where each measure's figures are kept in bench/data/speed.json
+PLACES = {
+    "startup": ("by_backend", "sqlite", "startup"),
+    "writers": ("by_backend", "sqlite", "writers"),
+    "generator": ("by_backend", "sqlite", "generator"),
+    "postgresql": ("by_backend", "postgresql"),
+    "bulk": ("shared", "sections", "bulk"),
+    "reports": ("shared", "sections", "reports"),
+    "chaining": ("shared", "chaining"),
+    "tools": ("shared", "tools"),
+}
+
+
+def keep_skipped(figures: dict[str, Any], earlier: dict[str, Any], skipped: list[str]) -> None:
+    """A measure skipped in this run keeps its figures of the run before (and says so)."""
+    for name in skipped:
+        *path, last = PLACES[name]
+        found: Any = earlier
+        for part in (*path, last):
+            found = found.get(part) if isinstance(found, dict) else None
+        if found is None:
+            continue
+        into = figures
+        for part in path:
+            into = into.setdefault(part, {})
+        into[last] = found
+        figures["shared"].setdefault("kept", []).append(name)
+
+
 def replace_section(results: Path, section: list[str], name: str = "speed") -> None:
     """Put ``section`` between the ``name`` markers of ``results`` (after its title if it
     has none yet), keeping everything else."""
@@ -371,7 +407,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--skip", nargs="*", choices=MEASURES, default=[])
     parser.add_argument("--scale", type=float, default=1.0, help="the generator's practice")
-    parser.add_argument("--pairs", type=int, default=300)
+    parser.add_argument("--pairs", type=int, default=600)
     parser.add_argument("--processes", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--results", type=Path, default=BENCH / "RESULTS.md")
@@ -383,11 +419,9 @@ def main(argv: list[str] | None = None) -> int:
         figures = json.loads(kept.read_text())
     else:
         by_backend, shared = measure_all(args)
-        earlier = json.loads(kept.read_text())["shared"] if kept.exists() else {}
-        for name in ("chaining", "tools"):  # a measure skipped keeps its last figures
-            if name in args.skip and name in earlier:
-                shared[name] = earlier[name]
         figures = {"by_backend": by_backend, "shared": shared}
+        if kept.exists():
+            keep_skipped(figures, json.loads(kept.read_text()), args.skip)
         kept.parent.mkdir(exist_ok=True)
         kept.write_text(json.dumps(figures, indent=2))
     shared = dict(figures["shared"])
