@@ -184,7 +184,7 @@ def debtors(conn: Connection, params: ReportParams) -> Report:
     if detail == "detailed" or separate:  # each portion is listed, or put at its location
         found = _debtors(conn, params, as_of, billed_to, interval)
     else:
-        found = _debtor_sums(conn, params, as_of, billed_to, interval)
+        found = _debtor_sums(conn, params, as_of, billed_to, interval, order)
     if older_than is not None:
         found = {key: d for key, d in found.items() if d.oldest_days >= older_than}
     credit = _credit(conn, params, as_of, found)
@@ -345,6 +345,7 @@ def _debtor_sums(
     as_of: dt.date | None,
     billed_to: str | None,
     interval: int,
+    order: str | None,
 ) -> dict[tuple[str, int], _Debtor]:
     """:func:`_debtors` summed in SQL, a row per debtor rather than per portion, for the
     summary (no portion listed, none put at its location): each portion's bracket is a
@@ -378,11 +379,16 @@ def _debtor_sums(
         .group_by(portions.c.payer_id, patient_key)
         .subquery()
     )
+    # Read in about the order listed (payers' names are not in the query), so that the
+    # listing's own sort (_ordered, which decides) finds runs already in order.
+    presorted = [sums.c.owing_cents.desc(), t.patients.c.name, t.patients.c.code]
+    if order != "amount":
+        presorted[:0] = [sums.c.oldest_date.is_(None), sums.c.oldest_date]
     found: dict[tuple[str, int], _Debtor] = {}
     rows = conn.execute(
-        select(sums, t.patients.c.name, t.patients.c.code).outerjoin(
-            t.patients, t.patients.c.id == sums.c.patient_key
-        )
+        select(sums, t.patients.c.name, t.patients.c.code)
+        .outerjoin(t.patients, t.patients.c.id == sums.c.patient_key)
+        .order_by(*presorted)
     ).all()
     for (
         payer_id,
