@@ -247,8 +247,9 @@ def render(by_backend: dict[str, dict[str, Any]], shared: dict[str, Any]) -> lis
             *table(found),
             "",
         ]
-    for section in shared.get("sections", {}).values():
-        lines += [section.strip(), ""]
+    sections = shared.get("sections", {})
+    for name in sorted(sections, key=MEASURES.index):  # in the order measured, kept or not
+        lines += [sections[name].strip(), ""]
     lines += chaining_section(shared.get("chaining"))
     tools_render: Callable[[dict[str, Any]], str] | None = shared.get("tools_render")
     if shared.get("tools") and tools_render is not None:
