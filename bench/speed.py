@@ -24,6 +24,7 @@ machine is shared.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import subprocess
@@ -232,10 +233,14 @@ def render(by_backend: dict[str, dict[str, Any]], shared: dict[str, Any]) -> lis
     tools' side by side."""
     lines = ["## Speed at every door (issue 9): each figure beside its floor", ""]
     if shared.get("kept"):
+        when = shared.get("measured_at", {})
         lines += [
-            "Measured in one run of `bench/speed.py`, but for "
-            + ", ".join(shared["kept"])
-            + ", kept from the run before (`--skip`).",
+            "Measured by `bench/speed.py`; a measure skipped (`--skip`) keeps the figures "
+            "of the run that made them: "
+            + "; ".join(
+                f"{name} {when.get(name, 'an earlier run')}" for name in MEASURES if name in when
+            )
+            + ".",
             "",
         ]
     for backend, found in by_backend.items():
@@ -319,7 +324,8 @@ def measure_all(args: argparse.Namespace) -> tuple[dict[str, dict[str, Any]], di
     wanted = [m for m in MEASURES if m not in args.skip]
     sqlite: dict[str, Any] = {"loadavg": os.getloadavg()}
     by_backend: dict[str, dict[str, Any]] = {"sqlite": sqlite}
-    shared: dict[str, Any] = {}
+    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    shared: dict[str, Any] = {"measured_at": dict.fromkeys(wanted, now)}
     writes = ["--pairs", str(args.pairs), "--processes", str(args.processes)]
     writes += ["--seconds", str(args.seconds)]
     if "startup" in wanted:
@@ -382,6 +388,8 @@ def keep_skipped(figures: dict[str, Any], earlier: dict[str, Any], skipped: list
         for part in path:
             into = into.setdefault(part, {})
         into[last] = found
+        when = earlier["shared"].get("measured_at", {}).get(name, "an earlier run")
+        figures["shared"].setdefault("measured_at", {})[name] = when
         figures["shared"].setdefault("kept", []).append(name)
 
 
