@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Iterator
 from typing import NamedTuple
 
-from sqlalchemy import Connection, and_, case, literal, select, union_all
+from sqlalchemy import Connection, String, and_, case, literal, select, type_coerce, union_all
 
 from clinicledger.domain.ids import id_formatter
 from clinicledger.domain.journal import Account, EntryKind
@@ -88,7 +88,9 @@ def streamed_income_allocation(conn: Connection, params: ReportParams) -> Report
             t.payments.c.method,
             (-P.c.amount_cents).label("amount_cents"),
             ledger.service_label().label("services"),
-            t.lines.c.service_date,
+            # as the database gives it: SQLite's ISO text, PostgreSQL's date (str() of
+            # either is the ISO date the row shows), not parsed to be printed again
+            type_coerce(t.lines.c.service_date, String).label("service_date"),
             t.payments.c.note,
         )
         .select_from(E)
@@ -164,7 +166,7 @@ def streamed_income_allocation(conn: Connection, params: ReportParams) -> Report
                         "Refund" if kind == refund else PAYMENT_TYPES[method],
                         amount,
                         services,
-                        service_date.isoformat() if service_date else None,
+                        None if service_date is None else str(service_date),
                         note if kind == allocation else reason,
                     )
                 )
