@@ -30,7 +30,6 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from operator import attrgetter, itemgetter
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -477,11 +476,13 @@ def _columns(row_type: type, interval: int) -> tuple[Column, ...]:
 def _totals(
     debtors: Sequence[_Debtor], interval: int, credit_cents: int, total_key: str
 ) -> dict[str, int | str]:
-    # by column, in C (tens of thousands of debtors)
-    bracket_lists = list(map(attrgetter("bracket_cents"), debtors))
-    brackets = [sum(map(itemgetter(n), bracket_lists)) for n in range(BRACKETS)]
-    not_yet_due = sum(map(attrgetter("not_yet_due_cents"), debtors))
-    owing = sum(map(attrgetter("owing_cents"), debtors))
+    brackets = [0] * BRACKETS
+    not_yet_due = owing = 0
+    for d in debtors:  # one pass: tens of thousands of debtors, each read once
+        for n, cents in enumerate(d.bracket_cents):
+            brackets[n] += cents
+        not_yet_due += d.not_yet_due_cents
+        owing += d.owing_cents
     totals: dict[str, int | str] = {
         f"{key}_cents": cents for key, cents in zip(bracket_keys(interval), brackets, strict=True)
     }
