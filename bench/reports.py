@@ -41,6 +41,7 @@ from sqlalchemy.exc import DBAPIError
 from clinicledger.reports.base import ReportParams
 from clinicledger.services.reporting import run_report
 from clinicledger.store import tables as t
+from clinicledger.store.engine import SQLITE_CACHE_KIB
 
 MONTH_FROM = dt.date(2025, 3, 1)
 MONTH_TO = dt.date(2025, 3, 31)
@@ -294,7 +295,7 @@ def child_floor(db: str, capture: str) -> dict[str, Any]:
     with open(capture) as handle:
         statements = json.load(handle)
     conn = sqlite3.connect(db)
-    conn.execute("PRAGMA cache_size = -65536")  # the application's (store/engine.py)
+    conn.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")  # the application's
     best = best_cpu = float("inf")
     rows = 0
     for _ in range(2):

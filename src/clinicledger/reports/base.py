@@ -145,14 +145,22 @@ def collected(report: Report) -> Report:
     return replace(report, rows=rows, sections=sections, more=None)
 
 
+def _named_tuple_fields(row_type: type) -> tuple[str, ...] | None:
+    """A ``NamedTuple``'s field names; None for any other type."""
+    found: tuple[str, ...] | None = (
+        getattr(row_type, "_fields", None) if issubclass(row_type, tuple) else None
+    )
+    return found
+
+
 def columns_of(row_type: type) -> tuple[Column, ...]:
     """The columns of a row dataclass or ``NamedTuple``, in its fields' order."""
-    names: tuple[str, ...]
-    if is_dataclass(row_type):
-        names = tuple(f.name for f in fields(row_type))
-    elif issubclass(row_type, tuple) and hasattr(row_type, "_fields"):
-        names = row_type._fields
-    else:
+    names = (
+        tuple(f.name for f in fields(row_type))
+        if is_dataclass(row_type)
+        else _named_tuple_fields(row_type)
+    )
+    if names is None:
         raise TypeError(f"{row_type!r} is not a row dataclass or NamedTuple")
     return tuple(
         Column(key=name.removesuffix(MONEY_SUFFIX), field=name, money=name.endswith(MONEY_SUFFIX))
@@ -220,7 +228,7 @@ def row_maker(row_type: type[RowT]) -> Callable[[Iterable[Any]], RowT]:
     """A maker of ``row_type``, a ``NamedTuple``, from its fields' values in order: the same
     row as its constructor makes, without the call's argument handling, for reports of
     tens of thousands of rows (a frozen dataclass takes ten times as long to make)."""
-    if not (issubclass(row_type, tuple) and hasattr(row_type, "_fields")):
+    if _named_tuple_fields(row_type) is None:
         raise TypeError(f"{row_type!r} is not a NamedTuple")
     return cast(Callable[[Iterable[Any]], RowT], partial(tuple.__new__, row_type))
 
