@@ -19,17 +19,20 @@ fi
 python3 -m venv .venv
 .venv/bin/pip install -q --disable-pip-version-check -e '.[test]'
 
-# WeasyPrint's libraries (pango) for the PDFs, and poppler's pdftotext for the tests that
-# read them back: Debian's packages, installed once when missing.
-if ! command -v pdftotext >/dev/null 2>&1 || ! ldconfig -p 2>/dev/null | grep -q libpango-1.0; then
+# WeasyPrint's libraries (pango, and HarfBuzz's subsetter, without which WeasyPrint 70 warns
+# on import and the tests' warnings-as-errors fail every PDF) for the PDFs, and poppler's
+# pdftotext for the tests that read them back: Debian's packages, installed once when missing.
+pdf_packages="poppler-utils libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0"
+if ! command -v pdftotext >/dev/null 2>&1 || ! ldconfig -p 2>/dev/null | grep -q libpango-1.0 \
+  || ! ldconfig -p 2>/dev/null | grep -q libharfbuzz-subset; then
   if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
     export DEBIAN_FRONTEND=noninteractive
-    apt-get install -y -q poppler-utils libpango-1.0-0 libpangoft2-1.0-0 >/dev/null 2>&1 \
-      || { apt-get update -q >/dev/null \
-        && apt-get install -y -q poppler-utils libpango-1.0-0 libpangoft2-1.0-0 >/dev/null; }
+    # shellcheck disable=SC2086  # the list splits into packages
+    apt-get install -y -q $pdf_packages >/dev/null 2>&1 \
+      || { apt-get update -q >/dev/null && apt-get install -y -q $pdf_packages >/dev/null; }
   else
-    echo "note: poppler-utils or pango is missing and cannot be installed here (not root):" \
-      "the PDF tests are skipped" >&2
+    echo "note: some of $pdf_packages are missing and cannot be installed here" \
+      "(not root): the PDF tests skip or fail" >&2
   fi
 fi
 
