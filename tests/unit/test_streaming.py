@@ -16,7 +16,7 @@ import pytest
 from clinicledger import render
 from clinicledger.render.formats import to_csv, to_json, to_json_data, write_csv, write_json
 from clinicledger.reports.base import Report, collected, columns_of
-from clinicledger.reports.receipts import _Event, _ordered_by_day
+from clinicledger.reports.receipts import _Dated, _days_in_order
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -169,16 +169,10 @@ def test_a_streamed_report_written_to_a_file_is_the_whole_reports_text(
     assert "218.52" in (tmp_path / "streamed").read_text()
 
 
-def event(payment_id: int, day: int, kind: str = "payment") -> _Event:
-    return _Event(
-        payment_id=payment_id,
-        kind=kind,
-        entered_date=dt.date(2025, 4, day),
-        amount_cents=100,
-        method="cash",
-        reference=None,
-        received_from=None,
-    )
+def event(payment_id: int, day: int, kind: str = "payment") -> _Dated:
+    """A receipt (or reversal) of 1.00 in cash entered on ``day`` April 2025, as the
+    listing reads it: its date entered, payment id and kind first."""
+    return (dt.date(2025, 4, day), payment_id, kind, 100, "cash", None, None)
 
 
 def test_receipts_are_ordered_a_day_at_a_time_as_the_whole_listing_orders_them() -> None:
@@ -192,14 +186,14 @@ def test_receipts_are_ordered_a_day_at_a_time_as_the_whole_listing_orders_them()
         event(8, 9),
         event(4, 9),
     ]
-    ordered = list(_ordered_by_day(recorded))
-    whole = sorted(recorded, key=lambda e: (e.entered_date, e.payment_id, e.kind != "payment"))
+    ordered = [event for day in _days_in_order(recorded) for event in day]
+    whole = sorted(recorded, key=lambda e: (e[0], e[1], e[2] != "payment"))
     assert ordered == whole
-    assert [(e.entered_date.day, e.payment_id, e.kind) for e in ordered][:2] == [
+    assert [(e[0].day, e[1], e[2]) for e in ordered][:2] == [
         (5, 3, "payment"),
         (5, 3, "payment_reversal"),
     ]
-    assert [(e.entered_date.day, e.payment_id) for e in ordered][:4] == [
+    assert [(e[0].day, e[1]) for e in ordered][:4] == [
         (5, 3),
         (5, 3),
         (5, 5),
@@ -207,19 +201,32 @@ def test_receipts_are_ordered_a_day_at_a_time_as_the_whole_listing_orders_them()
     ]
 
 
-@pytest.mark.parametrize(
-    "zone", ["Australia/Sydney", "Australia/Lord_Howe", "America/Santiago", "UTC", "Asia/Kolkata"]
-)
+ZONES = [
+    "Australia/Sydney",
+    "Australia/Lord_Howe",
+    "Australia/Adelaide",
+    "America/Santiago",
+    "UTC",
+    "Asia/Kolkata",
+]
+
+
+def as_stored(instant: dt.datetime) -> str:
+    """A naive UTC instant as SQLite keeps it."""
+    return instant.isoformat(" ", "microseconds")
+
+
+@pytest.mark.parametrize("zone", ZONES)
 def test_local_clock_is_local_time_across_every_change_of_offset(zone: str) -> None:
     """By the hour's offset where an hour has one offset; instant by instant where it
     changes (Lord Howe by half an hour, Santiago at midnight), to the same local time,
-    offset and fold."""
+    offset and fold; and the same local date from the instant as SQLite keeps it."""
     from zoneinfo import ZoneInfo
 
-    from clinicledger.reports.base import local_clock, local_dates, local_time
+    from clinicledger.reports.base import local_clock, local_dates, local_dates_of_text, local_time
 
     tz = ZoneInfo(zone)
-    local, local_date = local_clock(tz), local_dates(tz)
+    local, local_date, local_text = local_clock(tz), local_dates(tz), local_dates_of_text(tz)
     instant = dt.datetime(2024, 3, 30)
     checked = 0
     while instant < dt.datetime(2025, 4, 10):
@@ -233,6 +240,7 @@ def test_local_clock_is_local_time_across_every_change_of_offset(zone: str) -> N
                 expected.isoformat(),
             ), instant
             assert local_date(instant) == expected.date(), instant
+            assert local_text(as_stored(instant)) == expected.date(), instant
             checked += 1
             instant += dt.timedelta(minutes=7, seconds=13, microseconds=500_000)
         else:
@@ -246,15 +254,36 @@ def test_local_clock_is_the_same_whatever_order_instants_come_in() -> None:
     import random
     from zoneinfo import ZoneInfo
 
-    from clinicledger.reports.base import local_clock, local_dates, local_time
+    from clinicledger.reports.base import local_clock, local_dates, local_dates_of_text, local_time
 
     tz = ZoneInfo("Australia/Sydney")
     start = dt.datetime(2025, 4, 5, 14)  # UTC: 01:00 local, an hour before the change
     instants = [start + dt.timedelta(minutes=13 * n, seconds=n % 60) for n in range(40)]
     random.Random(7).shuffle(instants)
-    local, local_date = local_clock(tz), local_dates(tz)
+    local, local_date, local_text = local_clock(tz), local_dates(tz), local_dates_of_text(tz)
     for instant in instants:
         expected = local_time(instant, tz)
         got = local(instant)
         assert (got, got.utcoffset(), got.fold) == (expected, expected.utcoffset(), expected.fold)
         assert local_date(instant) == expected.date()
+        assert local_text(as_stored(instant)) == expected.date()
+
+
+@pytest.mark.parametrize("zone", ZONES)
+def test_a_local_date_read_off_the_stored_text_turns_at_local_midnight(zone: str) -> None:
+    """Either side of every local midnight of two years (half an hour into a UTC hour in
+    Adelaide, Kolkata and Lord Howe), to the microsecond, in the order recorded."""
+    from zoneinfo import ZoneInfo
+
+    from clinicledger.reports.base import local_dates_of_text, local_time
+
+    tz = ZoneInfo(zone)
+    local_text = local_dates_of_text(tz)
+    tick = dt.timedelta(microseconds=1)
+    day = dt.date(2024, 1, 1)
+    while day < dt.date(2026, 1, 1):
+        midnight = dt.datetime.combine(day, dt.time(), tzinfo=tz).astimezone(dt.UTC)
+        utc = midnight.replace(tzinfo=None)
+        for instant in (utc - tick, utc, utc + tick):
+            assert local_text(as_stored(instant)) == local_time(instant, tz).date(), instant
+        day += dt.timedelta(days=1)

@@ -224,6 +224,42 @@ def local_dates(zone: ZoneInfo) -> Callable[[dt.datetime], dt.date]:
     return convert
 
 
+_TICK = dt.timedelta(microseconds=1)
+
+
+def _text_of(instant: dt.datetime) -> str:
+    """A naive UTC instant as SQLite keeps it (``store/sql.py`` ``sqlite_value``)."""
+    return instant.isoformat(" ", "microseconds")
+
+
+_NO_HOUR = ["~", "", "", None, None]  # known by local_dates_of_text: no hour yet ("~" > any digit)
+
+
+def local_dates_of_text(zone: ZoneInfo) -> Callable[[str], dt.date]:
+    """:func:`local_dates` of instants as SQLite keeps them, its text of naive UTC
+    (``2025-03-01 13:04:05.123456``), compared as text: no instant is made but for the
+    first of each UTC hour, whose bounds are kept as text with the local midnight in it, if
+    any (a zone half an hour off UTC), and the local dates before and after that midnight.
+    An hour with a change of offset in it is converted instant by instant."""
+    known: list[Any] = list(_NO_HOUR)  # [start, end, midnight, date before, date after]
+
+    def convert(stamp: str) -> dt.date:
+        if known[0] <= stamp < known[1]:
+            day: dt.date = known[3] if stamp < known[2] else known[4]
+            return day
+        instant = dt.datetime.fromisoformat(stamp)
+        start, end, offset, _fold = _hour_of(instant, zone)
+        if offset is None:
+            return local_time(instant, zone).date()
+        before: dt.date = (start + offset).date()
+        after: dt.date = (end + offset - _TICK).date()
+        midnight = end if before == after else dt.datetime.combine(after, dt.time()) - offset
+        known[:] = [_text_of(start), _text_of(end), _text_of(midnight), before, after]
+        return before if instant < midnight else after
+
+    return convert
+
+
 def row_maker(row_type: type[RowT]) -> Callable[[Iterable[Any]], RowT]:
     """A maker of ``row_type``, a ``NamedTuple``, from its fields' values in order: the same
     row as its constructor makes, without the call's argument handling, for reports of
