@@ -245,6 +245,42 @@ def test_as_known_at_is_byte_identical_after_more_entries(journal, engine, clock
     ]
 
 
+def test_a_line_written_off_whole_then_deleted_is_a_service_deleted(engine, clock) -> None:
+    """Its deletion takes nothing off the debt (none is left), yet the line is deleted:
+    counted once its deletion is known, not before."""
+    clock.now = dt.datetime(2024, 5, 1, 9)
+    masters.add_location(clock.uow(), code="MAIN", name="Main rooms")
+    masters.add_provider(clock.uow(), code="DR1", name="Dr One")
+    masters.add_patient(clock.uow(), code="P1", name="Alex Example")
+    masters.add_item(clock.uow(), code="500", description="Consultation", fee_cents=10000)
+    [line] = invoicing.create_invoice(
+        clock.uow(),
+        invoicing.CreateInvoice(
+            patient_code="P1",
+            location_code="MAIN",
+            billed_to_code=None,
+            lines=[service("500", "DR1", D(2024, 5, 1))],
+        ),
+    ).lines
+    invoicing.adjust_line(
+        clock.uow(),
+        invoicing.AdjustLine(
+            line_id=line.id, amount_cents=10000, reason=AdjustmentReason.WRITE_OFF
+        ),
+    )
+    clock.now = dt.datetime(2024, 5, 1, 10)  # Sydney (UTC+10)
+    invoicing.delete_line(clock.uow(), invoicing.DeleteLine(line_id=line.id, reason="error"))
+    may = {"from_date": D(2024, 5, 1), "to_date": D(2024, 5, 31)}
+    known_before = run(engine, **may, as_known_at=dt.datetime(2024, 4, 30, 23, 30))  # 09:30
+    known_after = run(engine, **may)
+    assert cells(known_before, "item", *NUMBERS) == [
+        ("500", 1, "100.00", 0, "0.00", "100.00", 0, "0.00", "0.00")
+    ]
+    assert cells(known_after, "item", *NUMBERS) == [
+        ("500", 1, "100.00", 1, "0.00", "100.00", 0, "0.00", "0.00")
+    ]
+
+
 def test_an_unknown_option_value_is_refused(journal, engine) -> None:
     with pytest.raises(InvalidInput) as caught:
         run(engine, options={"group": "provider"})

@@ -33,7 +33,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, func, literal, select
+from sqlalchemy import Connection, case, func, literal, select
 
 from clinicledger.domain.journal import Account, EntryKind
 from clinicledger.reports.base import Report, ReportParams, columns_of, option_choice, utc_bounds
@@ -138,31 +138,32 @@ def finance_summary(conn: Connection, params: ReportParams) -> Report:
     )
 
     # Each line's sums, then each group's, in SQL (a row per group comes back, not one per
-    # line, kind and account). Every account, so that a deletion is seen even when it took
-    # nothing off the debt (a line fully written off, then deleted, has no receivable left
-    # to reverse); the amounts are the receivable postings by entry kind.
+    # line, kind and account): the amounts are the line's receivable postings by entry kind.
+    # Whether it was deleted is its deleted_at, the moment its deletion was recorded (a
+    # line fully written off, then deleted, has no receivable left to reverse), as known at
+    # as_known_at.
     known = [] if params.as_known_at is None else [P.c.recorded_at <= params.as_known_at]
-    receivable = P.c.account == Account.RECEIVABLE.value
 
     def receivable_sum(*kinds: str) -> Any:
-        return func.sum(case((and_(receivable, E.c.kind.in_(kinds)), P.c.amount_cents), else_=0))
+        return func.sum(case((E.c.kind.in_(kinds), P.c.amount_cents), else_=0))
 
     per_line = (
         select(
             P.c.line_id,
             receivable_sum(EntryKind.CHARGE.value).label("invoiced"),
-            func.max(case((E.c.kind == EntryKind.LINE_DELETION.value, 1), else_=0)).label(
-                "deleted"
-            ),
             receivable_sum(EntryKind.LINE_DELETION.value).label("deletion"),
             receivable_sum(EntryKind.ADJUSTMENT.value).label("adjustment"),
             receivable_sum(*sorted(RECEIPTED_KINDS)).label("receipts"),
-            func.sum(case((receivable, P.c.amount_cents), else_=0)).label("owing"),
+            func.sum(P.c.amount_cents).label("owing"),
         )
         .join(E, E.c.id == P.c.entry_id)
-        .where(P.c.line_id.in_(charged_lines), *known)
+        .where(P.c.line_id.in_(charged_lines), P.c.account == Account.RECEIVABLE.value, *known)
         .group_by(P.c.line_id)
         .subquery()
+    )
+    deleted_at = t.lines.c.deleted_at
+    deleted = (
+        deleted_at.is_not(None) if params.as_known_at is None else deleted_at <= params.as_known_at
     )
     keys = (
         [item_label.label("key_1"), description.label("key_2")]
@@ -174,7 +175,7 @@ def finance_summary(conn: Connection, params: ReportParams) -> Report:
             *keys,
             func.count().label("services_provided"),
             func.sum(per_line.c.invoiced).label("invoiced_cents"),
-            func.sum(per_line.c.deleted).label("services_deleted"),
+            func.sum(case((deleted, 1), else_=0)).label("services_deleted"),
             (-func.sum(per_line.c.deletion)).label("deleted_cents"),
             (-func.sum(per_line.c.adjustment)).label("adjusted_cents"),
             func.sum(case((per_line.c.receipts < 0, 1), else_=0)).label("services_receipted"),
