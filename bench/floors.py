@@ -8,6 +8,11 @@ checks, the same rows written, the entries and audit records hash-chained with t
 functions) and nothing else: no SQLAlchemy, no command values, no idempotency wrapper.
 The journal it leaves is as sound as the application's (``check`` finds nothing), so the
 floor and the application can take turns on one file.
+
+Unchained (``chained=False``, PostgreSQL only): the same statements without the ledger's
+one lock, the clock row neither locked nor kept, so that nothing serialises the clerks:
+what this machine allows writers at all. It leaves a broken chain, so bench/writers.py runs
+it only on a scratch database of its own (``ceiling``).
 """
 
 from __future__ import annotations
@@ -97,16 +102,19 @@ class _Work:
     audit_hash: str
     next_id: int | None = None
     unaudited: list[tuple[int, str]] | None = None
+    chained: bool = True
 
     @classmethod
-    def begin(cls, conn: Any, now: dt.datetime) -> _Work:
+    def begin(cls, conn: Any, now: dt.datetime, *, chained: bool = True) -> _Work:
         pg = _postgresql(conn)
+        if not (pg or chained):
+            raise ValueError("an unchained floor is for PostgreSQL (SQLite has one writer)")
         conn.execute("BEGIN" if pg else "BEGIN IMMEDIATE")
         row = conn.execute(
             "SELECT c.last_recorded_at, c.entries_count, c.entries_hash, c.audit_count, "
             "c.audit_hash, p.name, p.abn, p.gst_registered, p.timezone, p.currency, "
             "p.closed_through FROM ledger_clock AS c LEFT OUTER JOIN practice AS p "
-            "ON p.id = 1 WHERE c.id = 1" + (" FOR UPDATE OF c" if pg else "")
+            "ON p.id = 1 WHERE c.id = 1" + (" FOR UPDATE OF c" if pg and chained else "")
         ).fetchone()
         last = read_instant(row[0])
         stamp = now if last is None or now > last else last + dt.timedelta(microseconds=1)
@@ -120,6 +128,7 @@ class _Work:
             audit_count=row[3],
             audit_hash=row[4],
             unaudited=[],
+            chained=chained,
         )
 
     def append(self, kind: str, effective_date: dt.date, postings: list[tuple]) -> int:
@@ -178,6 +187,9 @@ class _Work:
         self.unaudited = []
 
     def commit(self) -> None:
+        if not self.chained:
+            self._commit_pg()
+            return
         self.conn.execute(
             "UPDATE ledger_clock SET last_recorded_at=?, entries_count=?, entries_hash=?, "
             "audit_count=?, audit_hash=? WHERE ledger_clock.id = 1",
@@ -192,6 +204,9 @@ class _Work:
         if not _postgresql(self.conn):
             self.conn.execute("COMMIT")
             return
+        self._commit_pg()
+
+    def _commit_pg(self) -> None:
         # as the application commits on PostgreSQL (store/uow.py, _wait_for_disk): the lock
         # goes with the commit, and the wait for the disk comes after it
         self.conn.execute("SET LOCAL synchronous_commit = off")
@@ -210,9 +225,10 @@ def record_payment(
     amount_cents: int,
     received_date: dt.date,
     location_code: str,
+    chained: bool = True,
 ) -> int:
     """``services.payments.record_payment`` for a patient's EFTPOS payment, by hand."""
-    work = _Work.begin(conn, now)
+    work = _Work.begin(conn, now, chained=chained)
     try:
         party = dict(
             conn.execute(
@@ -265,10 +281,16 @@ def record_payment(
 
 
 def allocate(
-    conn: Any, now: dt.datetime, *, payment_id: int, line_id: int, amount_cents: int
+    conn: Any,
+    now: dt.datetime,
+    *,
+    payment_id: int,
+    line_id: int,
+    amount_cents: int,
+    chained: bool = True,
 ) -> int:
     """``services.payments.allocate`` of one amount to one line, by hand."""
-    work = _Work.begin(conn, now)
+    work = _Work.begin(conn, now, chained=chained)
     try:
         payment = conn.execute(
             "SELECT payments.id, payments.patient_id, payments.payer_id, payments.location_id, "

@@ -72,17 +72,25 @@ def prepare_sqlite(path: Path) -> str:
 
 
 def prepare_postgres(url: str) -> str:
+    drop_postgres(url)
     parsed = make_url(url)
-    name = parsed.database
     admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{parsed.database}"'))
     admin.dispose()
     engine = make_engine(url)
     schema.upgrade(engine)
     engine.dispose()
     return url
+
+
+def drop_postgres(url: str) -> None:
+    """Drop the database at ``url`` (the server's other connections to it ended)."""
+    parsed = make_url(url)
+    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
+    admin.dispose()
 
 
 def psycopg_dsn(url: str) -> str:

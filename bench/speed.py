@@ -165,6 +165,20 @@ def rows(found: dict[str, Any]) -> list[tuple[str, str, str, str, str, str]]:
                     "",
                 )
             )
+    ceiling = writes.get("ceiling") if writes else None
+    if ceiling:
+        one_c, many_c = ceiling["one"], ceiling["many"]
+        out.append(
+            (
+                f"this machine's ceiling: the floor unchained (no ledger lock, no clock row "
+                f"kept) on a scratch database, 1 and {many_c['processes']} processes (pairs/s)",
+                f"1 process: {_rate(one_c['pairs_per_s'], 'pairs')}",
+                f"{many_c['processes']} processes: {_rate(many_c['pairs_per_s'], 'pairs')}",
+                _x(ceiling["ratio"]),
+                "-",
+                f"what any write path could reach here with {many_c['processes']} clerks",
+            )
+        )
     generated = found.get("generator")
     if generated:
         out.append(

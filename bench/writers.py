@@ -22,6 +22,8 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+from sqlalchemy.engine import make_url
+
 import floors
 import measure
 from clinicledger.domain.choices import PaymentMethod
@@ -63,10 +65,16 @@ def _pair(engine: Any, target: dict[str, Any], today: dt.date) -> tuple[float, f
 
 
 def _floor_pair(
-    conn: Any, target: dict[str, Any], today: dt.date, turns: WriterQueue | None = None
+    conn: Any,
+    target: dict[str, Any],
+    today: dt.date,
+    turns: WriterQueue | None = None,
+    *,
+    chained: bool = True,
 ) -> tuple[float, float]:
     """The floor's pair; with ``turns``, each transaction waits for the ledger's turn as
-    the application's unit of work does (several processes at once)."""
+    the application's unit of work does (several processes at once); not ``chained``: the
+    unchained floor (bench/floors.py)."""
     t0 = time.perf_counter()
     with _turn(turns):
         payment_id = floors.record_payment(
@@ -76,6 +84,7 @@ def _floor_pair(
             amount_cents=int(target["owing"]),
             received_date=today,
             location_code=target["location"],
+            chained=chained,
         )
     t1 = time.perf_counter()
     with _turn(turns):
@@ -85,6 +94,7 @@ def _floor_pair(
             payment_id=payment_id,
             line_id=int(target["line_id"]),
             amount_cents=int(target["owing"]),
+            chained=chained,
         )
     return t1 - t0, time.perf_counter() - t1
 
@@ -106,25 +116,32 @@ def _today() -> dt.date:
     return _now().astimezone(ZoneInfo("Australia/Sydney")).date()
 
 
+# Who writes: the services, the floor, or the unchained floor (PostgreSQL, a scratch database)
+KINDS = ("services", "floor", "unchained")
+
+
 def _worker(
     url: str,
-    floor: bool,
+    kind: str,
     targets: list[dict[str, Any]],
     seconds: float,
     ready: Any,
     out: Any,
 ) -> None:
-    """One clerk: pairs for ``seconds`` from the moment every clerk is ready (connected,
-    its modules imported), or until its targets run out. ``floor``: the floor's pairs,
-    each transaction in the ledger's turn as the application's (store/writers.py)."""
+    """One clerk of ``kind`` (:data:`KINDS`): pairs for ``seconds`` from the moment every
+    clerk is ready (connected, its modules imported), or until its targets run out. The
+    floor's pairs take each transaction in the ledger's turn as the application's
+    (store/writers.py)."""
     today = _today()
+    floor = kind != "services"
     if floor:
         postgresql = url.startswith("postgresql")
         raw = floors.connect_pg(url) if postgresql else floors.connect(url)
         turns = None if postgresql else writer_queue(url)  # PostgreSQL: the clock row's lock
+        chained = kind == "floor"
 
         def pair(target: dict[str, Any]) -> tuple[float, float]:
-            return _floor_pair(raw, target, today, turns)
+            return _floor_pair(raw, target, today, turns, chained=chained)
 
     else:
         engine = make_engine(url)
@@ -231,14 +248,14 @@ def one_process(url: str, targets: list[dict[str, Any]], rounds: int = 4) -> dic
 
 
 def many_processes(
-    url: str, targets: list[dict[str, Any]], processes: int, seconds: float, *, floor: bool
+    url: str, targets: list[dict[str, Any]], processes: int, seconds: float, *, kind: str
 ) -> dict[str, Any]:
     """``processes`` clerks at once for ``seconds``, each on its own lines. The rate counts
     the pairs committed from the moment every clerk is ready (a barrier: each has imported
     its modules and connected) to the end of the last pair, so that starting the
     processes on a busy machine is not counted as the clerks' writing; the rate from the
-    first process's start is kept too (``pairs_per_s_from_spawn``). ``floor``: the
-    floor's clerks (``url`` is then the SQLite file)."""
+    first process's start is kept too (``pairs_per_s_from_spawn``). ``kind``: whose
+    clerks (:data:`KINDS`; for the floor's on SQLite, ``url`` is the file)."""
     context = multiprocessing.get_context("spawn")
     out = context.Queue()
     ready = context.Barrier(processes)
@@ -247,7 +264,7 @@ def many_processes(
     workers = [
         context.Process(
             target=_worker,
-            args=(url, floor, targets[n * share : (n + 1) * share], seconds, ready, out),
+            args=(url, kind, targets[n * share : (n + 1) * share], seconds, ready, out),
         )
         for n in range(processes)
     ]
@@ -293,34 +310,73 @@ def many_side_by_side(
         for kind in kinds:
             n = next(queue)
             mine = targets[n * share : (n + 1) * share]
-            floor = kind == "floor"
             runs[kind].append(
                 many_processes(
-                    path if floor else url, mine, processes, seconds / rounds, floor=floor
+                    path if kind == "floor" else url, mine, processes, seconds / rounds, kind=kind
                 )
             )
-    result: dict[str, Any] = {}
-    for kind, found in runs.items():
-        pairs = sum(r["pairs"] for r in found)
-        times = [t for r in found for t in r["times"]]
-        refused: dict[str, int] = {}
-        failed: dict[str, int] = {}
-        for r in found:
-            for key, n in r["refused"].items():
-                refused[key] = refused.get(key, 0) + n
-            for key, n in r["failed"].items():
-                failed[key] = failed.get(key, 0) + n
-        result[kind] = {
-            "processes": processes,
-            "pairs": pairs,
-            "pairs_per_s": pairs / sum(r["seconds"] for r in found),
-            "pairs_per_s_from_spawn": pairs / sum(r["seconds_from_spawn"] for r in found),
-            "refused": refused,
-            "failed": failed,
-            "waits_over_1s": sum(1 for t in times if t > 1.0),
-            **_summary(times),
-        }
-    return result
+    return {kind: _combined(found, processes) for kind, found in runs.items()}
+
+
+def _combined(found: list[dict[str, Any]], processes: int) -> dict[str, Any]:
+    """The rounds of :func:`many_processes` of one kind, as one figure."""
+    pairs = sum(r["pairs"] for r in found)
+    times = [t for r in found for t in r["times"]]
+    refused: dict[str, int] = {}
+    failed: dict[str, int] = {}
+    for r in found:
+        for key, n in r["refused"].items():
+            refused[key] = refused.get(key, 0) + n
+        for key, n in r["failed"].items():
+            failed[key] = failed.get(key, 0) + n
+    return {
+        "processes": processes,
+        "pairs": pairs,
+        "pairs_per_s": pairs / sum(r["seconds"] for r in found),
+        "pairs_per_s_from_spawn": pairs / sum(r["seconds_from_spawn"] for r in found),
+        "refused": refused,
+        "failed": failed,
+        "waits_over_1s": sum(1 for t in times if t > 1.0),
+        **_summary(times),
+    }
+
+
+CEILING_SCALE = 0.1  # the scratch practice: 100,000 lines, owing lines enough for the rounds
+
+
+def ceiling(pg_url: str, processes: int, seconds: float, rounds: int = 2) -> dict[str, Any]:
+    """What this machine allows writers at all: the unchained floor (bench/floors.py: no
+    ledger lock, no clock row kept) by 1 process and by ``processes``, taking turns in
+    ``rounds`` rounds, on a scratch PostgreSQL database of its own (a practice generated at
+    :data:`CEILING_SCALE`; dropped after), since it leaves a broken chain."""
+    import generate
+    import run
+
+    url = make_url(pg_url)
+    scratch = url.set(database=f"{url.database}_ceiling").render_as_string(hide_password=False)
+    run.prepare_postgres(scratch)
+    try:
+        sink = generate.PostgresSink(run.psycopg_dsn(scratch))
+        try:
+            generate.generate(generate.Plan.for_scale(CEILING_SCALE), sink)
+        finally:
+            sink.close()
+        run.vacuum_analyze(scratch)
+        engine = make_engine(scratch)
+        targets = measure.owing_patient_lines(engine, int(seconds * 1200), random.Random(11))
+        engine.dispose()
+        share = len(targets) // (2 * rounds)
+        runs: dict[int, list[dict[str, Any]]] = {1: [], processes: []}
+        for n in range(2 * rounds):
+            clerks = 1 if n % 2 == 0 else processes
+            mine = targets[n * share : (n + 1) * share]
+            runs[clerks].append(
+                many_processes(scratch, mine, clerks, seconds / rounds, kind="unchained")
+            )
+    finally:
+        run.drop_postgres(scratch)
+    one, many = (_combined(runs[clerks], clerks) for clerks in (1, processes))
+    return {"one": one, "many": many, "ratio": many["pairs_per_s"] / one["pairs_per_s"]}
 
 
 def measure_writers(
@@ -341,6 +397,8 @@ def measure_writers(
         found["many"] = many["services"]
         if "floor" in many:
             found["many_floor"] = many["floor"]
+    if url.startswith("postgresql") and only != "one":
+        found["ceiling"] = ceiling(url, processes, seconds)
     found["loadavg_after"] = os.getloadavg()
     return found
 
