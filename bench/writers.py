@@ -275,23 +275,24 @@ def many_processes(
         w.join()
     started = min(r["started"] for r in results)
     ended = max(r["ended"] for r in results)
-    pairs = sum(r["pairs"] for r in results)
-    refused: dict[str, int] = {}
-    failed: dict[str, int] = {}
-    for r in results:
-        for key, n in r["refused"].items():
-            refused[key] = refused.get(key, 0) + n
-        for key, n in r["failed"].items():
-            failed[key] = failed.get(key, 0) + n
     return {
         "processes": processes,
-        "pairs": pairs,
+        "pairs": sum(r["pairs"] for r in results),
         "seconds": ended - started,
         "seconds_from_spawn": ended - spawned,
-        "refused": refused,
-        "failed": failed,
+        **_problems(results),
         "times": [t for r in results for t in r["times"]],
     }
+
+
+def _problems(results: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
+    """The refusals and failures of ``results``, counted by code or exception."""
+    found: dict[str, dict[str, int]] = {"refused": {}, "failed": {}}
+    for r in results:
+        for kind, counts in found.items():
+            for key, n in r[kind].items():
+                counts[key] = counts.get(key, 0) + n
+    return found
 
 
 def many_side_by_side(
@@ -322,20 +323,12 @@ def _combined(found: list[dict[str, Any]], processes: int) -> dict[str, Any]:
     """The rounds of :func:`many_processes` of one kind, as one figure."""
     pairs = sum(r["pairs"] for r in found)
     times = [t for r in found for t in r["times"]]
-    refused: dict[str, int] = {}
-    failed: dict[str, int] = {}
-    for r in found:
-        for key, n in r["refused"].items():
-            refused[key] = refused.get(key, 0) + n
-        for key, n in r["failed"].items():
-            failed[key] = failed.get(key, 0) + n
     return {
         "processes": processes,
         "pairs": pairs,
         "pairs_per_s": pairs / sum(r["seconds"] for r in found),
         "pairs_per_s_from_spawn": pairs / sum(r["seconds_from_spawn"] for r in found),
-        "refused": refused,
-        "failed": failed,
+        **_problems(found),
         "waits_over_1s": sum(1 for t in times if t > 1.0),
         **_summary(times),
     }
