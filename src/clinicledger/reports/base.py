@@ -201,7 +201,12 @@ def local_clock(zone: ZoneInfo) -> Callable[[dt.datetime], dt.datetime]:
         offset = known[2]
         if offset is None:
             return local_time(instant, zone)
-        local: dt.datetime = (instant + offset).replace(microsecond=0, tzinfo=zone, fold=known[3])
+        # made whole rather than by replace(), which costs twice as much (tens of thousands
+        # of rows)
+        at = instant + offset
+        local = dt.datetime(
+            at.year, at.month, at.day, at.hour, at.minute, at.second, 0, zone, fold=known[3]
+        )
         return local
 
     return convert
