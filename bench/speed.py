@@ -405,6 +405,13 @@ def keep_skipped(figures: dict[str, Any], earlier: dict[str, Any], skipped: list
         when = earlier["shared"].get("measured_at", {}).get(name, "an earlier run")
         figures["shared"].setdefault("measured_at", {})[name] = when
         figures["shared"].setdefault("kept", []).append(name)
+    # A backend none of whose measures ran this time: the load average they were made under
+    measured = {
+        place[1] for n, place in PLACES.items() if place[0] == "by_backend" and n not in skipped
+    }
+    for backend, found in earlier.get("by_backend", {}).items():
+        if backend not in measured and backend in figures["by_backend"] and "loadavg" in found:
+            figures["by_backend"][backend]["loadavg"] = found["loadavg"]
 
 
 def replace_section(results: Path, section: list[str], name: str = "speed") -> None:
