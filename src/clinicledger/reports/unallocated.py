@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from operator import attrgetter
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, case, func, select
+from sqlalchemy import Connection, String, case, func, select, type_coerce
 
 from clinicledger.domain.errors import InvalidInput
 from clinicledger.domain.ids import format_id, id_formatter
@@ -30,6 +30,7 @@ from clinicledger.domain.journal import Account
 from clinicledger.reports.base import Report, ReportParams, columns_of, local_time, row_maker
 from clinicledger.store import ledger, lookups
 from clinicledger.store import tables as t
+from clinicledger.store.sql import as_date
 
 P = t.postings
 
@@ -65,10 +66,16 @@ def require_as_of(params: ReportParams) -> dt.date:
 
 
 def _balances(
-    conn: Connection, params: ReportParams, as_of: dt.date, account: Account
+    conn: Connection,
+    params: ReportParams,
+    as_of: dt.date,
+    account: Account,
+    *,
+    received_as_given: bool = False,
 ) -> Sequence[Any]:
     """Payments with a balance on ``account`` at ``as_of``, with their details, in location,
-    received date and id order."""
+    received date and id order; ``received_as_given``: the received date as the database
+    gives it (SQLite's ISO text, PostgreSQL's date), not parsed row by row."""
     per_payment = ledger.account_balances(
         conn, account, as_of=as_of, as_known_at=params.as_known_at
     )
@@ -76,7 +83,7 @@ def _balances(
     columns = [
         pay.c.id,
         t.locations.c.code.label("location"),
-        pay.c.received_date,
+        type_coerce(pay.c.received_date, String) if received_as_given else pay.c.received_date,
         case((pay.c.patient_id.is_not(None), t.patients.c.name), else_=t.payers.c.name).label(
             "received_from"
         ),
@@ -114,24 +121,28 @@ def unallocated(conn: Connection, params: ReportParams) -> Report:
     zone = lookups.practice_zone(conn)
     as_of = require_as_of(params)
     make, payment_id = _make_unallocated, id_formatter("payment")
-    rows = tuple(
-        make(
-            (
-                payment_id(payment),
-                location,
-                received,
-                received_from,
-                method,
-                reference,
-                amount,
-                int(balance),  # a sum: a Decimal on PostgreSQL
-                (as_of - received).days,
-            )
-        )
-        for payment, location, received, received_from, method, reference, amount, balance in (
-            _balances(conn, params, as_of, Account.UNALLOCATED)  # by position: tens of thousands
-        )
-    )
+    # Each received date as given, its date and age: tens of thousands of payments received
+    # on a few hundred days
+    days: dict[Any, tuple[dt.date, int]] = {}
+
+    def day_and_age(given: Any) -> tuple[dt.date, int]:
+        day = as_date(given)
+        assert day is not None  # a payment's received date is never null
+        days[given] = known = (day, (as_of - day).days)
+        return known
+
+    found: list[UnallocatedRow] = []
+    for payment, location, given, received_from, method, reference, amount, balance in (
+        # by position: tens of thousands
+        _balances(conn, params, as_of, Account.UNALLOCATED, received_as_given=True)
+    ):
+        received, age = days.get(given) or day_and_age(given)
+        cents = int(balance)  # a sum: a Decimal on PostgreSQL
+        found.append(
+            make((payment_id(payment), location, received, received_from, method, reference,
+                  amount, cents, age))
+        )  # fmt: skip
+    rows = tuple(found)
     retained = tuple(
         RetainedRow(
             payment=format_id("payment", r.id),
