@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 from clinicledger.domain.choices import check_choice
 from clinicledger.domain.dates import month_end
 from clinicledger.domain.errors import InvalidInput
+from clinicledger.store.sql import sqlite_value
 
 MONEY_SUFFIX = "_cents"
 RowT = TypeVar("RowT")
@@ -232,11 +233,6 @@ def local_dates(zone: ZoneInfo) -> Callable[[dt.datetime], dt.date]:
 _TICK = dt.timedelta(microseconds=1)
 
 
-def _text_of(instant: dt.datetime) -> str:
-    """A naive UTC instant as SQLite keeps it (``store/sql.py`` ``sqlite_value``)."""
-    return instant.isoformat(" ", "microseconds")
-
-
 _NO_HOUR = ["~", "", "", None, None]  # known by local_dates_of_text: no hour yet ("~" > any digit)
 
 
@@ -259,7 +255,7 @@ def local_dates_of_text(zone: ZoneInfo) -> Callable[[str], dt.date]:
         before: dt.date = (start + offset).date()
         after: dt.date = (end + offset - _TICK).date()
         midnight = end if before == after else dt.datetime.combine(after, dt.time()) - offset
-        known[:] = [_text_of(start), _text_of(end), _text_of(midnight), before, after]
+        known[:] = [sqlite_value(start), sqlite_value(end), sqlite_value(midnight), before, after]
         return before if instant < midnight else after
 
     return convert
