@@ -161,10 +161,10 @@ class _Work:
             (entry_id, stamp, day, ACTOR, kind, digest),
         )
         self.conn.executemany(
-            "INSERT INTO postings (entry_id, effective_date, recorded_at, account, "
+            "INSERT INTO postings (entry_id, effective_date, recorded_at, entry_kind, account, "
             "amount_cents, patient_id, payer_id, provider_id, location_id, invoice_id, "
-            "line_id, payment_id, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(entry_id, day, stamp, *p) for p in postings],
+            "line_id, payment_id, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(entry_id, day, stamp, kind, *p) for p in postings],
         )
         self.entries_count += 1
         self.entries_hash = digest

@@ -217,6 +217,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "amount_cents",
         "effective_date",
         "recorded_at",
+        "entry_kind",
         "patient_id",
         "payer_id",
         "provider_id",
@@ -741,6 +742,7 @@ class Generator:
         )
         postings = self.buffers["postings"]
         next_posting = self.next_id["postings"]
+        kind = entry.kind.value
         for p in entry.postings:
             postings.append(
                 (
@@ -750,6 +752,7 @@ class Generator:
                     p.amount_cents,
                     effective,
                     text,
+                    kind,
                     p.patient_id,
                     p.payer_id,
                     p.provider_id,

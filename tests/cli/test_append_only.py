@@ -55,7 +55,7 @@ ROW_ONE = {
     "entries": "(1, '2024-03-01 00:00:00', '2024-03-01', 'intruder', 'charge', NULL, NULL, "
     "NULL, NULL)",
     "postings": "(1, 1, 'RECEIVABLE', 999, '2024-03-01', '2024-03-01 00:00:00', 1, NULL, 1, "
-    "1, 1, 1, NULL, NULL)",
+    "1, 1, 1, NULL, NULL, 'charge')",  # entry_kind last: migration 0018 added it
     "audit_log": "(1, '2024-03-01 00:00:00', 'intruder', 'x', 'y', '{}', 'p', 'h', NULL)",
 }
 
@@ -193,7 +193,7 @@ FOREIGN_REPLACES = {
     "postings": (
         "REPLACE INTO postings SELECT id, entry_id, effective_date, recorded_at, account, "
         "amount_cents + 500, patient_id, payer_id, provider_id, location_id, invoice_id, "
-        "line_id, payment_id, reason FROM postings WHERE id = 1",
+        "line_id, payment_id, reason, entry_kind FROM postings WHERE id = 1",
         "E-000001",
     ),
     "entries": (

@@ -107,11 +107,12 @@ def test_check_exits_1_on_an_over_applied_payment(cli: Cli, engine: Engine, prac
         conn.execute(
             text(
                 "INSERT INTO postings (entry_id, account, amount_cents, effective_date, "
-                "recorded_at, patient_id, location_id, payment_id, line_id, invoice_id) VALUES "
-                "(13, 'UNALLOCATED', 1500, '2024-03-02', '2024-03-02 00:00:00', 1, 1, 1, "
-                "NULL, NULL), "
-                "(13, 'RECEIVABLE', -1500, '2024-03-02', '2024-03-02 00:00:00', 1, 1, NULL, "
-                "1, 1)"
+                "recorded_at, entry_kind, patient_id, location_id, payment_id, line_id, "
+                "invoice_id) VALUES "
+                "(13, 'UNALLOCATED', 1500, '2024-03-02', '2024-03-02 00:00:00', 'allocation', "
+                "1, 1, 1, NULL, NULL), "
+                "(13, 'RECEIVABLE', -1500, '2024-03-02', '2024-03-02 00:00:00', 'allocation', "
+                "1, 1, NULL, 1, 1)"
             )
         )
 

@@ -60,6 +60,13 @@ TAMPERS = {
         ("UPDATE postings SET amount_cents = amount_cents + 500 WHERE id = 1",), "E-000001"
     ),
     "delete-a-posting": Tamper(("DELETE FROM postings WHERE id = 2",), "E-000001"),
+    # the copies a posting carries of its entry (what reports read instead of the entry)
+    "redate-a-posting": Tamper(
+        ("UPDATE postings SET effective_date = '2001-01-01' WHERE id = 1",), "E-000001"
+    ),
+    "relabel-a-postings-kind": Tamper(
+        ("UPDATE postings SET entry_kind = 'adjustment' WHERE id = 1",), "E-000001"
+    ),
     "delete-an-entry-with-its-postings": Tamper(
         ("DELETE FROM postings WHERE entry_id = 7", "DELETE FROM entries WHERE id = 7"),
         "E-000008",
@@ -106,6 +113,26 @@ def test_check_finds_every_tamper(cli: Cli, engine: Engine, practice: None, name
     DETECTED[f"{engine.dialect.name}:{name}"] = bool(found)
     assert result.status == 1, result
     assert any(tamper.names in v["message"] for v in found), found
+
+
+def test_a_posting_relabelled_as_another_kind_of_entry_is_named(
+    cli: Cli, engine: Engine, practice: None
+) -> None:
+    """The finance summary reads each posting's copy of its entry's kind: a charge's
+    receivable posting relabelled as an adjustment would move its amount from invoiced to
+    adjusted there, and ``check`` names it (the chain covers the entry's kind, not the
+    copy)."""
+    run_sql(engine, "UPDATE postings SET entry_kind = 'adjustment' WHERE id = 1")
+
+    result = cli("check", json=True)
+
+    assert result.status == 1
+    assert result.json()["violations"] == [
+        {
+            "code": "posting_kind_mismatch",
+            "message": "posting 1 of entry E-000001 does not carry its entry's kind",
+        }
+    ]
 
 
 def test_cutting_the_tail_and_the_kept_head_is_found_from_a_head_kept_outside(

@@ -481,7 +481,12 @@ def test_check_finds_an_entry_dated_inside_a_closed_period(book, engine, clock) 
             .values(recorded_at=recorded_at, effective_date=day, actor="system", kind="charge")
             .returning(t.entries.c.id)
         ).scalar_one()
-        common = {"entry_id": entry_id, "effective_date": day, "recorded_at": recorded_at}
+        common = {
+            "entry_id": entry_id,
+            "effective_date": day,
+            "recorded_at": recorded_at,
+            "entry_kind": "charge",
+        }
         uow.conn.execute(
             insert(t.postings),
             [

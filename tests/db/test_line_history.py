@@ -273,7 +273,21 @@ def test_the_upgrade_fills_the_tables_from_the_audit_records(migrating) -> None:
                     payment_id=r.payment_id,
                 )
                 for r in conn.execute(
-                    select(t.postings).where(t.postings.c.entry_id == allocation_id)
+                    # the columns of revision 0010 (a later one has more)
+                    select(
+                        *(
+                            t.postings.c[name]
+                            for name in (
+                                "account",
+                                "amount_cents",
+                                "patient_id",
+                                "location_id",
+                                "invoice_id",
+                                "line_id",
+                                "payment_id",
+                            )
+                        )
+                    ).where(t.postings.c.entry_id == allocation_id)
                 )
             ]
             return old.append(
@@ -380,6 +394,23 @@ def test_the_upgrade_fills_the_tables_from_the_audit_records(migrating) -> None:
         "payment PAY-000001 (cash); 20.00 was applied to L-000003: charge deleted",
         "payment PAY-000002 (cash); 15.00 was applied to L-000003: charge deleted",
     ]
+    # 0018: each posting written before it carries its entry's kind, copied by the upgrade
+    with reading(engine) as conn:
+        copied = conn.execute(
+            select(t.entries.c.id, t.entries.c.kind, t.postings.c.entry_kind)
+            .join(t.postings, t.postings.c.entry_id == t.entries.c.id)
+            .order_by(t.postings.c.id)
+        ).all()
+    assert [(entry, posting) for _, entry, posting in copied] == [
+        (entry, entry) for _, entry, _ in copied
+    ]
+    assert {kind for _, kind, _ in copied} == {
+        "charge",
+        "payment",
+        "allocation",
+        "unallocation",
+        "line_deletion",
+    }
 
 
 # ------------------------------------------- a journal with status changes and cascades

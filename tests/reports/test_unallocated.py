@@ -189,6 +189,7 @@ def test_retained_funds_are_listed_apart(journal, engine, clock) -> None:
             "entry_id": entry_id,
             "effective_date": D(2024, 6, 28),
             "recorded_at": recorded_at,
+            "entry_kind": "retain",
             "payer_id": 1,
             "location_id": 1,
             "payment_id": journal["fund"],

@@ -138,14 +138,15 @@ def finance_summary(conn: Connection, params: ReportParams) -> Report:
     )
 
     # Each line's sums, then each group's, in SQL (a row per group comes back, not one per
-    # line, kind and account): the amounts are the line's receivable postings by entry kind.
-    # Whether it was deleted is its deleted_at, the moment its deletion was recorded (a
-    # line fully written off, then deleted, has no receivable left to reverse), as known at
+    # line, kind and account): the amounts are the line's receivable postings by the kind of
+    # their entry, which each posting carries (ix_postings_line covers them all). Whether it
+    # was deleted is its deleted_at, the moment its deletion was recorded (a line fully
+    # written off, then deleted, has no receivable left to reverse), as known at
     # as_known_at.
     known = [] if params.as_known_at is None else [P.c.recorded_at <= params.as_known_at]
 
     def receivable_sum(*kinds: str) -> Any:
-        return func.sum(case((E.c.kind.in_(kinds), P.c.amount_cents), else_=0))
+        return func.sum(case((P.c.entry_kind.in_(kinds), P.c.amount_cents), else_=0))
 
     per_line = (
         select(
@@ -156,7 +157,6 @@ def finance_summary(conn: Connection, params: ReportParams) -> Report:
             receivable_sum(*sorted(RECEIPTED_KINDS)).label("receipts"),
             func.sum(P.c.amount_cents).label("owing"),
         )
-        .join(E, E.c.id == P.c.entry_id)
         .where(P.c.line_id.in_(charged_lines), P.c.account == Account.RECEIVABLE.value, *known)
         .group_by(P.c.line_id)
         .subquery()
@@ -170,7 +170,7 @@ def finance_summary(conn: Connection, params: ReportParams) -> Report:
         if group == "item"
         else [t.patients.c.name.label("key_1"), t.patients.c.code.label("key_2")]
     )
-    sums = conn.execute(
+    grouped = (
         select(
             *keys,
             func.count().label("services_provided"),
@@ -184,12 +184,17 @@ def finance_summary(conn: Connection, params: ReportParams) -> Report:
         )
         .select_from(per_line)
         .join(t.lines, t.lines.c.id == per_line.c.line_id)
-        .join(t.invoices, t.invoices.c.id == t.lines.c.invoice_id)
-        .outerjoin(t.patients, t.patients.c.id == t.invoices.c.patient_id)
-        .outerjoin(t.items, t.items.c.id == t.lines.c.item_id)
-        .outerjoin(t.products, t.products.c.id == t.lines.c.product_id)
         .group_by(*keys)
-    ).all()
+    )
+    if group == "item":
+        grouped = grouped.outerjoin(t.items, t.items.c.id == t.lines.c.item_id).outerjoin(
+            t.products, t.products.c.id == t.lines.c.product_id
+        )
+    else:
+        grouped = grouped.join(t.invoices, t.invoices.c.id == t.lines.c.invoice_id).outerjoin(
+            t.patients, t.patients.c.id == t.invoices.c.patient_id
+        )
+    sums = conn.execute(grouped).all()
 
     tallies: dict[tuple[Any, ...], _Tally] = {}
     for row in sums:

@@ -55,7 +55,7 @@ def check(conn: Connection, *, expect: ExpectedHead | None = None) -> CheckResul
     found: list[Violation] = []
     found += _unbalanced_entries(conn)
     found += _entries_without_postings(conn)
-    found += _posting_times(conn)
+    found += _posting_copies(conn)
     found += _clock_order(conn)
     found += _closings(conn)
     found += _over_applied_payments(conn)
@@ -107,17 +107,19 @@ def _entries_without_postings(conn: Connection) -> list[Violation]:
     ]
 
 
-def _posting_times(conn: Connection) -> list[Violation]:
+def _posting_copies(conn: Connection) -> list[Violation]:
+    """Every posting carries its entry's dates and kind, copied when it was written."""
+    times_differ = (P.c.recorded_at != E.c.recorded_at) | (P.c.effective_date != E.c.effective_date)
     rows = conn.execute(
-        select(P.c.id, P.c.entry_id)
+        select(P.c.id, P.c.entry_id, times_differ.label("times_differ"))
         .join(E, E.c.id == P.c.entry_id)
-        .where((P.c.recorded_at != E.c.recorded_at) | (P.c.effective_date != E.c.effective_date))
+        .where(times_differ | (P.c.entry_kind != E.c.kind))
     ).all()
     return [
         Violation(
-            code="posting_time_mismatch",
-            message=f"posting {r.id} of entry {format_id('entry', r.entry_id)} "
-            "does not carry its entry's dates",
+            code=f"posting_{'time' if r.times_differ else 'kind'}_mismatch",
+            message=f"posting {r.id} of entry {format_id('entry', r.entry_id)} does not carry "
+            f"its entry's {'dates' if r.times_differ else 'kind'}",
         )
         for r in rows
     ]

@@ -213,6 +213,9 @@ postings = Table(
     Column("line_id", ForeignKey("lines.id"), nullable=True),
     Column("payment_id", ForeignKey("payments.id"), nullable=True),
     Column("reason", String(40), nullable=True),
+    # Copied from the entry too (migration 0018, hence last), so that a line's sums by kind
+    # of entry are one range of one index (ix_postings_line).
+    Column("entry_kind", String(30), nullable=False, server_default=""),
     # covering: a patient's balance as of a date reads the patient's postings alone (0006)
     Index(
         "ix_postings_patient",
@@ -232,7 +235,8 @@ postings = Table(
         "recorded_at",
         "amount_cents",
     ),
-    Index("ix_postings_line", "line_id", "account"),
+    # covering: a line's sums by kind of entry as known at a moment (migration 0018)
+    Index("ix_postings_line", "line_id", "account", "entry_kind", "recorded_at", "amount_cents"),
     Index("ix_postings_payment", "payment_id", "account"),
     Index("ix_postings_invoice", "invoice_id"),
     Index("ix_postings_account_effective", "account", "effective_date"),

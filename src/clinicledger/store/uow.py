@@ -72,9 +72,9 @@ _INSERT_ENTRY = Sql(
     " :note, :reverses, :hash)"
 )
 _INSERT_POSTINGS = Sql(
-    "INSERT INTO postings (entry_id, effective_date, recorded_at, "
+    "INSERT INTO postings (entry_id, effective_date, recorded_at, entry_kind, "
     + ", ".join(POSTING_FACTS)
-    + ") VALUES (:entry_id, :effective_date, :recorded_at, "
+    + ") VALUES (:entry_id, :effective_date, :recorded_at, :entry_kind, "
     + ", ".join(f":{name}" for name in POSTING_FACTS)
     + ")"
 )
@@ -90,7 +90,7 @@ _INSERT_ENTRIES = bulk.insert_statement(
     ("id", "recorded_at", "effective_date", "actor", "kind", "reason", "note", "reverses", "hash"),
 )
 _INSERT_POSTING_ROWS = bulk.insert_statement(
-    "postings", ("entry_id", "effective_date", "recorded_at", *POSTING_FACTS)
+    "postings", ("entry_id", "effective_date", "recorded_at", "entry_kind", *POSTING_FACTS)
 )
 _INSERT_AUDITS = bulk.insert_statement(
     "audit_log",
@@ -610,6 +610,7 @@ class UnitOfWork:
                     "entry_id": entry_id,
                     "effective_date": entry.effective_date,
                     "recorded_at": recorded_at,
+                    "entry_kind": entry.kind.value,
                     **dict(zip(POSTING_FACTS, p.facts(), strict=True)),
                 }
                 for p in entry.postings
@@ -698,7 +699,7 @@ class UnitOfWork:
                 (entry_id, stamp, effective, actor, kind, entry.reason, entry.note,
                  entry.reverses, digest)
             )  # fmt: skip
-            posting_rows.extend((entry_id, effective, stamp, *fact) for fact in facts)
+            posting_rows.extend((entry_id, effective, stamp, kind, *fact) for fact in facts)
             self._unaudited.append((entry_id, digest))
         _INSERT_ENTRIES.many_as_stored(self.conn, entry_rows)
         _INSERT_POSTING_ROWS.many_as_stored(self.conn, posting_rows)
