@@ -235,8 +235,8 @@ postings = Table(
         "recorded_at",
         "amount_cents",
     ),
-    # covering: a line's sums by kind of entry as known at a moment (migration 0018)
-    Index("ix_postings_line", "line_id", "account", "entry_kind", "recorded_at", "amount_cents"),
+    # covering: a line's sums by kind of entry (migration 0018)
+    Index("ix_postings_line", "line_id", "account", "entry_kind", "amount_cents"),
     Index("ix_postings_payment", "payment_id", "account"),
     Index("ix_postings_invoice", "invoice_id"),
     Index("ix_postings_account_effective", "account", "effective_date"),
