@@ -724,13 +724,14 @@ class Generator:
         text = self._stamp_text
         entry_id = self._take_id("entries")
         effective = entry.effective_date.isoformat()
+        kind = entry.kind.value
         self.entry_hash = entry_hash(
             self.entry_hash,
             entry_id=entry_id,
             recorded_at=self._stamp_dt,
             effective_date=entry.effective_date,
             actor=ACTOR,
-            kind=entry.kind.value,
+            kind=kind,
             reason=None,
             note=None,
             reverses=None,
@@ -738,11 +739,10 @@ class Generator:
         )
         self.unaudited.append((entry_id, self.entry_hash))
         self.buffers["entries"].append(
-            (entry_id, text, effective, ACTOR, entry.kind.value, None, None, None, self.entry_hash)
+            (entry_id, text, effective, ACTOR, kind, None, None, None, self.entry_hash)
         )
         postings = self.buffers["postings"]
         next_posting = self.next_id["postings"]
-        kind = entry.kind.value
         for p in entry.postings:
             postings.append(
                 (
