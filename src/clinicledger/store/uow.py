@@ -566,13 +566,14 @@ class UnitOfWork:
         recorded_at = self.stamp()
         head = self.head
         entry_id = self._next_entry_id()
+        kind = entry.kind.value
         digest = entry_hash(
             head.entries_hash,
             entry_id=entry_id,
             recorded_at=recorded_at,
             effective_date=entry.effective_date,
             actor=self.actor,
-            kind=entry.kind.value,
+            kind=kind,
             reason=entry.reason,
             note=entry.note,
             reverses=entry.reverses,
@@ -586,7 +587,7 @@ class UnitOfWork:
                     "recorded_at": recorded_at,
                     "effective_date": entry.effective_date,
                     "actor": self.actor,
-                    "kind": entry.kind.value,
+                    "kind": kind,
                     "reason": entry.reason,
                     "note": entry.note,
                     "reverses": entry.reverses,
@@ -610,7 +611,7 @@ class UnitOfWork:
                     "entry_id": entry_id,
                     "effective_date": entry.effective_date,
                     "recorded_at": recorded_at,
-                    "entry_kind": entry.kind.value,
+                    "entry_kind": kind,
                     **dict(zip(POSTING_FACTS, p.facts(), strict=True)),
                 }
                 for p in entry.postings
