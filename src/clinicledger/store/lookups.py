@@ -73,7 +73,11 @@ _PAYMENT_IN_ACCOUNT = Sql(f"{_TOTAL} WHERE payment_id = :payment_id AND account 
 _LINE_RECEIVABLE = f"{_TOTAL} WHERE line_id = :line_id AND account = 'RECEIVABLE'"
 _LINE_OWING = {  # by the patient (payer_id NULL), or by a payer
     True: Sql(f"{_LINE_RECEIVABLE} AND payer_id IS NULL"),
-    False: Sql(f"{_LINE_RECEIVABLE} AND payer_id = :payer_id"),
+    # "+payer_id": the line's few postings are read by its index (ix_postings_line), never
+    # the payer's many by theirs, with planner statistics or without (both index only the
+    # postings that have their key, migration 0019, and SQLite had no other reason to
+    # prefer one)
+    False: Sql(f"{_LINE_RECEIVABLE} AND +payer_id = :payer_id"),
 }
 _LINE_ALLOCATED = Sql(f"{_LINE_RECEIVABLE} AND payment_id IS NOT NULL")
 

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 metadata = MetaData(
@@ -32,6 +33,15 @@ metadata = MetaData(
         "pk": "pk_%(table_name)s",
     }
 )
+
+
+def _sparse(name: str, key: str, *more: str) -> Index:
+    """An index of only the rows that have ``key`` (``WHERE key IS NOT NULL``, migration
+    0019): a query naming a key (``= :id``, a join on it) can use it, and a row without
+    one is not kept in it."""
+    only = text(f"{key} IS NOT NULL")
+    return Index(name, key, *more, sqlite_where=only, postgresql_where=only)
+
 
 # One row. Every writing unit of work locks it first: it carries the ledger clock (recorded_at
 # is strictly increasing across all clerks) and the gapless invoice counter.
@@ -217,7 +227,7 @@ postings = Table(
     # of entry are one range of one index (ix_postings_line).
     Column("entry_kind", String(30), nullable=False, server_default=""),
     # covering: a patient's balance as of a date reads the patient's postings alone (0006)
-    Index(
+    _sparse(
         "ix_postings_patient",
         "patient_id",
         "account",
@@ -227,18 +237,13 @@ postings = Table(
         "amount_cents",
     ),
     # covering: a payer's balance is read from the index alone (migration 0005)
-    Index(
-        "ix_postings_payer",
-        "payer_id",
-        "account",
-        "effective_date",
-        "recorded_at",
-        "amount_cents",
+    _sparse(
+        "ix_postings_payer", "payer_id", "account", "effective_date", "recorded_at", "amount_cents"
     ),
     # covering: a line's sums by kind of entry (migration 0018)
-    Index("ix_postings_line", "line_id", "account", "entry_kind", "amount_cents"),
-    Index("ix_postings_payment", "payment_id", "account"),
-    Index("ix_postings_invoice", "invoice_id"),
+    _sparse("ix_postings_line", "line_id", "account", "entry_kind", "amount_cents"),
+    _sparse("ix_postings_payment", "payment_id", "account"),
+    _sparse("ix_postings_invoice", "invoice_id"),
     Index("ix_postings_account_effective", "account", "effective_date"),
 )
 
