@@ -81,7 +81,6 @@ def streamed_income_allocation(conn: Connection, params: ReportParams) -> Report
             E.c.id.label("entry_id"),
             E.c.recorded_at,
             E.c.kind,
-            E.c.reason,
             t.providers.c.name.label("practitioner"),
             t.patients.c.name.label("client"),
             t.invoices.c.number.label("bill"),
@@ -91,7 +90,11 @@ def streamed_income_allocation(conn: Connection, params: ReportParams) -> Report
             # as the database gives it: SQLite's ISO text, PostgreSQL's date (str() of
             # either is the ISO date the row shows), not parsed to be printed again
             type_coerce(t.lines.c.service_date, String).label("service_date"),
-            t.payments.c.note,
+            # the payment's note for an allocation, else why (an un-allocation's reason):
+            # the entry's own row is read only for the rows that show its reason
+            case(
+                (E.c.kind == EntryKind.ALLOCATION.value, t.payments.c.note), else_=E.c.reason
+            ).label("note"),
         )
         .select_from(E)
         .join(P, and_(P.c.entry_id == E.c.id, P.c.account == Account.RECEIVABLE.value))
@@ -111,7 +114,6 @@ def streamed_income_allocation(conn: Connection, params: ReportParams) -> Report
             E.c.id.label("entry_id"),
             E.c.recorded_at,
             E.c.kind,
-            E.c.reason,
             literal(None).label("practitioner"),
             case(
                 (t.payments.c.patient_id.is_not(None), t.patients.c.name), else_=t.payers.c.name
@@ -121,7 +123,7 @@ def streamed_income_allocation(conn: Connection, params: ReportParams) -> Report
             P.c.amount_cents.label("amount_cents"),
             literal(None).label("services"),
             literal(None).label("service_date"),
-            literal(None).label("note"),
+            E.c.reason.label("note"),
         )
         .select_from(E)
         .join(P, and_(P.c.entry_id == E.c.id, P.c.account == Account.REFUNDED.value))
@@ -137,14 +139,13 @@ def streamed_income_allocation(conn: Connection, params: ReportParams) -> Report
 
     def rows() -> Iterator[IncomeAllocationRow]:
         make, local, invoice_id = _make_row, local_clock(zone), id_formatter("invoice")
-        refund, allocation = EntryKind.REFUND.value, EntryKind.ALLOCATION.value
+        refund = EntryKind.REFUND.value
         total = 0
         try:
             for (
                 _entry,
                 recorded_at,
                 kind,
-                reason,
                 practitioner,
                 client,
                 bill,
@@ -167,7 +168,7 @@ def streamed_income_allocation(conn: Connection, params: ReportParams) -> Report
                         amount,
                         services,
                         None if service_date is None else str(service_date),
-                        note if kind == allocation else reason,
+                        note,
                     )
                 )
         finally:
