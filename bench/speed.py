@@ -165,6 +165,21 @@ def rows(found: dict[str, Any]) -> list[tuple[str, str, str, str, str, str]]:
                     "",
                 )
             )
+        if many_floor and floor_w and "cpu_ms_per_pair" in many:
+            # why more clerks write no faster on two cores: each pair costs more CPU, in the
+            # lock's holder too (the lock is held nearly all the time either way)
+            out.append(
+                (
+                    f"CPU per pair (user + system, every process), 1 / {many['processes']} "
+                    "processes",
+                    f"{_ms(floor_w['cpu_ms_per_pair'])} / {_ms(many_floor['cpu_ms_per_pair'])}",
+                    f"{_ms(services['cpu_ms_per_pair'])} / {_ms(many['cpu_ms_per_pair'])}",
+                    f"{_x(many['cpu_ms_per_pair'] / services['cpu_ms_per_pair'])} (floor "
+                    f"{_x(many_floor['cpu_ms_per_pair'] / floor_w['cpu_ms_per_pair'])})",
+                    "-",
+                    "the cost of a pair as more processes share the cores",
+                )
+            )
     ceiling = writes.get("ceiling") if writes else None
     if ceiling:
         one_c, many_c = ceiling["one"], ceiling["many"]

@@ -18,6 +18,7 @@ import json
 import multiprocessing
 import os
 import random
+import resource
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -155,6 +156,7 @@ def _worker(
     failed: dict[str, int] = {}
     pairs = 0
     ready.wait()
+    cpu_before = resource.getrusage(resource.RUSAGE_SELF)
     started = time.perf_counter()
     deadline = started + seconds
     for target in targets:
@@ -168,6 +170,7 @@ def _worker(
         except Exception as exc:
             failed[type(exc).__name__] = failed.get(type(exc).__name__, 0) + 1
     ended = time.perf_counter()
+    cpu = resource.getrusage(resource.RUSAGE_SELF)
     if floor:
         raw.close()
     else:
@@ -180,6 +183,8 @@ def _worker(
             "failed": failed,
             "started": started,
             "ended": ended,
+            # user + system seconds of the clerk's pairs (its waits for the lock cost none)
+            "cpu_s": cpu.ru_utime + cpu.ru_stime - cpu_before.ru_utime - cpu_before.ru_stime,
         }
     )
 
@@ -278,6 +283,7 @@ def many_processes(
     return {
         "processes": processes,
         "pairs": sum(r["pairs"] for r in results),
+        "cpu_s": sum(r["cpu_s"] for r in results),
         "seconds": ended - started,
         "seconds_from_spawn": ended - spawned,
         **_problems(results),
@@ -328,6 +334,7 @@ def _combined(found: list[dict[str, Any]], processes: int) -> dict[str, Any]:
         "pairs": pairs,
         "pairs_per_s": pairs / sum(r["seconds"] for r in found),
         "pairs_per_s_from_spawn": pairs / sum(r["seconds_from_spawn"] for r in found),
+        "cpu_ms_per_pair": sum(r["cpu_s"] for r in found) / pairs * 1000,
         **_problems(found),
         "waits_over_1s": sum(1 for t in times if t > 1.0),
         **_summary(times),
