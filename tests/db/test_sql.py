@@ -57,6 +57,42 @@ def test_sqlite_values_are_sqlalchemys_storage_format() -> None:
     assert [sqlite_value(v) for v in (None, 7, "x")] == [None, 7, "x"]
 
 
+_ECHO = Sql("SELECT :instant, :day, :yes, typeof(:yes), :no, :none, :number, :text")
+
+
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+def test_sqlite_is_given_values_as_sqlalchemy_keeps_them(engine: Engine) -> None:
+    """A statement's date or instant is given to the driver as SQLAlchemy's text of it: an
+    instant on the second keeps its six zeros (sqlite3's own default, deprecated since
+    Python 3.12, drops them), so that instants compare as text in order; a bool binds as
+    an integer."""
+    values = {
+        "instant": dt.datetime(2024, 1, 2, 3, 4, 5),
+        "day": dt.date(2024, 1, 2),
+        "yes": True,
+        "no": False,
+        "none": None,
+        "number": 7,
+        "text": "x",
+    }
+    with engine.connect() as conn, conn.begin():
+        echoed = _ECHO.one(conn, values)
+        _INSERT.many(conn, [{"as_of": values["day"], "recorded_at": values["instant"]}])
+        kept = conn.exec_driver_sql("SELECT as_of, recorded_at FROM closings").one()
+        conn.rollback()
+    assert tuple(echoed) == (
+        "2024-01-02 03:04:05.000000",
+        "2024-01-02",
+        1,
+        "integer",
+        0,
+        None,
+        7,
+        "x",
+    )
+    assert tuple(kept) == ("2024-01-02", "2024-01-02 03:04:05.000000")
+
+
 def test_postgresql_text_takes_psycopg_parameters() -> None:
     statement = Sql("SELECT a FROM b WHERE c = :c AND d = :d_2 AND e = 'x:y'")
     assert statement.postgresql == "SELECT a FROM b WHERE c = %(c)s AND d = %(d_2)s AND e = 'x:y'"
