@@ -3,8 +3,10 @@ postings that have one
 
 Most postings have no payer (85% on the bench practice), and about half no line, invoice or
 payment (a payment's postings, a charge's): each of these indexes kept an entry for every
-posting all the same, under NULL, which no query of the application looks up (a
-patient's own share is read from the patient's postings, ``payer_id IS NULL`` among them).
+posting all the same, under NULL, which no query of the application needs (a patient's own
+share is read from the patient's postings, ``payer_id IS NULL`` among them; only the demo's
+summary of every patient's share read that NULL range of the payer index, and now reads
+the postings by account, on a ledger of a few thousand).
 Each index now holds the postings that have its key (``WHERE key IS NOT NULL``), which any
 query naming a key (``= :id``, a join on it) can use, on SQLite and PostgreSQL alike: a
 posting written maintains fewer indexes, the ledger's file is smaller, and the bench
