@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
+from tests.conftest import Clock
 
+from clinicledger.services import masters
 from clinicledger.store import lookups, schema
 from clinicledger.store.engine import make_engine
 from clinicledger.store.tables import metadata
@@ -127,6 +130,15 @@ def test_the_postings_indexes_by_a_key_keep_only_postings_that_have_it(engine) -
     for name, where in expected.items():
         assert found[name].endswith(where), found[name]
     assert "WHERE" not in found["ix_postings_account_effective"]
+    # migration 0020: only the receivable's side of money applied to a line (PostgreSQL
+    # writes the list as an array, with casts)
+    condition = found["ix_postings_applied"].split(" WHERE ")[1]
+    condition = re.sub(r"::(text|character varying)|\[\]|[()\]]", "", condition).replace(
+        "= ANY ARRAY[", "IN "
+    )
+    assert condition == (
+        "account = 'RECEIVABLE' AND entry_kind IN 'allocation', 'credit_applied', 'unallocation'"
+    )
 
 
 # A statement naming the key can use its index (PostgreSQL's planner is kept off a sequential
@@ -184,3 +196,73 @@ def test_a_lines_portion_owed_by_a_payer_is_read_by_the_lines_index(
         conn.exec_driver_sql("ANALYZE sqlite_schema")  # the statistics read again
         plan = _plan(conn, owed)
     assert "ix_postings_line" in plan and "ix_postings_payer" not in plan, plan
+
+
+def _income_allocation_statement(engine) -> tuple[str, object]:
+    """The statement income allocation sends for a month, with its parameters."""
+    import datetime as dt
+
+    from sqlalchemy import event
+
+    from clinicledger.reports.base import ReportParams
+    from clinicledger.services.reporting import run_report
+
+    sent: list[tuple[str, object]] = []
+
+    def capture(_conn, _cursor, statement, parameters, *_rest) -> None:
+        sent.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        params = ReportParams(from_date=dt.date(2025, 3, 1), to_date=dt.date(2025, 3, 31))
+        run_report(engine, "income-allocation", params, today=dt.date(2025, 4, 1))
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    return next((s, p) for s, p in sent if "UNION ALL" in s)
+
+
+def test_income_allocation_reads_the_applied_postings_in_order_from_their_index(
+    engine, clock
+) -> None:
+    """Migration 0020: a period's allocations are one range of ix_postings_applied, read
+    from it alone and in order (each part merged, not the whole sorted); the statement
+    writes the index's condition as constants, without which SQLite cannot use it."""
+    statement, parameters = _income_allocation_statement(engine)
+    assert "postings.account = 'RECEIVABLE'" in statement
+    with engine.connect() as conn, conn.begin():
+        if engine.dialect.name == "sqlite":
+            plan = " ".join(
+                r[3] for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+            )
+            assert "COVERING INDEX ix_postings_applied" in plan, plan
+            assert "MERGE (UNION ALL)" in plan and "TEMP B-TREE" not in plan.split("UNION")[0]
+        else:
+            conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+            plan = " ".join(r[0] for r in conn.exec_driver_sql(f"EXPLAIN {statement}", parameters))
+            assert "ix_postings_applied" in plan, plan
+
+
+def test_income_allocation_keeps_its_index_whatever_sqlite_knows(tmp_path, sqlite_template) -> None:
+    """With the statistics of a ledger analysed before its upgrade to 0020 (the account's
+    index said to narrow a receivable's postings to 401), and with none at all."""
+    path = tmp_path / "ledger.db"
+    shutil.copy(sqlite_template, path)
+    engine = make_engine(str(path))
+    masters.init_ledger(engine, Clock(engine).uow)
+    statement, parameters = _income_allocation_statement(engine)
+    for stats in (
+        "('postings', 'ix_postings_entry_id', '8479590 3'), "
+        "('postings', 'ix_postings_account_effective', '5632032 401 201')",
+        None,
+    ):
+        with engine.connect() as conn, conn.begin():
+            conn.exec_driver_sql("ANALYZE")  # makes sqlite_stat1
+            conn.exec_driver_sql("DELETE FROM sqlite_stat1")
+            if stats is not None:
+                conn.exec_driver_sql(f"INSERT INTO sqlite_stat1 VALUES {stats}")
+            conn.exec_driver_sql("ANALYZE sqlite_schema")  # the statistics read again
+            plan = " ".join(
+                r[3] for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+            )
+        assert "COVERING INDEX ix_postings_applied" in plan, (stats, plan)
+    engine.dispose()

@@ -11,7 +11,17 @@ import datetime as dt
 from collections.abc import Iterator
 from typing import NamedTuple
 
-from sqlalchemy import Connection, String, and_, case, literal, select, type_coerce, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    String,
+    and_,
+    case,
+    literal,
+    select,
+    type_coerce,
+    union_all,
+)
 
 from clinicledger.domain.ids import id_formatter
 from clinicledger.domain.journal import Account, EntryKind
@@ -63,24 +73,23 @@ def streamed_income_allocation(conn: Connection, params: ReportParams) -> Report
     """The report, its rows read as they are written (``Report.more``)."""
     zone = lookups.practice_zone(conn)
     start, end = utc_bounds(params.from_date, params.to_date, zone)
-    when = []
-    if start is not None:
-        when.append(E.c.recorded_at >= start)
-    if end is not None:
-        when.append(E.c.recorded_at < end)
-    if params.as_known_at is not None:
-        when.append(E.c.recorded_at <= params.as_known_at)
 
-    applied_kinds = [
-        EntryKind.ALLOCATION.value,
-        EntryKind.CREDIT_APPLIED.value,
-        EntryKind.UNALLOCATION.value,
-    ]
+    def when(recorded_at: ColumnElement[dt.datetime]) -> list[ColumnElement[bool]]:
+        bounds = [] if start is None else [recorded_at >= start]
+        if end is not None:
+            bounds.append(recorded_at < end)
+        if params.as_known_at is not None:
+            bounds.append(recorded_at <= params.as_known_at)
+        return bounds
+
+    # Read from ix_postings_applied alone, in the order recorded: the entry's own row only
+    # for the rows that show its reason
+    reason = select(E.c.reason).where(E.c.id == P.c.entry_id).scalar_subquery()
     applied = (
         select(
-            E.c.id.label("entry_id"),
-            E.c.recorded_at,
-            E.c.kind,
+            P.c.entry_id.label("entry_id"),
+            P.c.recorded_at.label("recorded_at"),
+            P.c.entry_kind.label("kind"),
             t.providers.c.name.label("practitioner"),
             t.patients.c.name.label("client"),
             t.invoices.c.number.label("bill"),
@@ -90,14 +99,12 @@ def streamed_income_allocation(conn: Connection, params: ReportParams) -> Report
             # as the database gives it: SQLite's ISO text, PostgreSQL's date (str() of
             # either is the ISO date the row shows), not parsed to be printed again
             type_coerce(t.lines.c.service_date, String).label("service_date"),
-            # the payment's note for an allocation, else why (an un-allocation's reason):
-            # the entry's own row is read only for the rows that show its reason
+            # the payment's note for an allocation, else why (an un-allocation's reason)
             case(
-                (E.c.kind == EntryKind.ALLOCATION.value, t.payments.c.note), else_=E.c.reason
+                (P.c.entry_kind == EntryKind.ALLOCATION.value, t.payments.c.note), else_=reason
             ).label("note"),
         )
-        .select_from(E)
-        .join(P, and_(P.c.entry_id == E.c.id, P.c.account == Account.RECEIVABLE.value))
+        .select_from(P)
         .join(t.lines, t.lines.c.id == P.c.line_id)
         .join(t.invoices, t.invoices.c.id == t.lines.c.invoice_id)
         .join(t.payments, t.payments.c.id == P.c.payment_id)
@@ -105,7 +112,7 @@ def streamed_income_allocation(conn: Connection, params: ReportParams) -> Report
         .outerjoin(t.providers, t.providers.c.id == t.lines.c.provider_id)
         .outerjoin(t.items, t.items.c.id == t.lines.c.item_id)
         .outerjoin(t.products, t.products.c.id == t.lines.c.product_id)
-        .where(E.c.kind.in_(applied_kinds), *when)
+        .where(t.APPLIED_TO_LINES, *when(P.c.recorded_at))
     )
     if params.provider is not None:
         applied = applied.where(t.providers.c.code == params.provider)
@@ -130,11 +137,11 @@ def streamed_income_allocation(conn: Connection, params: ReportParams) -> Report
         .join(t.payments, t.payments.c.id == P.c.payment_id)
         .outerjoin(t.patients, t.patients.c.id == t.payments.c.patient_id)
         .outerjoin(t.payers, t.payers.c.id == t.payments.c.payer_id)
-        .where(E.c.kind == EntryKind.REFUND.value, *when)
+        .where(E.c.kind == EntryKind.REFUND.value, *when(E.c.recorded_at))
     )
-    parts = [applied] if params.provider is not None else [applied, refunds]
-    query = union_all(*parts).subquery()
-    found = ledger.stream_rows(conn, select(query).order_by(query.c.recorded_at, query.c.entry_id))
+    # each part in the order recorded, merged (not the whole sorted afterwards)
+    query = applied if params.provider is not None else union_all(applied, refunds)
+    found = ledger.stream_rows(conn, query.order_by("recorded_at", "entry_id"))
     totals: dict[str, int | str] = {"payment_amount_cents": 0}
 
     def rows() -> Iterator[IncomeAllocationRow]:
