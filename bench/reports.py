@@ -267,10 +267,13 @@ def child_time(db: str, report: str, period: str, capture: str | None) -> dict[s
     engine = _engine(db)
     sent: list[tuple[str, Any]] = []
 
-    @event.listens_for(engine, "before_cursor_execute")
-    def _capture(_c: Any, _cursor: Any, statement: str, parameters: Any, *_rest: Any) -> None:
-        sent.append((statement, list(parameters) if parameters is not None else []))
+    def _capture(dbapi_connection: Any, _record: Any) -> None:
+        # as SQLite runs them, values written in: the statements SQLAlchemy sends and the
+        # ones run on the driver's own connection (store.sql, store.ledger.stream_rows)
+        dbapi_connection.set_trace_callback(lambda statement: sent.append((statement, [])))
 
+    if capture:  # the timed process runs without it
+        event.listen(engine, "connect", _capture)
     start = time.perf_counter()
     result = run_report(engine, report, case_params(report, period), today=TODAY)
     seconds = time.perf_counter() - start

@@ -198,58 +198,59 @@ def test_a_lines_portion_owed_by_a_payer_is_read_by_the_lines_index(
     assert "ix_postings_line" in plan and "ix_postings_payer" not in plan, plan
 
 
-def _income_allocation_statement(engine) -> tuple[str, object]:
-    """The statement income allocation sends for a month, with its parameters."""
+def _income_allocation_statement(engine, monkeypatch) -> tuple[str, object]:
+    """The statement income allocation runs for a month, as the driver is given it."""
     import datetime as dt
 
-    from sqlalchemy import event
-
     from clinicledger.reports.base import ReportParams
-    from clinicledger.services.reporting import run_report
+    from clinicledger.reports.income_allocation import streamed_income_allocation
+    from clinicledger.store import ledger
 
-    sent: list[tuple[str, object]] = []
+    queries = []
+    monkeypatch.setattr(ledger, "stream_rows", lambda _conn, query: queries.append(query))
+    params = ReportParams(from_date=dt.date(2025, 3, 1), to_date=dt.date(2025, 3, 31))
+    with engine.connect() as conn, conn.begin():
+        streamed_income_allocation(conn, params)
+        (query,) = queries
+        return ledger.driver_statement(conn, query)
 
-    def capture(_conn, _cursor, statement, parameters, *_rest) -> None:
-        sent.append((statement, parameters))
 
-    event.listen(engine, "before_cursor_execute", capture)
-    try:
-        params = ReportParams(from_date=dt.date(2025, 3, 1), to_date=dt.date(2025, 3, 31))
-        run_report(engine, "income-allocation", params, today=dt.date(2025, 4, 1))
-    finally:
-        event.remove(engine, "before_cursor_execute", capture)
-    return next((s, p) for s, p in sent if "UNION ALL" in s)
+def _driver_plan(conn, statement: str, parameters: object) -> str:
+    driver = conn.connection.driver_connection
+    if conn.dialect.name == "sqlite":
+        return " ".join(r[3] for r in driver.execute(f"EXPLAIN QUERY PLAN {statement}", parameters))
+    return " ".join(r[0] for r in driver.execute(f"EXPLAIN {statement}", parameters))
 
 
 def test_income_allocation_reads_the_applied_postings_in_order_from_their_index(
-    engine, clock
+    engine, clock, monkeypatch
 ) -> None:
     """Migration 0020: a period's allocations are one range of ix_postings_applied, read
     from it alone and in order (each part merged, not the whole sorted); the statement
     writes the index's condition as constants, without which SQLite cannot use it."""
-    statement, parameters = _income_allocation_statement(engine)
+    statement, parameters = _income_allocation_statement(engine, monkeypatch)
     assert "postings.account = 'RECEIVABLE'" in statement
     with engine.connect() as conn, conn.begin():
         if engine.dialect.name == "sqlite":
-            plan = " ".join(
-                r[3] for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
-            )
+            plan = _driver_plan(conn, statement, parameters)
             assert "COVERING INDEX ix_postings_applied" in plan, plan
             assert "MERGE (UNION ALL)" in plan and "TEMP B-TREE" not in plan.split("UNION")[0]
         else:
             conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
-            plan = " ".join(r[0] for r in conn.exec_driver_sql(f"EXPLAIN {statement}", parameters))
+            plan = _driver_plan(conn, statement, parameters)
             assert "ix_postings_applied" in plan, plan
 
 
-def test_income_allocation_keeps_its_index_whatever_sqlite_knows(tmp_path, sqlite_template) -> None:
+def test_income_allocation_keeps_its_index_whatever_sqlite_knows(
+    tmp_path, sqlite_template, monkeypatch
+) -> None:
     """With the statistics of a ledger analysed before its upgrade to 0020 (the account's
     index said to narrow a receivable's postings to 401), and with none at all."""
     path = tmp_path / "ledger.db"
     shutil.copy(sqlite_template, path)
     engine = make_engine(str(path))
     masters.init_ledger(engine, Clock(engine).uow)
-    statement, parameters = _income_allocation_statement(engine)
+    statement, parameters = _income_allocation_statement(engine, monkeypatch)
     for stats in (
         "('postings', 'ix_postings_entry_id', '8479590 3'), "
         "('postings', 'ix_postings_account_effective', '5632032 401 201')",
@@ -261,8 +262,6 @@ def test_income_allocation_keeps_its_index_whatever_sqlite_knows(tmp_path, sqlit
             if stats is not None:
                 conn.exec_driver_sql(f"INSERT INTO sqlite_stat1 VALUES {stats}")
             conn.exec_driver_sql("ANALYZE sqlite_schema")  # the statistics read again
-            plan = " ".join(
-                r[3] for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
-            )
+            plan = _driver_plan(conn, statement, parameters)
         assert "COVERING INDEX ix_postings_applied" in plan, (stats, plan)
     engine.dispose()

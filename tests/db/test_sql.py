@@ -98,3 +98,41 @@ def test_postgresql_text_takes_psycopg_parameters() -> None:
     assert statement.postgresql == "SELECT a FROM b WHERE c = %(c)s AND d = %(d_2)s AND e = 'x:y'"
     own = Sql("SELECT 1", postgresql="SELECT 1 FOR UPDATE")
     assert (own.sqlite, own.postgresql) == ("SELECT 1", "SELECT 1 FOR UPDATE")
+
+
+@BACKENDS
+def test_streamed_rows_are_sqlalchemys_rows_as_the_driver_keeps_them(engine: Engine) -> None:
+    """store.ledger.stream_rows: the rows SQLAlchemy reads, each value as the driver gives
+    it (SQLite: a date or an instant as its text), selected by bound values of every kind
+    (an instant, an IN list) and in batches; a stream stopped part-way closes its cursor
+    before its transaction ends (PostgreSQL: a server-side cursor), and the transaction goes
+    on."""
+    from sqlalchemy import func
+
+    from clinicledger.store import ledger
+
+    stamps = [dt.datetime(2025, 3, 1, 9, 0, 0, n * 7) for n in range(ledger.STREAM_BATCH + 5)]
+    with engine.connect() as conn, conn.begin():
+        for n, stamp in enumerate(stamps):
+            _INSERT.scalar(
+                conn, {"as_of": dt.date(2025, 1, 1) + dt.timedelta(n), "recorded_at": stamp}
+            )
+        query = (
+            select(t.closings.c.id, t.closings.c.as_of, t.closings.c.recorded_at)
+            .where(
+                t.closings.c.recorded_at >= stamps[1],
+                t.closings.c.id.not_in([1, 3]),
+            )
+            .order_by(t.closings.c.id)
+        )
+        through_core = [tuple(row) for row in conn.execute(query)]
+        streamed = list(ledger.stream_rows(conn, query))
+        assert len(streamed) == len(stamps) - 2  # not the first (by time), nor id 3
+        if engine.dialect.name == "sqlite":
+            assert streamed == [(n, sqlite_value(d), sqlite_value(i)) for n, d, i in through_core]
+        else:
+            assert streamed == through_core
+        stopped = ledger.stream_rows(conn, query)
+        assert next(stopped) == streamed[0]
+        stopped.close()
+        assert conn.execute(select(func.count()).select_from(t.closings)).scalar() == len(stamps)

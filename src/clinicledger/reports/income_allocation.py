@@ -146,6 +146,8 @@ def streamed_income_allocation(conn: Connection, params: ReportParams) -> Report
 
     def rows() -> Iterator[IncomeAllocationRow]:
         make, local, invoice_id = _make_row, local_clock(zone), id_formatter("invoice")
+        # the driver's value: SQLite's text of the instant, PostgreSQL's instant
+        read = dt.datetime.fromisoformat if conn.dialect.name == "sqlite" else None
         refund = EntryKind.REFUND.value
         total = 0
         try:
@@ -166,7 +168,7 @@ def streamed_income_allocation(conn: Connection, params: ReportParams) -> Report
                 total += amount
                 yield make(
                     (
-                        local(recorded_at),
+                        local(recorded_at if read is None else read(recorded_at)),
                         practitioner,
                         client,
                         None if bill is None else invoice_id(bill),
