@@ -257,7 +257,8 @@ def _constant(value: str) -> ColumnElement[str]:
     """``value`` written into the statement rather than bound: SQLite uses a partial index
     only for a statement whose terms imply the index's own, and a bound value implies
     nothing."""
-    return literal_column(f"'{value}'", String)
+    quoted = value.replace("'", "''")
+    return literal_column(f"'{quoted}'", String)
 
 
 # The postings of money applied to a line or taken off it (a payment's or a credit's
