@@ -5,11 +5,12 @@
 For each report and period (a month, a year) four fresh processes, one after another:
 
 1. the report through ``services.reporting.run_report`` (query and row objects, first run
-   in the process, then warm: best of :data:`RUNS`), the statements it sends to SQLite
-   captured as they are sent;
-2. the floor: those statements, with the same parameters, run by plain ``sqlite3`` in a
-   process that imports nothing else, with the same page cache as the application's
-   connections, every row fetched (best of :data:`RUNS`, as the warm report);
+   in the process, then warm: best of :data:`RUNS`), the statements SQLite runs for it
+   captured as SQLite runs them (its trace: through SQLAlchemy or on the driver's own
+   cursor, each parameter's value written in);
+2. the floor: those statements run by plain ``sqlite3`` in a process that imports nothing
+   else, with the same page cache as the application's connections, every row fetched
+   (best of :data:`RUNS`, as the warm report);
 3. and 4. the report streamed to a CSV and to a JSON file through ``render.write``, each
    process's peak resident memory (``ru_maxrss``).
 
@@ -415,7 +416,8 @@ def render_cases(cases: list[dict[str, Any]], *, db: str, started: str, load: fl
         "",
         f"Database `{db}`. First: the report's first run in a fresh process; warm: the "
         f"best of {RUNS} runs after it (modules loaded, statements compiled); the floor: the "
-        "report's own statements run by plain sqlite3 (the application's page cache size), "
+        "report's own statements, as SQLite ran them for it (values written in), run by plain "
+        "sqlite3 (the application's page cache size), "
         f"every row fetched, best of {RUNS}. CPU: the process's own CPU time for the same "
         "runs, the least of each (on a busy "
         "machine, what the work cost, without the waiting for a core). "
