@@ -72,9 +72,9 @@ def stream_rows(conn: Connection, query: ClauseElement) -> Generator[tuple[Any, 
     that stops part-way closes it before its transaction ends (a PostgreSQL server-side
     cursor cannot be closed after).
 
-    Why the driver's rows: SQLAlchemy makes a ``Row`` of each, which was a third of the
-    time a month's income allocation spent outside its SQL (bench, issue 9); SQLAlchemy
-    still writes the statement (:func:`driver_statement`)."""
+    Why the driver's rows: SQLAlchemy makes a ``Row`` of each, and a month's income
+    allocation and receipts took 6-7% longer so (bench, issue 9); SQLAlchemy still writes
+    the statement (:func:`driver_statement`)."""
     statement, values = driver_statement(conn, query)
     driver = conn.connection.driver_connection
     assert driver is not None
