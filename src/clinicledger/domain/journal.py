@@ -46,6 +46,9 @@ class EntryKind(enum.StrEnum):
 
 
 ALLOCATION_KINDS = (EntryKind.ALLOCATION, EntryKind.CREDIT_APPLIED)
+# The entries that apply money to a line or take it off it again: a practice's income as it
+# is applied (income allocation, income by provider, finance summary's receipts)
+APPLIED_KINDS = (*ALLOCATION_KINDS, EntryKind.UNALLOCATION)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

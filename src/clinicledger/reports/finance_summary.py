@@ -35,7 +35,7 @@ from typing import Any
 
 from sqlalchemy import Connection, case, func, literal, select
 
-from clinicledger.domain.journal import Account, EntryKind
+from clinicledger.domain.journal import APPLIED_KINDS, Account, EntryKind
 from clinicledger.reports.base import Report, ReportParams, columns_of, option_choice, utc_bounds
 from clinicledger.reports.registry import FINANCE_BASES, FINANCE_GROUPS
 from clinicledger.store import lookups
@@ -44,9 +44,7 @@ from clinicledger.store import tables as t
 P, E = t.postings, t.entries
 
 
-RECEIPTED_KINDS = frozenset(
-    {EntryKind.ALLOCATION.value, EntryKind.CREDIT_APPLIED.value, EntryKind.UNALLOCATION.value}
-)
+RECEIPTED_KINDS = frozenset(kind.value for kind in APPLIED_KINDS)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -36,7 +36,7 @@ from sqlalchemy.sql import ColumnElement
 
 from clinicledger.domain.errors import InvalidInput
 from clinicledger.domain.ids import format_id
-from clinicledger.domain.journal import Account, EntryKind
+from clinicledger.domain.journal import APPLIED_KINDS, Account, EntryKind
 from clinicledger.domain.money import format_cents
 from clinicledger.reports.base import (
     Report,
@@ -56,11 +56,7 @@ P, E = t.postings, t.entries
 ADJUSTMENTS_SECTION = "adjustments recorded later"
 NO_PROVIDER = "(no provider)"  # products and opening balances belong to no provider
 
-INCOME_KINDS = (
-    EntryKind.ALLOCATION.value,
-    EntryKind.CREDIT_APPLIED.value,
-    EntryKind.UNALLOCATION.value,
-)
+INCOME_KINDS = tuple(kind.value for kind in APPLIED_KINDS)
 KIND_LABELS = {
     EntryKind.ALLOCATION.value: "allocation",
     EntryKind.CREDIT_APPLIED.value: "credit used",

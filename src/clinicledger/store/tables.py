@@ -27,7 +27,7 @@ from sqlalchemy import (
     text,
 )
 
-from clinicledger.domain.journal import Account, EntryKind
+from clinicledger.domain.journal import APPLIED_KINDS, Account
 
 metadata = MetaData(
     naming_convention={
@@ -265,12 +265,7 @@ def _constant(value: str) -> ColumnElement[str]:
 # allocations, their un-allocations): the receivable's side of each, the order recorded.
 APPLIED_TO_LINES = and_(
     postings.c.account == _constant(Account.RECEIVABLE.value),
-    postings.c.entry_kind.in_(
-        [
-            _constant(kind.value)
-            for kind in (EntryKind.ALLOCATION, EntryKind.CREDIT_APPLIED, EntryKind.UNALLOCATION)
-        ]
-    ),
+    postings.c.entry_kind.in_([_constant(kind.value) for kind in APPLIED_KINDS]),
 )
 # covering: income allocation reads a period's from the index alone, in order (migration 0020)
 Index(
