@@ -161,11 +161,13 @@ JOINED_STATEMENT = (
 )
 
 
-def _plan(conn, statement: str) -> str:
+def _plan(conn, statement: str, parameters: object = ()) -> str:
+    """``statement``'s plan, with ``parameters`` as its driver takes them."""
+    driver = conn.connection.driver_connection
     if conn.dialect.name == "sqlite":
-        return " ".join(r[3] for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}"))
+        return " ".join(r[3] for r in driver.execute(f"EXPLAIN QUERY PLAN {statement}", parameters))
     conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
-    return " ".join(r[0] for r in conn.exec_driver_sql(f"EXPLAIN {statement}"))
+    return " ".join(r[0] for r in driver.execute(f"EXPLAIN {statement}", parameters or None))
 
 
 def test_a_statement_naming_a_key_uses_its_index(engine) -> None:
@@ -215,13 +217,6 @@ def _income_allocation_statement(engine, monkeypatch) -> tuple[str, object]:
         return ledger.driver_statement(conn, query)
 
 
-def _driver_plan(conn, statement: str, parameters: object) -> str:
-    driver = conn.connection.driver_connection
-    if conn.dialect.name == "sqlite":
-        return " ".join(r[3] for r in driver.execute(f"EXPLAIN QUERY PLAN {statement}", parameters))
-    return " ".join(r[0] for r in driver.execute(f"EXPLAIN {statement}", parameters))
-
-
 def test_income_allocation_reads_the_applied_postings_in_order_from_their_index(
     engine, clock, monkeypatch
 ) -> None:
@@ -231,13 +226,11 @@ def test_income_allocation_reads_the_applied_postings_in_order_from_their_index(
     statement, parameters = _income_allocation_statement(engine, monkeypatch)
     assert "postings.account = 'RECEIVABLE'" in statement
     with engine.connect() as conn, conn.begin():
+        plan = _plan(conn, statement, parameters)
         if engine.dialect.name == "sqlite":
-            plan = _driver_plan(conn, statement, parameters)
             assert "COVERING INDEX ix_postings_applied" in plan, plan
             assert "MERGE (UNION ALL)" in plan and "TEMP B-TREE" not in plan  # no sort
         else:
-            conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
-            plan = _driver_plan(conn, statement, parameters)
             assert "ix_postings_applied" in plan, plan
 
 
@@ -262,6 +255,6 @@ def test_income_allocation_keeps_its_index_whatever_sqlite_knows(
             if stats is not None:
                 conn.exec_driver_sql(f"INSERT INTO sqlite_stat1 VALUES {stats}")
             conn.exec_driver_sql("ANALYZE sqlite_schema")  # the statistics read again
-            plan = _driver_plan(conn, statement, parameters)
+            plan = _plan(conn, statement, parameters)
         assert "COVERING INDEX ix_postings_applied" in plan, (stats, plan)
     engine.dispose()
